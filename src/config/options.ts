@@ -1,0 +1,219 @@
+/**
+ * THE options table: every option of `start-server`, declared once.
+ * The yargs parser, the zod config schema, `--help` and docs/options.md are all
+ * derived from it (test/unit/options-docs.test.ts fails when docs drift).
+ * Meanings follow mod_wsgi-express unless the docs line says otherwise.
+ */
+import type { z } from 'zod';
+import { choice, flag, integer, list, pairs, seconds, text } from './schema-helpers.js';
+
+export type Section =
+  | 'Application'
+  | 'Network'
+  | 'Processes and threads'
+  | 'Timeouts'
+  | 'Reloading'
+  | 'Environment'
+  | 'Logging'
+  | 'Debugging';
+
+/** How the CLI tokenises the option; validation is the schema's job. */
+export type Kind = 'string' | 'number' | 'boolean' | 'list' | 'pairs';
+
+export interface OptionSpec {
+  /** Config key, camelCase; the flag is its kebab-case form. */
+  readonly key: string;
+  readonly flag: string;
+  readonly section: Section;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly docs?: string;
+  /** Static default; computed defaults (depending on other values) live in resolve.ts. */
+  readonly default?: unknown;
+  /** How the default reads in --help and docs when it is computed or absent. */
+  readonly defaultText?: string;
+  readonly valueName?: string;
+  readonly schema: z.ZodType;
+  readonly readBy: 'master' | 'worker' | 'both';
+}
+
+export const SECTIONS: readonly Section[] = [
+  'Application',
+  'Network',
+  'Processes and threads',
+  'Timeouts',
+  'Reloading',
+  'Environment',
+  'Logging',
+  'Debugging',
+];
+
+const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
+const APPLICATION_TYPES = ['script', 'module'] as const;
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+const ACCESS_LOG_FORMATS = ['common', 'combined'] as const;
+
+export const OPTIONS = [
+  {
+    key: 'entryPoint', flag: 'entry-point', section: 'Application', kind: 'string', readBy: 'both',
+    valueName: 'PATH|MODULE', defaultText: 'the positional SCRIPT',
+    help: 'The application script (or module name with --application-type module); long form of SCRIPT.',
+    docs: 'Wins over the positional SCRIPT when both are given. A script path is made absolute from the current directory.',
+    schema: text('a file path or module name'),
+  },
+  {
+    key: 'applicationType', flag: 'application-type', section: 'Application', kind: 'string', readBy: 'both',
+    valueName: 'TYPE', default: 'script',
+    help: 'How the entry point is found: a script file, or a module name resolved like `import`.',
+    docs: '`module` resolves a package or package subpath (`@acme/web/server`) from --working-directory the way Node resolves `import`; the file it resolves to is what reloading watches.',
+    schema: choice(APPLICATION_TYPES),
+  },
+  {
+    key: 'callableObject', flag: 'callable-object', section: 'Application', kind: 'string', readBy: 'worker',
+    valueName: 'NAME', default: 'application',
+    help: 'The export holding the TSGI application.',
+    schema: text('an export name'),
+  },
+  {
+    key: 'interface', flag: 'interface', section: 'Application', kind: 'string', readBy: 'worker',
+    valueName: 'KIND', default: 'auto',
+    help: 'How the loaded module is called: tsgi, fetch, node, or auto to detect it.',
+    docs: '`auto` tries, in order: the --callable-object export as TSGI; a default export with a `fetch` method (Hono, `export default { fetch }`); a default export that is a function, as a Node `(req, res)` handler (Express, Connect); a Koa app (its `callback()`).',
+    schema: choice(INTERFACES),
+  },
+  {
+    key: 'mountPoint', flag: 'mount-point', section: 'Application', kind: 'string', readBy: 'worker',
+    valueName: 'URL-PATH', default: '/',
+    help: 'The URL path the application is mounted at (its SCRIPT_NAME).',
+    docs: 'Requests outside the mount point get 404 without reaching the application. A missing leading `/` is added.',
+    schema: text('a URL path'),
+  },
+  {
+    key: 'workingDirectory', flag: 'working-directory', section: 'Application', kind: 'string', readBy: 'both',
+    valueName: 'DIR', defaultText: "the script's directory",
+    help: 'The directory the workers run in and resolve modules from.',
+    schema: text('a directory'),
+  },
+  {
+    key: 'serverRoot', flag: 'server-root', section: 'Application', kind: 'string', readBy: 'master',
+    valueName: 'DIR', defaultText: '$TMPDIR/tsgi-express-HOST:PORT:UID',
+    help: 'The directory for files the server writes.',
+    schema: text('a directory'),
+  },
+  {
+    key: 'host', flag: 'host', section: 'Network', kind: 'string', readBy: 'worker',
+    valueName: 'IP', defaultText: 'all interfaces',
+    help: 'The address to listen on.',
+    docs: 'As in mod_wsgi-express the server still names itself `localhost` in the banner when no host is given.',
+    schema: text('an IP address or host name'),
+  },
+  {
+    key: 'port', flag: 'port', section: 'Network', kind: 'number', readBy: 'both',
+    valueName: 'NUMBER', default: 8000,
+    help: 'The HTTP port to listen on (0 picks a free port).',
+    schema: integer(0, 65535),
+  },
+  {
+    key: 'processes', flag: 'processes', section: 'Processes and threads', kind: 'number', readBy: 'both',
+    valueName: 'NUMBER', defaultText: '1',
+    help: 'The number of worker processes.',
+    docs: 'Giving this option at all, even `--processes 1`, makes `tsgi.multiprocess` true, as in mod_wsgi.',
+    schema: integer(1, 1024),
+  },
+  {
+    key: 'threads', flag: 'threads', section: 'Processes and threads', kind: 'number', readBy: 'both',
+    valueName: 'NUMBER', default: 100,
+    help: 'Requests one worker runs at once; more wait in its queue.',
+    docs: 'Node runs the requests of one worker concurrently on one event loop (as Python threads share the GIL). `--threads 1` serialises requests for applications that are not reentrant.',
+    schema: integer(1, 100000),
+  },
+  {
+    key: 'startupTimeout', flag: 'startup-timeout', section: 'Timeouts', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 15,
+    help: 'How long a worker may take to load the application and listen.',
+    schema: seconds(),
+  },
+  {
+    key: 'shutdownTimeout', flag: 'shutdown-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',
+    valueName: 'SECONDS', default: 5,
+    help: 'On stop, how long in-flight requests may run before workers are killed.',
+    schema: seconds(),
+  },
+  {
+    key: 'gracefulTimeout', flag: 'graceful-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',
+    valueName: 'SECONDS', default: 15,
+    help: 'On reload, how long old workers may finish in-flight requests.',
+    schema: seconds(),
+  },
+  {
+    key: 'queueTimeout', flag: 'queue-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 45,
+    help: 'A request that waited this long for a free thread gets 503 without reaching the app.',
+    docs: 'mod_wsgi answers 504 here; tsgi-express answers `503 Service Unavailable` with `Retry-After`, because the request never reached the application. 0 disables the timeout.',
+    schema: seconds(),
+  },
+  {
+    key: 'reloadOnChanges', flag: 'reload-on-changes', section: 'Reloading', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: "Reload when any local module in the app's import graph changes.",
+    docs: 'Local modules are the files outside `node_modules` that the workers actually loaded. Without this option only the entry script is watched.',
+    schema: flag(),
+  },
+  {
+    key: 'disableReloading', flag: 'disable-reloading', section: 'Reloading', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Do not watch any file; reload only on SIGHUP.',
+    schema: flag(),
+  },
+  {
+    key: 'setenv', flag: 'setenv', section: 'Environment', kind: 'pairs', readBy: 'worker',
+    valueName: 'NAME VALUE', default: [],
+    help: 'Add NAME=VALUE to every request environ (repeatable).',
+    docs: 'As mod_wsgi\'s `SetEnv`: the value is added to the request environ, not to `process.env`.',
+    schema: pairs('a NAME and a VALUE'),
+  },
+  {
+    key: 'passenv', flag: 'passenv', section: 'Environment', kind: 'list', readBy: 'worker',
+    valueName: 'NAME', default: [],
+    help: "Copy the server's environment variable NAME into every request environ (repeatable).",
+    schema: list('an environment variable name'),
+  },
+  {
+    key: 'logLevel', flag: 'log-level', section: 'Logging', kind: 'string', readBy: 'both',
+    valueName: 'LEVEL', default: 'info',
+    help: 'The least severe error-log level written: error, warn, info or debug.',
+    schema: choice(LOG_LEVELS),
+  },
+  {
+    key: 'accessLog', flag: 'access-log', section: 'Logging', kind: 'boolean', readBy: 'both',
+    default: false,
+    help: 'Write an access log line per request (to stdout).',
+    schema: flag(),
+  },
+  {
+    key: 'accessLogFormat', flag: 'access-log-format', section: 'Logging', kind: 'string', readBy: 'worker',
+    valueName: 'FORMAT', default: 'common',
+    help: "The access log format: Apache's common or combined.",
+    docs: '`common` is `%h %l %u %t "%r" %>s %b`; `combined` adds `"%{Referer}i" "%{User-agent}i"`. `%b` counts body bytes sent, chunked responses included, and is `-` for none.',
+    schema: choice(ACCESS_LOG_FORMATS),
+  },
+  {
+    key: 'pidFile', flag: 'pid-file', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'FILE',
+    help: "Write the master's pid to FILE (removed on exit).",
+    schema: text('a file path'),
+  },
+  {
+    key: 'debugMode', flag: 'debug-mode', section: 'Debugging', kind: 'boolean', readBy: 'both',
+    default: false,
+    help: 'One process, one thread, app output on the terminal, stack traces in error pages.',
+    docs: 'Overrides --processes and --threads (the banner says so). No queue timeout, so a request paused in a debugger is not cut off. Exceptions return a 500 page with the source-mapped stack trace, which is never shown outside debug mode. Unlike mod_wsgi, reloading still works in debug mode.',
+    schema: flag(),
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionKey = (typeof OPTIONS)[number]['key'];
+
+export function findOption(key: string): OptionSpec | undefined {
+  return (OPTIONS as readonly OptionSpec[]).find((o) => o.key === key);
+}

@@ -1,0 +1,105 @@
+/**
+ * Pure: raw option values (only those the user gave) -> validated, frozen Config.
+ * Every failure is a UsageError naming the flag (or file) and the reason.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { OPTIONS, type OptionSpec } from './options.js';
+import { parseConfig, type Config } from './schema.js';
+import { resolveModuleEntry } from './module-entry.js';
+
+export type RawOptions = Record<string, unknown>;
+
+export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs'];
+
+export interface ResolveContext {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly uid: number;
+  readonly version: string;
+}
+
+function describe(value: unknown): string {
+  return Array.isArray(value) ? value.map((v) => JSON.stringify(v)).join(' ') : JSON.stringify(value);
+}
+
+/** Validates each given option against its own schema; the first failure wins. */
+export function validateOptions(raw: RawOptions): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const spec of OPTIONS as readonly OptionSpec[]) {
+    const given = raw[spec.key];
+    if (given === undefined) {
+      if (spec.default !== undefined) values[spec.key] = spec.default;
+      continue;
+    }
+    const result = spec.schema.safeParse(given);
+    if (!result.success) {
+      const message = result.error.issues[0]?.message ?? 'is not valid';
+      throw new UsageError(`--${spec.flag} ${message} (got ${describe(given)})`);
+    }
+    values[spec.key] = result.data;
+  }
+  return values;
+}
+
+function normaliseMountPoint(mount: string): string {
+  // mod_wsgi-express: normpath('/' + mp) only when the leading slash is missing.
+  if (mount.startsWith('/')) return mount;
+  return path.posix.normalize('/' + mount);
+}
+
+function resolveScript(entry: string, cwd: string): string {
+  const file = path.resolve(cwd, entry);
+  if (!existsSync(file)) throw new UsageError(`application script ${file}: no such file`);
+  if (!statSync(file).isFile()) throw new UsageError(`application script ${file}: not a file`);
+  if (!SCRIPT_EXTENSIONS.includes(path.extname(file))) {
+    throw new UsageError(
+      `application script ${file}: unsupported extension (expected one of ${SCRIPT_EXTENSIONS.join(' ')})`,
+    );
+  }
+  return file;
+}
+
+function checkCombinations(v: Record<string, unknown>): void {
+  if (v.reloadOnChanges && v.disableReloading) {
+    throw new UsageError('--reload-on-changes and --disable-reloading cannot be used together');
+  }
+}
+
+export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
+  const v = validateOptions(raw);
+  checkCombinations(v);
+  const entry = (v.entryPoint as string | undefined) ?? positional;
+  if (!entry) throw new UsageError('no application given: pass SCRIPT or --entry-point PATH');
+  const isModule = v.applicationType === 'module';
+  const explicitWd = v.workingDirectory ? path.resolve(ctx.cwd, v.workingDirectory as string) : undefined;
+  if (explicitWd && !existsSync(explicitWd)) {
+    throw new UsageError(`--working-directory ${explicitWd}: no such directory`);
+  }
+  const scriptPath = isModule
+    ? resolveModuleEntry(entry, explicitWd ?? ctx.cwd)
+    : resolveScript(entry, ctx.cwd);
+  const workingDirectory = explicitWd ?? (isModule ? ctx.cwd : path.dirname(scriptPath));
+  const host = v.host as string | undefined;
+  const serverName = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
+  const debug = v.debugMode === true;
+  const serverRoot = v.serverRoot
+    ? path.resolve(ctx.cwd, v.serverRoot as string)
+    : path.join(ctx.env.TMPDIR || tmpdir(), `tsgi-express-${serverName}:${v.port}:${ctx.uid}`);
+  return parseConfig({
+    ...v,
+    entryPoint: isModule ? entry : scriptPath,
+    scriptPath,
+    workingDirectory,
+    serverRoot,
+    serverName,
+    mountPoint: normaliseMountPoint(v.mountPoint as string),
+    pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
+    processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
+    multiprocess: !debug && v.processes !== undefined,
+    threads: debug ? 1 : v.threads,
+    version: ctx.version,
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Small zod builders for option values. Values arrive as strings from argv and as
+ * JSON values from the master (workers re-validate), so numbers accept both.
+ * Messages complete the sentence "--flag ..." (see formatIssue in resolve.ts).
+ */
+import { z } from 'zod';
+
+function toNumber(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : value;
+}
+
+function toBoolean(value: unknown): unknown {
+  if (value === 'true' || value === '1' || value === '') return true;
+  if (value === 'false' || value === '0') return false;
+  return value;
+}
+
+export function integer(min: number, max?: number) {
+  let schema = z
+    .number({ error: 'must be an integer' })
+    .int({ error: 'must be an integer' })
+    .min(min, { error: `must be at least ${min}` });
+  if (max !== undefined) schema = schema.max(max, { error: `must be at most ${max}` });
+  return z.preprocess(toNumber, schema);
+}
+
+/** Timeouts are seconds (fractions allowed), never negative. */
+export function seconds() {
+  return z.preprocess(
+    toNumber,
+    z.number({ error: 'must be a number of seconds' }).min(0, { error: 'is in seconds and must be at least 0' }),
+  );
+}
+
+export function flag() {
+  return z.preprocess(toBoolean, z.boolean({ error: 'takes no value (or true/false)' }));
+}
+
+export function text(what = 'a non-empty string') {
+  return z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+}
+
+export function choice<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `must be one of: ${values.join(', ')}` });
+}
+
+/** Repeatable option taking one word each time (--passenv NAME). */
+export function list(what: string) {
+  return z.array(text(what), { error: `must be ${what}` });
+}
+
+/** Repeatable option taking two words each time (--setenv NAME VALUE). */
+export function pairs(what: string) {
+  return z.array(z.tuple([text('a name'), z.string()]), { error: `takes ${what}` });
+}

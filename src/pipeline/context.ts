@@ -1,0 +1,33 @@
+/**
+ * The per-request state the pipeline stages share. One object per request,
+ * created by worker/server.ts; stages fill in what they decide.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Request id: unique within the server run, shown in logs and the environ. */
+  readonly id: string;
+  /** performance.now() when the request arrived (monotonic; for durations). */
+  readonly startMono: number;
+  /** Wall-clock arrival time, microseconds since the epoch. */
+  readonly startUs: number;
+  /** Mount point part of the path ('' at /), set by the mount stage. */
+  scriptName: string;
+  /** Percent-decoded path below the mount point, set by the mount stage. */
+  pathInfo: string;
+  /** Raw query string without '?', '' when absent. */
+  queryString: string;
+  /** Authenticated user for REMOTE_USER and the access log (auth stage, later). */
+  remoteUser?: string;
+}
+
+/** A pipeline stage: acts on the request, then calls next() to pass it on (or not). */
+export type Stage = (ctx: RequestContext, next: () => void) => void;
+
+/**
+ * The application call, whatever the interface. It owns the response from here;
+ * the pipeline learns the request is over from `res` 'close'.
+ */
+export type AppHandler = (ctx: RequestContext) => void;

@@ -1,0 +1,140 @@
+/**
+ * Starts the real, compiled CLI (bin/tsgi-express) as a child process on an
+ * ephemeral loopback port and waits for its readiness line. Every server started
+ * here is killed (its whole process group, by pid) by killAll(), which each test
+ * file registers with after().
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin/tsgi-express');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+/** The master prints this line when every worker is listening. */
+export const READY_LINE = /Ready: \d+ workers? serving (https?:\/\/\S+)/;
+
+export interface RunningServer {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly url: string;
+  readonly port: number;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves when the output (from `from` on) matches re; rejects after timeoutMs. */
+  waitFor(re: RegExp, timeoutMs?: number, from?: number): Promise<RegExpMatchArray>;
+  /** Sends a signal to the master only. */
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code/signal once the master has exited. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started = new Set<ChildProcess>();
+
+interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+}
+
+/** Runs the CLI to completion (for bad flags and startup failures). */
+export async function runCli(args: string[], opts: RunOptions = {}) {
+  const child = spawnCli(args, opts);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const timer = setTimeout(() => killGroup(child), opts.readyTimeoutMs ?? 20_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  started.delete(child);
+  return { code, signal, output: out };
+}
+
+function spawnCli(args: string[], opts: RunOptions): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    detached: true, // own process group, so killAll() reaches workers too
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.add(child);
+  return child;
+}
+
+/** Starts `tsgi-express start-server ARGS --host 127.0.0.1 --port 0` and waits until ready. */
+export async function startServer(args: string[], opts: RunOptions = {}): Promise<RunningServer> {
+  const child = spawnCli(['start-server', ...args, '--host', '127.0.0.1', '--port', '0'], opts);
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exit = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+  exit.then(() => waiters.forEach((w) => w()));
+  const waitFor = (re: RegExp, timeoutMs = 15_000, from = 0) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = out.slice(from).match(re);
+        if (m) return done(() => resolve(m));
+        if (child.exitCode !== null || child.signalCode !== null) {
+          done(() => reject(new Error(`server exited before ${re}; output:\n${out}`)));
+        }
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out waiting for ${re}; output:\n${out}`))),
+        timeoutMs,
+      );
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+  const ready = await waitFor(READY_LINE, opts.readyTimeoutMs ?? 20_000);
+  const url = ready[1]!;
+  return {
+    child,
+    pid: child.pid!,
+    url,
+    port: Number(new URL(url).port),
+    output: () => out,
+    waitFor,
+    signal: (sig) => child.kill(sig),
+    exited: () => exit as Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  };
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Kills every server this process started (whole process groups). Use in after(). */
+export function killAll(): void {
+  for (const child of started) killGroup(child);
+  started.clear();
+}
+
+/** Pids still alive in the process group of a server (for "nothing left behind" checks). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function fixture(name: string): string {
+  return path.join(FIXTURES, name);
+}
