@@ -23,8 +23,12 @@ export interface RequestContext {
   remoteUser?: string;
 }
 
-/** A pipeline stage: acts on the request, then calls next() to pass it on (or not). */
-export type Stage = (ctx: RequestContext, next: () => void) => void;
+/**
+ * A pipeline stage: acts on the request, then calls next(ctx) to pass it on (or
+ * answers it and does not). `next` is fixed when the pipeline is built, so passing
+ * a request along allocates nothing.
+ */
+export type Stage = (ctx: RequestContext, next: (ctx: RequestContext) => void) => void;
 
 /**
  * The application call, whatever the interface. It owns the response from here;

@@ -1,0 +1,45 @@
+/**
+ * Typed messages between the master and its workers (over the cluster IPC
+ * channel). Each message type has one handler on the receiving side.
+ */
+import type { Level } from '../logging/levels.js';
+
+/** One error-log record, as a tuple to keep IPC batches small: [time ms, level, rid, text]. */
+export type ErrorRecord = [time: number, level: Level | 'stdout' | 'stderr', rid: string, text: string];
+
+export interface ReadyMessage {
+  readonly t: 'ready';
+  readonly port: number;
+  /** The interface the module was called through: tsgi, fetch or node. */
+  readonly kind: string;
+  /** Local files (outside node_modules) the app loaded: what --reload-on-changes watches. */
+  readonly files: readonly string[];
+}
+
+export interface LoadFailedMessage {
+  readonly t: 'load-failed';
+  /** The app's error with its source-mapped stack. */
+  readonly error: string;
+}
+
+export interface LogMessage {
+  readonly t: 'log';
+  readonly errors: readonly ErrorRecord[];
+  /** Access-log lines, each ending in a newline, already joined. */
+  readonly access: string;
+}
+
+export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage;
+
+export interface DrainMessage {
+  readonly t: 'drain';
+  /** Seconds in-flight requests may take before the worker exits anyway. */
+  readonly timeout: number;
+  readonly reason: 'reload' | 'shutdown';
+}
+
+export type MasterMessage = DrainMessage;
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';
+}

@@ -1,0 +1,38 @@
+/**
+ * The start-up banner, laid out like mod_wsgi-express's (labels padded to 19
+ * columns), printed once every worker is ready.
+ */
+import type { Config } from '../config/schema.js';
+
+export function serverUrl(config: Config): string {
+  const port = config.port === 80 ? '' : `:${config.port}`;
+  return `http://${config.serverName}${port}/`;
+}
+
+function reloading(config: Config): string {
+  if (config.disableReloading) return 'off';
+  return config.reloadOnChanges ? 'all modules' : 'script';
+}
+
+function capacity(config: Config): string {
+  const p = config.processes;
+  const t = config.threads;
+  const text = `${p * t} (${p} process${p === 1 ? '' : 'es'} * ${t} thread${t === 1 ? '' : 's'})`;
+  return config.debugMode ? `${text}; debug mode overrides --processes and --threads` : text;
+}
+
+export function banner(config: Config, interfaceKind: string): string {
+  const rows: [string, string][] = [
+    ['Server URL', serverUrl(config)],
+    ['Server Root', config.serverRoot],
+    ['Application', `${config.scriptPath} (${interfaceKind})`],
+    ['Mount Point', config.mountPoint],
+    ['Operating Mode', config.debugMode ? 'debug' : 'daemon'],
+    ['Request Capacity', capacity(config)],
+    ['Reloading', reloading(config)],
+    ['Error Log', `/dev/stderr (${config.logLevel})`],
+    ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],
+  ];
+  if (config.pidFile) rows.push(['PID File', config.pidFile]);
+  return rows.map(([label, value]) => `${label.padEnd(19)}: ${value}`).join('\n') + '\n';
+}

@@ -1,0 +1,87 @@
+/**
+ * The master: validates nothing itself (the CLI hands it a Config), never runs
+ * application code. It forks the workers, prints the banner when all are ready,
+ * watches files, and turns signals and file changes into short verbs on the
+ * supervisor: reload, stop, kill.
+ */
+import cluster from 'node:cluster';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.js';
+import { ExitCode } from '../errors.js';
+import type { ReadyMessage } from '../ipc/messages.js';
+import { banner, serverUrl } from './banner.js';
+import { pickFreePort } from './free-port.js';
+import { LogWriter } from './log-writer.js';
+import { installSignals } from './signals.js';
+import { Supervisor } from './supervisor.js';
+import { ChangeWatcher } from './watcher.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+
+async function concretePort(config: Config): Promise<Config> {
+  if (config.port !== 0) return config;
+  return Object.freeze({ ...config, port: await pickFreePort(config.host) });
+}
+
+function setupCluster(config: Config): void {
+  cluster.setupPrimary({
+    exec: WORKER_ENTRY,
+    // Debug mode: the app's output goes straight to the terminal.
+    silent: !config.debugMode,
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+  });
+}
+
+function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
+  if (config.disableReloading) return [];
+  if (!config.reloadOnChanges) return [config.scriptPath];
+  return [...new Set(messages.flatMap((m) => m.files))];
+}
+
+export async function runMaster(given: Config): Promise<number> {
+  const config = await concretePort(given);
+  mkdirSync(config.serverRoot, { recursive: true });
+  const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
+  setupCluster(config);
+  if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
+  const cleanup = () => config.pidFile && rmSync(config.pidFile, { force: true });
+
+  let reloadQueued: Promise<unknown> | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  const watcher = new ChangeWatcher((files) => requestReload(`changed: ${files.join(', ')}`));
+  const supervisor = new Supervisor(config, logs, {
+    onReady: (messages) => void watcher.add(filesToWatch(config, messages)),
+  });
+  // Reloads run one at a time; requests that arrive meanwhile collapse into one more.
+  const requestReload = (reason: string) => {
+    reloadQueued ??= chain = chain.then(() => {
+      reloadQueued = undefined;
+      return supervisor.reload(reason);
+    });
+  };
+
+  let messages: readonly ReadyMessage[];
+  try {
+    messages = await supervisor.start();
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
+    cleanup();
+    return ExitCode.APP_LOAD;
+  }
+  await watcher.add(filesToWatch(config, messages));
+  process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
+  const n = config.processes;
+  process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
+
+  await installSignals({
+    reload: () => requestReload('SIGHUP'),
+    stop: () => supervisor.stop(config.shutdownTimeout),
+    kill: () => supervisor.kill(),
+    log: logs.log,
+  });
+  await watcher.close();
+  cleanup();
+  return ExitCode.OK;
+}

@@ -1,0 +1,106 @@
+/**
+ * One worker process as the master sees it: its state (starting, ready,
+ * draining), when it started, and a promise for its readiness. Forking and the
+ * readiness contract live here; the pool policy lives in supervisor.ts.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../config/schema.js';
+import { isWorkerMessage, type MasterMessage, type ReadyMessage } from '../ipc/messages.js';
+import type { LogWriter } from './log-writer.js';
+
+export type WorkerState = 'starting' | 'ready' | 'draining';
+
+/** Why a worker never became ready: the app's error, or how it died. */
+export class StartFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartFailure';
+  }
+}
+
+const STDERR_TAIL = 8192;
+
+export class WorkerHandle {
+  state: WorkerState = 'starting';
+  readonly startedAt = performance.now();
+  readyAt = 0;
+  readonly ready: Promise<ReadyMessage>;
+  readonly exited: Promise<void>;
+  private stderrTail = '';
+
+  constructor(
+    readonly worker: Worker,
+    readonly generation: number,
+    config: Config,
+    logs: LogWriter,
+  ) {
+    this.pipeOutput(logs);
+    this.ready = this.awaitReady(config, logs);
+    this.ready.catch(() => {}); // observed by the supervisor; never an unhandled rejection
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  get pid(): number {
+    return this.worker.process.pid ?? 0;
+  }
+
+  send(message: MasterMessage): void {
+    if (this.worker.isConnected()) this.worker.send(message);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.worker.process.exitCode === null && this.worker.process.signalCode === null) {
+      this.worker.process.kill(signal);
+    }
+  }
+
+  /** What the worker was doing, for crash reports. */
+  describe(): string {
+    const seconds = ((performance.now() - this.startedAt) / 1000).toFixed(1);
+    if (this.state === 'starting') return `while starting (loading the app for ${seconds}s)`;
+    if (this.state === 'draining') return 'while draining for a reload or stop';
+    return `while serving requests (up ${seconds}s)`;
+  }
+
+  private pipeOutput(logs: LogWriter): void {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = this.worker.process[name];
+      if (!stream) continue;
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => {
+        if (name === 'stderr') this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL);
+        logs.workerOutput(this.pid, name, text);
+      });
+    }
+  }
+
+  private awaitReady(config: Config, logs: LogWriter): Promise<ReadyMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new StartFailure(`worker ${this.pid} did not become ready within --startup-timeout ${config.startupTimeout}s`));
+        this.kill();
+      }, config.startupTimeout * 1000);
+      this.worker.on('message', (message: unknown) => {
+        if (!isWorkerMessage(message)) return;
+        if (message.t === 'log') logs.fromWorker(this.pid, message);
+        else if (message.t === 'ready') {
+          clearTimeout(timer);
+          resolve(message);
+        } else if (message.t === 'load-failed') {
+          clearTimeout(timer);
+          reject(new StartFailure(message.error));
+        }
+      });
+      this.worker.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const how = signal ? `signal ${signal}` : `exit code ${code}`;
+        const tail = this.stderrTail.trim();
+        reject(new StartFailure(`worker ${this.pid} exited (${how}) before it was ready${tail ? `:\n${tail}` : ''}`));
+      });
+    });
+  }
+}
+
+export function forkWorker(config: Config): Worker {
+  return cluster.fork({ TSGI_EXPRESS_CONFIG: JSON.stringify(config) });
+}

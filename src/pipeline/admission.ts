@@ -1,0 +1,102 @@
+/**
+ * Stage: at most `threads` requests of this worker run the application at once
+ * (--threads); the rest wait in arrival order. A request that has waited
+ * --queue-timeout gets 503 with Retry-After at once and never reaches the app.
+ * A slot is freed when the response closes (finished or aborted), whatever the
+ * interface, because only then is the application done with it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { RequestContext, Stage } from './context.js';
+import { sendError } from './error-response.js';
+
+interface Waiting {
+  readonly ctx: RequestContext;
+  readonly next: (ctx: RequestContext) => void;
+  readonly deadline: number;
+}
+
+export class Admission {
+  private active = 0;
+  private readonly queue: Waiting[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Responses in flight, so a drain can mark them Connection: close. */
+  readonly inFlight = new Set<ServerResponse>();
+  private readonly release = (res: ServerResponse) => this.done(res);
+
+  constructor(
+    private readonly threads: number,
+    private readonly queueTimeoutMs: number,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  get running(): number {
+    return this.active;
+  }
+
+  readonly stage: Stage = (ctx, next) => {
+    if (this.active < this.threads && this.queued === 0) this.run(ctx, next);
+    else this.enqueue(ctx, next);
+  };
+
+  private run(ctx: RequestContext, next: (ctx: RequestContext) => void): void {
+    this.active++;
+    const res = ctx.res;
+    this.inFlight.add(res);
+    res.once('close', () => this.release(res));
+    next(ctx);
+  }
+
+  private done(res: ServerResponse): void {
+    this.active--;
+    this.inFlight.delete(res);
+    this.drainQueue();
+  }
+
+  private enqueue(ctx: RequestContext, next: (ctx: RequestContext) => void): void {
+    const deadline = this.queueTimeoutMs > 0 ? performance.now() + this.queueTimeoutMs : Infinity;
+    this.queue.push({ ctx, next, deadline });
+    this.armTimer();
+  }
+
+  private drainQueue(): void {
+    while (this.active < this.threads && this.queued > 0) {
+      const item = this.queue[this.head++]!;
+      if (item.ctx.res.destroyed) continue; // client gave up while waiting
+      this.run(item.ctx, item.next);
+    }
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    } else if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+  }
+
+  private armTimer(): void {
+    if (this.timer || this.queued === 0) return;
+    const wait = this.queue[this.head]!.deadline - performance.now();
+    if (!Number.isFinite(wait)) return;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, wait));
+  }
+
+  /** Answers every request whose deadline has passed; they are at the head (FIFO). */
+  private expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    while (this.queued > 0 && this.queue[this.head]!.deadline <= now) {
+      const { ctx } = this.queue[this.head++]!;
+      sendError(ctx.res, 503, { headers: { 'Retry-After': '1' }, close: true });
+    }
+    this.compact();
+    this.armTimer();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Stage: drop request headers an application must never see, before any
+ * interface looks at them (mod_wsgi wsgi_environ.c): a name with any character
+ * outside A-Z a-z 0-9 '-' (so `X_User` cannot spoof `X-User` once both map to
+ * HTTP_X_USER), and `Proxy` (httpoxy, CVE-2016-5385).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Stage } from './context.js';
+
+function isAllowedName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45;
+    if (!ok) return false;
+  }
+  return name.length !== 5 || name.toLowerCase() !== 'proxy';
+}
+
+function removeHeaders(req: IncomingMessage): void {
+  const raw = req.rawHeaders;
+  const kept: string[] = [];
+  const dropped = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (isAllowedName(raw[i]!)) kept.push(raw[i]!, raw[i + 1]!);
+    else dropped.add(raw[i]!.toLowerCase());
+  }
+  raw.length = 0;
+  raw.push(...kept);
+  // req.headers may already be built from rawHeaders; keep the two in step.
+  for (const name of dropped) delete req.headers[name];
+}
+
+export const headerFilter: Stage = (ctx, next) => {
+  const raw = ctx.req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!isAllowedName(raw[i]!)) {
+      removeHeaders(ctx.req);
+      break;
+    }
+  }
+  next(ctx);
+};

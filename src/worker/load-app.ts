@@ -1,0 +1,46 @@
+/**
+ * Loads the application module in a worker: TypeScript and modern JavaScript
+ * through tsx (esbuild), ESM or CommonJS, with source maps so stack traces show
+ * .ts lines. Records the local files the app loaded, which is what
+ * --reload-on-changes watches. Each worker loads the app exactly once: a reload
+ * starts new workers rather than re-importing.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { register as registerEsm } from 'tsx/esm/api';
+import { register as registerCjs } from 'tsx/cjs/api';
+
+export interface LoadedApp {
+  readonly namespace: Record<string, unknown>;
+  /** Absolute paths of loaded files outside node_modules, entry first. */
+  readonly files: string[];
+}
+
+function isLocalFile(file: string): boolean {
+  return !file.includes('/node_modules/') && !file.startsWith('node:');
+}
+
+/** The CommonJS module cache covers files required (not imported) by the app. */
+function requiredFiles(): string[] {
+  const cache = createRequire(import.meta.url).cache;
+  return Object.keys(cache);
+}
+
+/** Lets the loader thread's onImport messages arrive before we read the list. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+export async function loadApp(scriptPath: string): Promise<LoadedApp> {
+  const imported = new Set<string>([scriptPath]);
+  registerCjs();
+  registerEsm({
+    onImport(url) {
+      if (url.startsWith('file:')) imported.add(fileURLToPath(url.split('?')[0]!));
+    },
+  });
+  const namespace = (await import(pathToFileURL(scriptPath).href)) as Record<string, unknown>;
+  await settle();
+  for (const file of requiredFiles()) imported.add(file);
+  return { namespace, files: [...imported].filter(isLocalFile) };
+}

@@ -1,0 +1,102 @@
+/**
+ * Entry point of every worker process (forked by the master through node:cluster).
+ * Parses the Config the master handed over, loads the application once, builds
+ * the pipeline and listens; reports ready, or the load failure, to the master.
+ */
+import { writeSync } from 'node:fs';
+import { parseConfig, type Config } from '../config/schema.js';
+import { ExitCode } from '../errors.js';
+import type { MasterMessage, WorkerMessage } from '../ipc/messages.js';
+import { formatError } from '../pipeline/error-response.js';
+import type { ServerInfo } from '../tsgi/environ.js';
+import { fileWrapper } from '../tsgi/file-wrapper.js';
+import { captureOutput } from './capture-output.js';
+import { drain } from './drain.js';
+import { loadApp } from './load-app.js';
+import { LogBatcher } from './log-batcher.js';
+import { currentRequestId } from './request-scope.js';
+import { selectInterface } from './select-interface.js';
+import { createWorkerServer, type WorkerServer } from './server.js';
+
+function send(message: WorkerMessage, done?: () => void): void {
+  if (!process.connected) return done?.();
+  process.send!(message, undefined, {}, () => done?.());
+}
+
+function serverInfo(config: Config): ServerInfo {
+  const extra: [string, string][] = config.setenv.map(([k, v]) => [k, v]);
+  for (const name of config.passenv) {
+    const value = process.env[name];
+    if (value !== undefined) extra.push([name, value]);
+  }
+  return {
+    port: String(config.port),
+    scheme: 'http',
+    multithread: config.threads !== 1,
+    multiprocess: config.multiprocess,
+    extra,
+    version: config.version,
+    scriptPath: config.scriptPath,
+    debugMode: config.debugMode,
+    fileWrapper,
+  };
+}
+
+/** Crashes are reported on stderr synchronously: the master reads that pipe even if IPC is gone. */
+function reportCrash(err: unknown, running: () => number): void {
+  const rid = currentRequestId();
+  const where = rid ? `while handling request ${rid}` : `with ${running()} requests in flight`;
+  writeSync(2, `worker ${process.pid} crashed ${where}: ${formatError(err)}\n`);
+  process.exit(ExitCode.FAILURE);
+}
+
+function listen(config: Config, ws: WorkerServer, onReady: () => void): void {
+  ws.server.once('error', (err: NodeJS.ErrnoException) => {
+    writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
+    process.exit(ExitCode.LISTEN);
+  });
+  ws.server.listen({ port: config.port, host: config.host }, onReady);
+}
+
+/** Terminal signals reach the whole process group; only the master decides what they mean. */
+function leaveSignalsToMaster(): void {
+  for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => {});
+}
+
+async function main(): Promise<void> {
+  leaveSignalsToMaster();
+  const config = parseConfig(JSON.parse(process.env.TSGI_EXPRESS_CONFIG ?? 'null'));
+  process.setSourceMapsEnabled(true);
+  process.chdir(config.workingDirectory);
+  const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
+  if (!config.debugMode) captureOutput(batcher);
+  let loaded;
+  try {
+    loaded = await loadApp(config.scriptPath);
+  } catch (err) {
+    return send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
+  }
+  const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode };
+  let selected;
+  try {
+    selected = selectInterface(loaded.namespace, config, opts);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
+  }
+  const ws = createWorkerServer(config, selected.handler, batcher.log);
+  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running));
+  process.on('message', (message: MasterMessage) => {
+    if (message?.t !== 'drain') return;
+    const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
+    const closeIdle = message.reason === 'shutdown';
+    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, exit });
+  });
+  listen(config, ws, () => {
+    const address = ws.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    send({ t: 'ready', port, kind: selected.kind, files: loaded.files });
+  });
+}
+
+void main();

@@ -1,0 +1,77 @@
+/**
+ * The worker's HTTP server: one RequestContext per request, passed through the
+ * pipeline (pipeline/build.ts) to the application handler.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Log } from '../logging/log.js';
+import { Admission } from '../pipeline/admission.js';
+import { accessLogStage } from '../pipeline/access-log.js';
+import { composePipeline, type NamedStage } from '../pipeline/build.js';
+import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { headerFilter } from '../pipeline/header-filter.js';
+import { mountStage } from '../pipeline/mount.js';
+import type { DrainState } from './drain.js';
+import { runInRequest } from './request-scope.js';
+
+class Context implements RequestContext {
+  scriptName = '';
+  pathInfo = '';
+  queryString = '';
+  remoteUser: string | undefined = undefined;
+  readonly startUs: number;
+  constructor(
+    readonly req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+    readonly id: string,
+    readonly startMono: number,
+  ) {
+    this.startUs = Math.round((performance.timeOrigin + startMono) * 1000);
+  }
+}
+
+export interface WorkerServer {
+  readonly server: http.Server;
+  readonly sockets: Set<net.Socket>;
+  readonly admission: Admission;
+  readonly state: DrainState;
+}
+
+function buildStages(config: Config, log: Log, admission: Admission): NamedStage[] {
+  const stages: NamedStage[] = [];
+  if (config.accessLog) stages.push({ name: 'access-log', stage: accessLogStage(config.accessLogFormat, log) });
+  stages.push({ name: 'header-filter', stage: headerFilter });
+  stages.push({ name: 'mount', stage: mountStage(config.mountPoint) });
+  stages.push({ name: 'admission', stage: admission.stage });
+  return stages;
+}
+
+export function createWorkerServer(config: Config, app: AppHandler, log: Log): WorkerServer {
+  // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
+  const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
+  const admission = new Admission(config.threads, queueTimeoutMs);
+  const pipeline = composePipeline(buildStages(config, log, admission), app);
+  const state: DrainState = { draining: false };
+  const ridPrefix = process.pid.toString(36) + '-';
+  let counter = 0;
+  const tagOutput = !config.debugMode;
+  const server = http.createServer((req, res) => {
+    if (state.draining) res.shouldKeepAlive = false;
+    const ctx = new Context(req, res, ridPrefix + (++counter).toString(36), performance.now());
+    if (tagOutput) runInRequest(ctx.id, () => pipeline(ctx));
+    else pipeline(ctx);
+  });
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (err.code !== 'ECONNRESET' && socket.writable) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+    socket.destroy();
+  });
+  return { server, sockets, admission, state };
+}
