@@ -1,0 +1,34 @@
+/**
+ * The TSGI interface's AppHandler: builds the environ, calls the application and
+ * hands its result to a TsgiResponse. The mount stage has already set
+ * scriptName/pathInfo/queryString and filtered the headers.
+ */
+import type { Application } from '../index.js';
+import type { Log } from '../logging/log.js';
+import type { AppHandler } from '../pipeline/context.js';
+import { buildEnviron, type ServerInfo } from './environ.js';
+import { createErrorStream } from './errors-stream.js';
+import { createInput } from './input.js';
+import { TsgiResponse } from './response.js';
+
+export interface TsgiHandlerOptions {
+  readonly server: ServerInfo;
+  readonly log: Log;
+  readonly debugMode: boolean;
+}
+
+export function createTsgiHandler(app: Application, opts: TsgiHandlerOptions): AppHandler {
+  const { server, log, debugMode } = opts;
+  return (ctx) => {
+    const input = createInput(ctx.req);
+    const errors = createErrorStream(log, ctx.id);
+    const response = new TsgiResponse(ctx, log, debugMode, input, errors);
+    let result: unknown;
+    try {
+      result = app(buildEnviron(ctx, server, input, errors), response.startResponse);
+    } catch (err) {
+      return response.fail(err);
+    }
+    response.send(result);
+  };
+}
