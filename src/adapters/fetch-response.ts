@@ -1,0 +1,107 @@
+/**
+ * fetch Response -> ServerResponse. The body is streamed as the app produces it,
+ * with backpressure; a body that is complete at once (a string, bytes, JSON) goes
+ * out in one write with a Content-Length instead of chunked.
+ */
+import type { ServerResponse } from 'node:http';
+
+/** Also accepts a Response from another realm or an undici package copy. */
+export function isResponse(value: unknown): value is Response {
+  if (value instanceof Response) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<Response>;
+  return typeof v.status === 'number' && typeof v.headers?.get === 'function' && 'body' in v;
+}
+
+/** Flat [name, value, ...] list for writeHead; Set-Cookie values stay separate lines. */
+function flatHeaders(headers: Headers): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of headers) if (name !== 'set-cookie') flat.push(name, value);
+  for (const cookie of headers.getSetCookie()) flat.push('set-cookie', cookie);
+  return flat;
+}
+
+function hasName(flat: readonly string[], lowerName: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === lowerName) return true;
+  return false;
+}
+
+type Chunk = Uint8Array | string;
+
+function checkChunk(value: unknown): Chunk {
+  if (value instanceof Uint8Array || typeof value === 'string') return value;
+  const kind = value === null ? 'null' : typeof value === 'object' ? value.constructor?.name : typeof value;
+  throw new TypeError(`Response body stream produced a ${kind}; a body chunk must be a Uint8Array`);
+}
+
+function byteLength(chunk: Chunk): number {
+  return typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+}
+
+/** Resolves on the next turn of the event loop: time enough for a settled body to report its end. */
+const nextTurn = (): Promise<undefined> =>
+  new Promise((resolve) => setImmediate(() => resolve(undefined)));
+
+/** Waits for the socket to take more; 'close' too, since a client that went away never drains. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+async function writeRest(res: ServerResponse, reader: ReadableStreamDefaultReader<unknown>): Promise<void> {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return void res.end();
+    if (res.destroyed) return;
+    if (!res.write(checkChunk(value))) await drained(res);
+  }
+}
+
+/** Sends status, headers and the whole body; rejects if the body stream fails. */
+export async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
+  const status = response.status;
+  const reason = response.statusText || undefined;
+  const headers = flatHeaders(response.headers);
+  const body = response.body;
+  const bodiless = res.req.method === 'HEAD' || status === 204 || status === 304;
+  if (body === null || bodiless) {
+    if (!bodiless && !hasName(headers, 'content-length')) headers.push('content-length', '0');
+    res.writeHead(status, reason, headers).end();
+    await body?.cancel();
+    return;
+  }
+  const reader = body.getReader();
+  const onClose = () => {
+    // The client went away: the app's stream is cancelled (its cancel() runs) rather than read on.
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  };
+  res.once('close', onClose);
+  try {
+    const first = await reader.read();
+    const chunk = first.done ? '' : checkChunk(first.value);
+    const second = first.done ? first : reader.read();
+    // A body given whole (string, bytes, JSON) has ended by the next turn: send it with a length.
+    const early = await Promise.race([second, nextTurn()]);
+    if (early?.done) {
+      if (!hasName(headers, 'content-length')) headers.push('content-length', String(byteLength(chunk)));
+      res.writeHead(status, reason, headers).end(chunk);
+      return;
+    }
+    res.writeHead(status, reason, headers);
+    if (!res.write(chunk)) await drained(res);
+    const next = early ?? (await second);
+    if (next.done) return void res.end();
+    if (res.destroyed) return;
+    if (!res.write(checkChunk(next.value))) await drained(res);
+    await writeRest(res, reader);
+  } finally {
+    res.off('close', onClose);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The fetch interface: `fetch(request, environ)` -> Response, as Hono, itty and
+ * `export default { fetch }` modules expect. The app owns the request from here;
+ * its failures become a 500 and a logged stack.
+ */
+import type { Environ } from '../index.js';
+import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { formatError, sendError } from '../pipeline/error-response.js';
+import { buildEnviron } from '../tsgi/environ.js';
+import { requestErrors } from './request-errors.js';
+import { isResponse, sendResponse } from './fetch-response.js';
+import { toRequest } from './fetch-request.js';
+import type { InterfaceOptions } from './options.js';
+import { lazyInput } from './stream-input.js';
+
+export type FetchFunction = (request: Request, environ: Environ) => Response | Promise<Response>;
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'null-prototype'} object`;
+  return `a ${typeof value}`;
+}
+
+/** The signal the Request carries: aborted when the client leaves before the response is done. */
+function clientGone(ctx: RequestContext): AbortSignal {
+  const controller = new AbortController();
+  const { res } = ctx;
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
+  });
+  return controller.signal;
+}
+
+export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions): AppHandler {
+  const { server, log, debugMode } = opts;
+
+  const fail = (ctx: RequestContext, err: unknown) => {
+    log.error(formatError(err), ctx.id);
+    // Headers already out: the only honest signal left is a cut connection.
+    if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
+  };
+
+  const respond = (ctx: RequestContext, result: unknown) => {
+    if (!isResponse(result)) {
+      return fail(ctx, new TypeError(`the fetch handler returned ${describe(result)}, not a Response`));
+    }
+    if (result.status < 200) {
+      // Response.error() (status 0) means "network error": the app has no answer to give.
+      return fail(ctx, new TypeError(`the fetch handler returned a Response with status ${result.status}`));
+    }
+    sendResponse(result, ctx.res).catch((err: unknown) => fail(ctx, err));
+  };
+
+  return (ctx) => {
+    let request: Request;
+    try {
+      request = toRequest(ctx.req, server, clientGone(ctx));
+    } catch (err) {
+      log.info(`cannot form a request URL: ${(err as Error).message}`, ctx.id);
+      sendError(ctx.res, 400, { detail: 'The Host header or request target is not valid.' });
+      return;
+    }
+    // The Request body is the one reader of the socket; tsgi.input reads through it.
+    const input = lazyInput(() => request.body as AsyncIterable<Uint8Array> | null);
+    const environ = buildEnviron(ctx, server, input, requestErrors(ctx, log));
+    let result: Response | Promise<Response>;
+    try {
+      result = fetchFn(request, environ);
+    } catch (err) {
+      return fail(ctx, err);
+    }
+    if (typeof (result as Partial<Promise<Response>>)?.then === 'function') {
+      (result as Promise<Response>).then((value) => respond(ctx, value), (err: unknown) => fail(ctx, err));
+    } else respond(ctx, result);
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The node interface: a `(req, res)` handler (Express, Connect, Koa's callback(),
+ * plain http handlers) gets Node's own IncomingMessage and ServerResponse. As for
+ * an Express sub-app, req.url is relative to the mount point and req.originalUrl
+ * keeps the full URL; req.environ is the TSGI environ, built on first use.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Environ } from '../index.js';
+import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { formatError, sendError } from '../pipeline/error-response.js';
+import { buildEnviron } from '../tsgi/environ.js';
+import { requestErrors } from './request-errors.js';
+import type { InterfaceOptions } from './options.js';
+import { lazyInput } from './stream-input.js';
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by tsgi-express: the URL as the client sent it, mount point included. */
+    originalUrl?: string;
+    /** Set by tsgi-express: the TSGI environ of this request. */
+    readonly environ?: Environ;
+  }
+}
+
+/** Length of the raw path prefix holding `segments` path segments ('/a/b' has 2). */
+function prefixLength(path: string, segments: number): number {
+  let at = 0;
+  for (let seen = 0; seen < segments; seen++) {
+    const slash = path.indexOf('/', at + 1);
+    if (slash < 0) return path.length;
+    at = slash;
+  }
+  return at;
+}
+
+/**
+ * The raw URL below the mount point. The mount stage matched scriptName on whole
+ * segments of the decoded path, so the raw prefix is the same number of segments.
+ */
+export function urlBelowMount(url: string, scriptName: string): string {
+  if (scriptName === '') return url;
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* '/' */) {
+    // Absolute-form target: skip scheme and authority.
+    const authority = url.indexOf('//');
+    start = authority < 0 ? 0 : url.indexOf('/', authority + 2);
+    if (start < 0) return '/';
+  }
+  const query = url.indexOf('?', start);
+  const path = query < 0 ? url.slice(start) : url.slice(start, query);
+  const rest = path.slice(prefixLength(path, scriptName.split('/').length - 1));
+  const search = query < 0 ? '' : url.slice(query);
+  return (rest === '' ? '/' : rest) + search;
+}
+
+function attachEnviron(ctx: RequestContext, opts: InterfaceOptions): void {
+  let environ: Environ | undefined;
+  Object.defineProperty(ctx.req, 'environ', {
+    configurable: true,
+    enumerable: false,
+    get(): Environ {
+      // tsgi.input reads the same IncomingMessage: use one or the other, not both.
+      environ ??= buildEnviron(ctx, opts.server, lazyInput(() => ctx.req), requestErrors(ctx, opts.log));
+      return environ;
+    },
+  });
+}
+
+export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions): AppHandler {
+  const { log, debugMode } = opts;
+
+  const fail = (ctx: RequestContext, err: unknown) => {
+    log.error(formatError(err), ctx.id);
+    if (ctx.res.writableEnded) return;
+    // Headers already out: the only honest signal left is a cut connection.
+    if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
+  };
+
+  return (ctx) => {
+    const { req, res } = ctx;
+    const url = req.url ?? '/';
+    req.originalUrl = url;
+    req.url = urlBelowMount(url, ctx.scriptName);
+    attachEnviron(ctx, opts);
+    let result: unknown;
+    try {
+      result = handler(req, res);
+    } catch (err) {
+      return fail(ctx, err);
+    }
+    if (typeof (result as Partial<Promise<unknown>> | undefined)?.then === 'function') {
+      (result as Promise<unknown>).then(undefined, (err: unknown) => fail(ctx, err));
+    }
+  };
+}
