@@ -9,9 +9,9 @@ import type { Environ } from '../index.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { buildEnviron } from '../tsgi/environ.js';
+import { createInput } from '../tsgi/input.js';
 import { requestErrors } from './request-errors.js';
 import type { InterfaceOptions } from './options.js';
-import { lazyInput } from './stream-input.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -62,7 +62,7 @@ function attachEnviron(ctx: RequestContext, opts: InterfaceOptions): void {
     enumerable: false,
     get(): Environ {
       // tsgi.input reads the same IncomingMessage: use one or the other, not both.
-      environ ??= buildEnviron(ctx, opts.server, lazyInput(() => ctx.req), requestErrors(ctx, opts.log));
+      environ ??= buildEnviron(ctx, opts.server, createInput(ctx.req), requestErrors(ctx, opts.log));
       return environ;
     },
   });

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import express from 'express';
+import { Hono } from 'hono';
+import Koa from 'koa';
+import type { Config } from '../../src/config/schema.js';
+import { TsgiError } from '../../src/errors.js';
+import { selectInterface } from '../../src/worker/select-interface.js';
+import { recordingLog, testServerInfo } from './adapters-harness.js';
+
+const opts = { server: testServerInfo(8000), log: recordingLog([]), debugMode: false };
+
+function select(namespace: Record<string, unknown>, iface: Config['interface'] = 'auto', callableObject = 'application') {
+  const config = { interface: iface, callableObject, scriptPath: '/srv/app.ts' } as Config;
+  return selectInterface(namespace, config, opts);
+}
+
+const tsgiApp = () => [];
+const handler = () => {};
+
+describe('selectInterface --interface auto', () => {
+  it('picks each accepted shape', () => {
+    assert.equal(select({ application: tsgiApp }).kind, 'tsgi');
+    assert.equal(select({ default: new Hono() }).kind, 'fetch');
+    assert.equal(select({ default: { fetch: () => new Response() } }).kind, 'fetch');
+    assert.equal(select({ default: express() }).kind, 'node');
+    assert.equal(select({ default: handler }).kind, 'node');
+    assert.equal(select({ default: new Koa() }).kind, 'node');
+  });
+
+  it('prefers the TSGI callable over a default export, and honours --callable-object', () => {
+    assert.equal(select({ application: tsgiApp, default: new Hono() }).kind, 'tsgi');
+    assert.equal(select({ app: tsgiApp, default: handler }, 'auto', 'app').kind, 'tsgi');
+    assert.equal(select({ app: tsgiApp, default: handler }).kind, 'node');
+  });
+
+  it('treats an Express app or a Hono app exported under the callable name by its own shape', () => {
+    assert.equal(select({ application: express() }).kind, 'node');
+    assert.equal(select({ application: new Hono() }).kind, 'fetch');
+    assert.equal(select({ application: new Koa() }).kind, 'node');
+  });
+
+  it('finds a CommonJS module.exports.application', () => {
+    assert.equal(select({ default: { application: tsgiApp } }).kind, 'tsgi');
+  });
+
+  it('stops with TSGI_APP_SHAPE listing the exports and the accepted shapes', () => {
+    assert.throws(
+      () => select({ default: { port: 3000 }, name: 'x' }),
+      (err: TsgiError) => {
+        assert.equal(err.code, 'TSGI_APP_SHAPE');
+        assert.match(err.message, /\/srv\/app\.ts exports no application for --interface auto/);
+        assert.match(err.message, /It exports: default \(object with port\), name \(string\)/);
+        assert.match(err.message, /TSGI function exported as "application"/);
+        assert.match(err.message, /fetch\(request\) method/);
+        assert.match(err.message, /Koa app/);
+        return true;
+      },
+    );
+    assert.throws(() => select({}), /It exports: nothing/);
+  });
+});
+
+describe('selectInterface with an explicit --interface', () => {
+  it('tsgi uses only the callable export', () => {
+    assert.equal(select({ application: tsgiApp }, 'tsgi').kind, 'tsgi');
+    assert.throws(() => select({ default: handler }, 'tsgi'), /--interface tsgi/);
+  });
+
+  it('fetch takes a fetch method or a fetch function', () => {
+    assert.equal(select({ default: new Hono(), application: tsgiApp }, 'fetch').kind, 'fetch');
+    assert.equal(select({ default: handler }, 'fetch').kind, 'fetch');
+    assert.equal(select({ handle: handler }, 'fetch', 'handle').kind, 'fetch');
+    assert.throws(() => select({ default: new Koa() }, 'fetch'), /--interface fetch/);
+  });
+
+  it('node takes a (req, res) function or a Koa app', () => {
+    assert.equal(select({ default: new Koa() }, 'node').kind, 'node');
+    assert.equal(select({ application: handler }, 'node').kind, 'node');
+    assert.throws(() => select({ default: new Hono() }, 'node'), /--interface node/);
+  });
+});
