@@ -8,6 +8,7 @@
  * streamed body takes the slower, asynchronous road.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ResponseRuleError } from '../errors.js';
 import type { Chunk, Header, StartResponse, Write } from '../index.js';
@@ -51,6 +52,25 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value !== 'object') return typeof value;
   return value.constructor?.name ?? 'object';
+}
+
+/** Destroys a socket whose writes never finish (client not reading), so an abort cannot hang on. */
+const ABORT_FLUSH_MS = 10_000;
+
+/**
+ * Ends the connection without completing the response: what was written still
+ * reaches the client, then FIN, so it sees a truncated body (an unterminated
+ * chunked body or fewer bytes than Content-Length). Destroying at once would
+ * discard writes Node has corked for this tick.
+ */
+function closeConnection(res: ServerResponse, socket: Socket | null): void {
+  if (socket === null || socket.destroyed) return void res.destroy();
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), ABORT_FLUSH_MS).unref();
+  socket.once('finish', () => {
+    clearTimeout(timer);
+    socket.destroy();
+  });
 }
 
 export class TsgiResponse {
@@ -403,8 +423,7 @@ export class TsgiResponse {
       // Closing is the only way the client can tell the body is truncated.
       const socket = this.res.socket;
       this.res.end();
-      if (socket) socket.end();
-      else this.res.destroy();
+      closeConnection(this.res, socket);
     } else {
       this.res.end();
     }
@@ -425,7 +444,7 @@ export class TsgiResponse {
         debugError: this.debugMode ? err : undefined,
         close: true,
       });
-      if (!sent) this.res.destroy();
+      if (!sent) closeConnection(this.res, this.res.socket);
     } catch {
       this.res.destroy();
     }
