@@ -5,7 +5,7 @@
  * keeps the full URL; req.environ is the TSGI environ, built on first use.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Environ } from '../index.js';
+import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { buildEnviron } from '../tsgi/environ.js';
@@ -14,15 +14,6 @@ import { requestErrors } from './request-errors.js';
 import type { InterfaceOptions } from './options.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
-
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** Set by tsgi-express: the URL as the client sent it, mount point included. */
-    originalUrl?: string;
-    /** Set by tsgi-express: the TSGI environ of this request. */
-    readonly environ?: Environ;
-  }
-}
 
 /** Length of the raw path prefix holding `segments` path segments ('/a/b' has 2). */
 function prefixLength(path: string, segments: number): number {

@@ -154,3 +154,26 @@ function contract(app: AppCase, processes: number): void {
 }
 
 for (const processes of [1, 2]) for (const app of APPS) contract(app, processes);
+
+describe('the framework examples run as they are', { timeout: 60_000 }, () => {
+  const examples: [file: string, iface: string, expect: RegExp][] = [
+    ['fetch.ts', 'fetch', /"hello":"world"/],
+    ['hono.ts', 'fetch', /Hello from Hono!/],
+    ['express.ts', 'node', /Hello from Express!/],
+    ['koa.ts', 'node', /"hello":"from Koa"/],
+    ['node-handler.ts', 'node', /Hello from a node:http handler!/],
+  ];
+  for (const [file, iface, expect] of examples) {
+    it(`examples/${file} (${iface})`, async () => {
+      const server = await startServer([`examples/${file}`]);
+      try {
+        assert.match(server.output(), new RegExp(`Application\\s*: .*examples/${file} \\(${iface}\\)`));
+        const res = await request(server.url);
+        assert.equal(res.statusCode, 200);
+        assert.match(await res.body.text(), expect);
+      } finally {
+        await stop(server);
+      }
+    });
+  }
+});
