@@ -70,3 +70,12 @@ export interface Environ {
 }
 
 export type Application = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>;
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Node interface: the request target as the client sent it, mount point included. */
+    originalUrl?: string;
+    /** Node interface: the TSGI environ of this request, built on first use. */
+    readonly environ?: Environ;
+  }
+}
