@@ -39,6 +39,8 @@ export function accessLogStage(format: 'common' | 'combined', log: Log): Stage {
   return (ctx, next) => {
     const res = ctx.res as CountedResponse;
     countBytes(res);
+    // Taken now: the node interface (like Express routers) rewrites req.url below the mount point.
+    const line = requestLine(ctx);
     res.once('close', () => {
       const { req } = ctx;
       const sent = req.method === 'HEAD' ? 0 : res[BYTES];
@@ -47,7 +49,7 @@ export function accessLogStage(format: 'common' | 'combined', log: Log): Stage {
           remoteAddr: req.socket.remoteAddress ?? '-',
           user: ctx.remoteUser,
           timeMs: ctx.startUs / 1000,
-          requestLine: requestLine(ctx),
+          requestLine: line,
           status: res.statusCode,
           bytes: sent,
           referer: req.headers.referer,
