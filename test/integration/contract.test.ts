@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
 import { errorMarker, goneMarker, STREAM_PAUSE_MS, type Echo } from '../fixtures/contract/shared.js';
 
 after(killAll);
@@ -176,4 +176,47 @@ describe('the framework examples run as they are', { timeout: 60_000 }, () => {
       }
     });
   }
+});
+
+describe('node interface below a mount point', { timeout: 30_000 }, () => {
+  it('logs the URL the client sent, not the one the app sees', async () => {
+    const server = await startServer([fixture('contract/express.ts'), '--access-log', '--mount-point', MOUNT]);
+    try {
+      const res = await request(`${server.url.replace(/\/$/, '')}${MOUNT}/echo?q=1`);
+      assert.equal(((await res.body.json()) as Echo).path, '/echo');
+      await server.waitFor(new RegExp(`"GET ${MOUNT}/echo\\?q=1 HTTP/1.1" 200`), 10_000);
+    } finally {
+      await stop(server);
+    }
+  });
+});
+
+describe('--application-type module', { timeout: 60_000 }, () => {
+  const modules: [name: string, iface: string, body: string][] = [
+    ['esm-app', 'fetch', 'esm-app'],
+    ['cjs-app', 'node', 'cjs-app'],
+    ['@acme/web/server', 'fetch', '@acme/web/server'],
+  ];
+  for (const [name, iface, body] of modules) {
+    it(`serves ${name} (${iface}) resolved from --working-directory`, async () => {
+      const args = ['--application-type', 'module', '--working-directory', fixture('modules'), name];
+      const server = await startServer(args);
+      try {
+        assert.match(server.output(), new RegExp(`Application\\s*: .*\\(${iface}\\)`));
+        assert.equal(await (await request(server.url)).body.text(), body);
+      } finally {
+        await stop(server);
+      }
+    });
+  }
+
+  it('stops when the name does not resolve, naming it and the directory searched', async () => {
+    const dir = fixture('modules');
+    const { code, output } = await runCli([
+      'start-server', '--application-type', 'module', '--working-directory', dir, '@acme/missing',
+      '--host', '127.0.0.1', '--port', '0',
+    ]);
+    assert.equal(code, 2);
+    assert.ok(output.includes(`cannot resolve "@acme/missing" from ${dir}`), output);
+  });
 });
