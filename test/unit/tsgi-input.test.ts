@@ -132,6 +132,29 @@ describe('iteration and uploads', () => {
   });
 });
 
+describe('client disconnect', () => {
+  test('a read waiting for more body rejects when the client goes away', async () => {
+    let outcome: Promise<string> | undefined;
+    app = (env, sr) => {
+      outcome = env['tsgi.input'].read().then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      );
+      sr('200 OK', []);
+      return (async function* () {
+        yield await outcome!;
+      })();
+    };
+    const socket = net.connect(h.port, '127.0.0.1');
+    socket.write('POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly ten b');
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const deadline = Date.now() + 3000;
+    while (outcome === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.match(await outcome!, /tsgi.input: request body read error/);
+  });
+});
+
 describe('connection reuse', () => {
   test('pipelined requests each see only their own body', async () => {
     app = jsonApp(async (env) => text(await env['tsgi.input'].read()));
