@@ -138,3 +138,16 @@ export async function rawExchange(port: number, data: string | Buffer, idleMs = 
   socket.destroy();
   return { text: Buffer.concat(parts).toString('latin1'), how };
 }
+
+/** Resolves like `promise`, or rejects after `ms` (the timer never outlives the race). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

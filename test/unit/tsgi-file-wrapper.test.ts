@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import type { Application } from '../../src/index.js';
 import { fileWrapper } from '../../src/tsgi/file-wrapper.js';
-import { rawExchange, startTsgi, until, type Harness } from '../helpers/tsgi-harness.js';
+import { rawExchange, startTsgi, until, within, type Harness } from '../helpers/tsgi-harness.js';
 
 const agent = new Agent({ connections: 2 });
 let app: Application = () => [];
@@ -121,10 +121,7 @@ describe('file_wrapper', () => {
     socket.pause();
     await new Promise((r) => setTimeout(r, 300));
     socket.resume();
-    await Promise.race([
-      once(socket, 'end'),
-      new Promise((_, rej) => setTimeout(() => rej(new Error('download did not finish')), 20_000)),
-    ]);
+    await within(once(socket, 'end'), 20_000, 'the download finishing');
     const all = Buffer.concat(parts);
     const split = all.indexOf('\r\n\r\n');
     const head = all.subarray(0, split).toString('latin1');

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import type { Application, Chunk } from '../../src/index.js';
-import { rawExchange, startTsgi, until, type Harness } from '../helpers/tsgi-harness.js';
+import { rawExchange, startTsgi, until, within, type Harness } from '../helpers/tsgi-harness.js';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (err) => unhandled.push(err));
@@ -189,7 +189,7 @@ describe('Content-Length exactness', () => {
     socket.on('data', (d) => (text += d.toString('latin1')));
     // keep-alive request: only the server closing ends this connection
     socket.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
-    await Promise.race([once(socket, 'end'), new Promise((_, rej) => setTimeout(() => rej(new Error('connection not closed')), 3000))]);
+    await within(once(socket, 'end'), 3000, 'the server closing the connection');
     socket.destroy();
     assert.match(text, /Content-Length: 10\r\n/);
     assert.match(text, /\r\n\r\nabc$/);
