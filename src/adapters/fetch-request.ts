@@ -3,8 +3,9 @@
  * (scheme and Host as the client sent them, mount point included), the filtered
  * headers, and the body streamed straight from the socket.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerInfo } from '../tsgi/environ.js';
+import { requestBody } from './request-body.js';
 
 /** Only these may carry no body; every other method streams whatever the client sends. */
 function hasBody(req: IncomingMessage): boolean {
@@ -33,15 +34,19 @@ function headerPairs(raw: readonly string[]): [string, string][] {
 }
 
 /** Throws TypeError when the Host header cannot form a URL (the caller answers 400). */
-export function toRequest(req: IncomingMessage, server: ServerInfo, signal: AbortSignal): Request {
+export function toRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  server: ServerInfo,
+  signal: AbortSignal,
+): Request {
   const init: RequestInit & { duplex?: 'half' } = {
     method: req.method,
     headers: headerPairs(req.rawHeaders),
     signal,
   };
   if (hasBody(req)) {
-    // undici accepts any async iterable of bytes as a body; the IncomingMessage is one.
-    init.body = req as unknown as ReadableStream<Uint8Array>;
+    init.body = requestBody(req, res);
     init.duplex = 'half';
   }
   return new Request(publicUrl(req, server), init);

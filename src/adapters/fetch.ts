@@ -54,7 +54,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   return (ctx) => {
     let request: Request;
     try {
-      request = toRequest(ctx.req, server, clientGone(ctx));
+      request = toRequest(ctx.req, ctx.res, server, clientGone(ctx));
     } catch (err) {
       log.info(`cannot form a request URL: ${(err as Error).message}`, ctx.id);
       sendError(ctx.res, 400, { detail: 'The Host header or request target is not valid.' });

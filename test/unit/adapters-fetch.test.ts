@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { createFetchHandler, type FetchFunction } from '../../src/adapters/fetch.js';
 import type { Environ } from '../../src/index.js';
 import { serve, type Harness } from './adapters-harness.js';
@@ -81,6 +81,27 @@ describe('fetch adapter: the request', () => {
     assert.equal(getBody, null);
     const res = await request(h.url, { method: 'POST', body: 'via input' });
     assert.equal(await res.body.text(), 'via input');
+  });
+});
+
+describe('fetch adapter: keep-alive', () => {
+  it('discards a body the app read only partly or not at all, so the connection goes on', async () => {
+    const h = await fetchApp(async (req) => {
+      if (req.url.endsWith('/partial')) await req.body!.getReader().read();
+      return new Response('ok');
+    });
+    const agent = new Agent({ connections: 1 });
+    try {
+      for (const path of ['/partial', '/ignore', '/partial']) {
+        const res = await request(h.url + path, {
+          method: 'POST', body: Buffer.alloc(4 * 1024 * 1024), dispatcher: agent, headersTimeout: 5000,
+        });
+        assert.equal(await res.body.text(), 'ok', path);
+      }
+      assert.equal(await (await request(h.url, { dispatcher: agent, headersTimeout: 5000 })).body.text(), 'ok');
+    } finally {
+      await agent.close();
+    }
   });
 });
 
