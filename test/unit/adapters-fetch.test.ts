@@ -195,6 +195,16 @@ describe('fetch adapter: failures and disconnects', () => {
     assert.match(log, /returned a Object object, not a Response/);
   });
 
+  it('shows the stack in the 500 page in debug mode', async () => {
+    const h = await serve((opts) => createFetchHandler(() => {
+      throw new Error('debug-marker');
+    }, opts), '/', true);
+    servers.push(h);
+    const res = await request(h.url);
+    assert.equal(res.statusCode, 500);
+    assert.match(await res.body.text(), /debug-marker/);
+  });
+
   it('aborts request.signal and cancels the body when the client goes away mid-stream', async () => {
     let aborted!: () => void;
     let cancelled!: () => void;

@@ -47,12 +47,13 @@ let counter = 0;
 export async function serve(
   make: (opts: InterfaceOptions) => AppHandler,
   mountPoint = '/',
+  debugMode = false,
 ): Promise<Harness> {
   const logged: string[] = [];
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const opts: InterfaceOptions = { server: testServerInfo(port), log: recordingLog(logged), debugMode: false };
+  const opts: InterfaceOptions = { server: testServerInfo(port), log: recordingLog(logged), debugMode };
   const handler = make(opts);
   const mount = mountStage(mountPoint);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {

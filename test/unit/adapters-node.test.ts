@@ -88,6 +88,16 @@ describe('node adapter', () => {
     assert.match(h.logged.join('\n'), /async-marker/);
   });
 
+  it('shows the stack in the 500 page in debug mode only', async () => {
+    const h = await serve((opts) => createNodeHandler(() => {
+      throw new Error('debug-marker');
+    }, opts), '/', true);
+    servers.push(h);
+    const res = await request(h.url);
+    assert.equal(res.statusCode, 500);
+    assert.match(await res.body.text(), /debug-marker/);
+  });
+
   it('cuts the connection when the app fails after sending headers', async () => {
     const h = await nodeApp(async (_req, res) => {
       res.writeHead(200);
