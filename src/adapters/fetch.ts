@@ -17,7 +17,7 @@ export type FetchFunction = (request: Request, environ: Environ) => Response | P
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'null-prototype'} object`;
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
   return `a ${typeof value}`;
 }
 

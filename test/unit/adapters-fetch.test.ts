@@ -192,7 +192,7 @@ describe('fetch adapter: failures and disconnects', () => {
     const log = h.logged.join('\n');
     assert.match(log, /error t\d+ Error: thrown-marker\n\s+at /);
     assert.match(log, /rejected-marker/);
-    assert.match(log, /returned a Object object, not a Response/);
+    assert.match(log, /returned an object \(Object\), not a Response/);
   });
 
   it('shows the stack in the 500 page in debug mode', async () => {
