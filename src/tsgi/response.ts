@@ -194,9 +194,9 @@ export class TsgiResponse {
     if (declared < 0 && start.statusCode !== 204 && start.statusCode !== 304) {
       headers.push('Content-Length', String(total));
     }
+    this.res.writeHead(start.statusCode, start.reason, headers);
     this.headersOut = true;
     this.stopped = true;
-    this.res.writeHead(start.statusCode, start.reason, headers);
     if (noBody || total === 0) this.res.end();
     else if (items.length === 1) this.res.end(this.wire(items[0] as Chunk));
     else {
