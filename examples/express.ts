@@ -3,6 +3,7 @@
 // `export default app` replaces `app.listen(3000)`. Below a mount point
 // (--mount-point /shop) Express sees req.url relative to it, as for a sub-app.
 import express from 'express';
+import type {} from 'tsgi-express'; // declares req.environ and req.originalUrl
 
 const app = express();
 
