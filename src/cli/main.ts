@@ -51,10 +51,11 @@ export async function main(args: string[]): Promise<number> {
       .version(version)
       .help()
       .wrap(Math.min(110, process.stdout.columns || 100))
-      .parserConfiguration({ 'camel-case-expansion': false })
+      .parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false })
       .fail((message, err) => {
-        if (err) throw err;
-        usageError(message);
+        // yargs reports its own parse errors as YError; anything else is ours.
+        if (err && err.name !== 'YError') throw err;
+        usageError(message ?? err?.message ?? 'invalid arguments');
       })
       .parseAsync();
     return result ? await result : ExitCode.OK;

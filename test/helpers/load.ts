@@ -1,0 +1,61 @@
+/**
+ * A bounded load generator for fault tests (127.0.0.1 only): several loops send
+ * requests back to back until stopped or until a deadline, and count every
+ * failure (a non-200 status or a transport error).
+ */
+import { Agent, request } from 'undici';
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+  bodies: Set<string>;
+}
+
+export interface LoadOptions {
+  readonly loops: number;
+  /** false: a new connection per request (Connection: close). */
+  readonly keepAlive: boolean;
+  /** Hard stop, whatever happens (the test bounds itself). */
+  readonly maxMs: number;
+}
+
+export class Load {
+  readonly result: LoadResult = { ok: 0, failed: 0, errors: [], bodies: new Set() };
+  private stopped = false;
+  private readonly agent: Agent;
+  private readonly loops: Promise<void>[];
+
+  constructor(private readonly url: string, private readonly opts: LoadOptions) {
+    this.agent = new Agent({ connections: opts.loops, pipelining: 1 });
+    const deadline = Date.now() + opts.maxMs;
+    this.loops = Array.from({ length: opts.loops }, () => this.loop(deadline));
+  }
+
+  private async loop(deadline: number): Promise<void> {
+    while (!this.stopped && Date.now() < deadline) {
+      try {
+        const res = await request(this.url, { dispatcher: this.agent, reset: !this.opts.keepAlive });
+        const body = await res.body.text();
+        if (res.statusCode === 200) {
+          this.result.ok++;
+          this.result.bodies.add(body);
+        } else this.fail(`status ${res.statusCode}: ${body.slice(0, 200)}`);
+      } catch (err) {
+        this.fail(String((err as Error).message ?? err));
+      }
+    }
+  }
+
+  private fail(why: string): void {
+    this.result.failed++;
+    if (this.result.errors.length < 20) this.result.errors.push(why);
+  }
+
+  async stop(): Promise<LoadResult> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+    await this.agent.close();
+    return this.result;
+  }
+}

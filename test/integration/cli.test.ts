@@ -1,0 +1,73 @@
+// The command line through the real compiled CLI: help, version, bad flags and
+// applications that cannot start all exit before anything is served.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fixture, killAll, ROOT, runCli } from '../helpers/server.js';
+
+after(killAll);
+
+describe('tsgi-express CLI', () => {
+  it('--version prints the package version', async () => {
+    const { code, output } = await runCli(['--version']);
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    assert.equal(code, 0);
+    assert.equal(output.trim(), version);
+  });
+
+  it('start-server --help groups options by section with defaults', async () => {
+    const { code, output } = await runCli(['start-server', '--help']);
+    assert.equal(code, 0);
+    for (const heading of ['Application:', 'Network:', 'Processes and threads:', 'Timeouts:', 'Logging:']) {
+      assert.ok(output.includes(heading), `missing section ${heading}`);
+    }
+    assert.match(output, /--threads\s.*\[default: 100\]/);
+    assert.match(output, /--port\s.*\[default: 8000\]/);
+  });
+
+  it('--help lists the start-server command', async () => {
+    const { code, output } = await runCli(['--help']);
+    assert.equal(code, 0);
+    assert.match(output, /start-server \[script\]/);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['--processes', '0'], /^tsgi-express: error: --processes must be at least 1 \(got "0"\)$/],
+    [['--port=70000'], /^tsgi-express: error: --port must be at most 65535 \(got "70000"\)$/],
+    [['--threads', 'abc'], /^tsgi-express: error: --threads must be an integer \(got "abc"\)$/],
+    [['--graceful-timeout', '-2'], /--graceful-timeout is in seconds and must be at least 0/],
+    [['--no-such-flag', '1'], /^tsgi-express: error: Unknown arguments?: .*no-such-flag/],
+    [['--setenv', 'ONLY_NAME'], /^tsgi-express: error: Not enough arguments following: setenv$/],
+  ];
+  for (const [args, expected] of bad) {
+    it(`rejects ${args.join(' ')} with one line and exit code 2`, async () => {
+      const { code, output } = await runCli(['start-server', fixture('app.ts'), '--port', '0', ...args]);
+      assert.equal(code, 2);
+      const lines = output.trim().split('\n');
+      assert.equal(lines.length, 1, output);
+      assert.match(lines[0]!, expected);
+    });
+  }
+
+  it('rejects a missing script, naming the file', async () => {
+    const { code, output } = await runCli(['start-server', 'missing-app.ts', '--port', '0']);
+    assert.equal(code, 2);
+    assert.match(output.trim(), /^tsgi-express: error: application script .*missing-app\.ts: no such file$/);
+  });
+
+  it('exits 3 with the app error and its .ts location when the app cannot load', async () => {
+    const { code, output } = await runCli(['start-server', fixture('throws-at-import.ts'), '--port', '0', '--host', '127.0.0.1']);
+    assert.equal(code, 3);
+    assert.match(output, /the application could not be loaded/);
+    assert.match(output, /this module refuses to load/);
+    assert.match(output, /throws-at-import\.ts:5:\d+/); // source-mapped .ts line
+    assert.doesNotMatch(output, /Ready:/);
+  });
+
+  it('exits 3 naming the missing export and what the module does export', async () => {
+    const { code, output } = await runCli(['start-server', fixture('no-export.ts'), '--port', '0', '--host', '127.0.0.1', '--interface', 'tsgi']);
+    assert.equal(code, 3);
+    assert.match(output, /answer/);
+  });
+});

@@ -1,0 +1,227 @@
+// The core server through real sockets: environ, queue, crashes, signals, logs.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { fixture, groupAlive, killAll, startServer, type RunningServer } from '../helpers/server.js';
+
+after(killAll);
+
+async function get(url: string, headers: Record<string, string | string[]> = {}) {
+  const res = await request(url, { headers });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+async function waitGone(pgid: number, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!groupAlive(pgid)) return true;
+    await sleep(50);
+  }
+  return !groupAlive(pgid);
+}
+
+describe('a server with two workers', { timeout: 60_000 }, () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer([
+      fixture('app.ts'), '--processes', '2', '--threads', '4', '--access-log',
+      '--setenv', 'GREETING', 'hello', '--passenv', 'FIXTURE_SECRET', '--mount-point', '/app',
+    ], { env: { FIXTURE_SECRET: 's3cret', NOT_PASSED: 'x' } });
+  });
+
+  it('prints the banner', () => {
+    const out = server.output();
+    assert.match(out, /Server URL {9}: http:\/\/127\.0\.0\.1:\d+\//);
+    assert.match(out, /Application {8}: .*app\.ts \(tsgi\)/);
+    assert.match(out, /Mount Point {8}: \/app/);
+    assert.match(out, /Operating Mode {5}: daemon/);
+    assert.match(out, /Request Capacity {3}: 8 \(2 processes \* 4 threads\)/);
+    assert.match(out, /Reloading {10}: script/);
+    assert.match(out, /Access Log {9}: \/dev\/stdout \(common\)/);
+  });
+
+  it('builds the environ from the request', async () => {
+    const res = await get(`${server.url}app/environ/a%2Fb%20c?x=1&y=%41`, {
+      'X-Dash': '2', X_User: 'spoof', Proxy: 'http://evil', Cookie: ['a=1', 'b=2'],
+      'X-Multi': ['one', 'two'], 'Content-Type': 'text/x-test',
+    });
+    assert.equal(res.status, 200);
+    const env = JSON.parse(res.body);
+    assert.equal(env.REQUEST_METHOD, 'GET');
+    assert.equal(env.SCRIPT_NAME, '/app');
+    assert.equal(env.PATH_INFO, '/environ/a/b c');
+    assert.equal(env.QUERY_STRING, 'x=1&y=%41');
+    assert.equal(env.REQUEST_URI, '/app/environ/a%2Fb%20c?x=1&y=%41');
+    assert.equal(env.SERVER_NAME, '127.0.0.1');
+    assert.equal(env.SERVER_PORT, String(server.port));
+    assert.equal(env.SERVER_PROTOCOL, 'HTTP/1.1');
+    assert.equal(env.REMOTE_ADDR, '127.0.0.1');
+    assert.match(env.REMOTE_PORT, /^\d+$/);
+    assert.equal(env.HTTP_X_DASH, '2');
+    assert.equal(env.HTTP_X_USER, undefined);
+    assert.equal(env.HTTP_PROXY, undefined);
+    assert.equal(env.HTTP_COOKIE, 'a=1; b=2');
+    assert.equal(env.HTTP_X_MULTI, 'one, two');
+    assert.equal(env.CONTENT_TYPE, 'text/x-test');
+    assert.equal(env.HTTP_CONTENT_TYPE, undefined);
+    assert.equal(env.CONTENT_LENGTH, undefined);
+    assert.equal(env.GREETING, 'hello');
+    assert.equal(env.FIXTURE_SECRET, 's3cret');
+    assert.equal(env.NOT_PASSED, undefined);
+    assert.deepEqual(env['tsgi.version'], [1, 0]);
+    assert.equal(env['tsgi.url_scheme'], 'http');
+    assert.equal(env['tsgi.multithread'], true);
+    assert.equal(env['tsgi.multiprocess'], true);
+    assert.equal(env['tsgi.run_once'], false);
+    assert.equal(env['tsgi.input_terminated'], true);
+    assert.equal(env['tsgi.input'], '<object>');
+    assert.equal(env['tsgi.file_wrapper'], '<function>');
+    assert.equal(typeof env['tsgi_express.version'], 'string');
+    assert.equal(typeof env['tsgi_express.process_id'], 'number');
+    assert.equal(typeof env['tsgi_express.request_id'], 'string');
+    assert.ok(Math.abs(env['tsgi_express.request_start'] / 1000 - Date.now()) < 5000);
+    assert.match(env['tsgi_express.script_name'], /fixtures\/app\.ts$/);
+    assert.equal(env['tsgi_express.debug_mode'], false);
+  });
+
+  it('answers 404 outside the mount point without calling the app', async () => {
+    assert.equal((await get(`${server.url}elsewhere`)).status, 404);
+    assert.equal((await get(`${server.url}application`)).status, 404);
+  });
+
+  it('answers 400 to a path that is not valid UTF-8', async () => {
+    assert.equal((await get(`${server.url}app/%ff%fe`)).status, 400);
+  });
+
+  it('answers 500 without a stack trace and logs the .ts stack', async () => {
+    const res = await get(`${server.url}app/throw`);
+    assert.equal(res.status, 500);
+    assert.doesNotMatch(res.body, /kaboom|app\.ts/);
+    await server.waitFor(/\[tsgi:error\] \[pid \d+\] \[rid [^\]]+\] Error: kaboom from the app/);
+    await server.waitFor(/fixtures\/app\.ts:\d+:\d+/);
+  });
+
+  it('tags app output with the worker pid and request id', async () => {
+    const res = await get(`${server.url}app/print`);
+    assert.equal(res.status, 200);
+    const m = await server.waitFor(/\[app:stdout\] \[pid (\d+)\] \[rid ([^\]]+)\] printed by request (\S+)/);
+    assert.equal(m[2], m[3]);
+  });
+
+  it('writes access-log lines in common format', async () => {
+    await get(`${server.url}app/pid?q=1`);
+    await server.waitFor(/127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/app\/pid\?q=1 HTTP\/1\.1" 200 \d+/);
+  });
+
+  it('serves from both workers', async () => {
+    const pids = new Set<string>();
+    for (let i = 0; i < 30 && pids.size < 2; i++) {
+      pids.add((await request(`${server.url}app/pid`, { reset: true }).then((r) => r.body.text())));
+    }
+    assert.equal(pids.size, 2);
+  });
+
+  it('replaces a crashed worker and keeps serving meanwhile', async () => {
+    const from = server.output().length;
+    const res = await get(`${server.url}app/crash`);
+    assert.equal(res.status, 200);
+    const died = await server.waitFor(/worker (\d+) died \(exit code 1\) while serving requests/, 5000, from);
+    await server.waitFor(/crash requested/, 5000, from);
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => request(`${server.url}app/pid`, { reset: true }).then((r) => r.statusCode)),
+    );
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    // The replacement serves: eventually two live pids, neither the dead one.
+    const pids = new Set<string>();
+    for (let i = 0; i < 60 && pids.size < 2; i++) {
+      pids.add(await request(`${server.url}app/pid`, { reset: true }).then((r) => r.body.text()));
+      if (pids.size < 2) await sleep(50);
+    }
+    assert.equal(pids.size, 2);
+    assert.ok(!pids.has(died[1]!));
+  });
+});
+
+describe('the request queue (--threads)', { timeout: 60_000 }, () => {
+  it('answers 503 with Retry-After to a request that waited --queue-timeout', async () => {
+    const server = await startServer([fixture('app.ts'), '--threads', '1', '--queue-timeout', '0.3']);
+    const slow = get(`${server.url}sleep?ms=1500`);
+    await sleep(100);
+    const started = performance.now();
+    const queued = await get(`${server.url}print`);
+    const waited = performance.now() - started;
+    assert.equal(queued.status, 503);
+    assert.equal(queued.headers['retry-after'], '1');
+    assert.ok(waited < 1200, `503 came after ${waited} ms, not at the queue timeout`);
+    assert.equal((await slow).status, 200);
+    assert.doesNotMatch(server.output(), /printed by request/); // never reached the app
+  });
+
+  it('--threads 1 serialises requests in arrival order', async () => {
+    const server = await startServer([fixture('app.ts'), '--threads', '1']);
+    const t0 = performance.now();
+    const results = await Promise.all([1, 2, 3].map(() => get(`${server.url}sleep?ms=200`)));
+    assert.ok(performance.now() - t0 >= 580, 'three 200 ms requests overlapped');
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  });
+});
+
+describe('signals and process lifetime', { timeout: 60_000 }, () => {
+  it('SIGTERM lets an in-flight request finish, exits 0 and leaves no process', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-pid-'));
+    const pidFile = path.join(dir, 'master.pid');
+    const server = await startServer([fixture('app.ts'), '--processes', '2', '--pid-file', pidFile]);
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(server.pid));
+    const inFlight = get(`${server.url}sleep?ms=800`);
+    await sleep(200);
+    server.signal('SIGTERM');
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^slept/);
+    assert.deepEqual(await server.exited(), { code: 0, signal: null });
+    assert.ok(await waitGone(server.pid), 'a worker outlived the master');
+    assert.equal(existsSync(pidFile), false);
+  });
+
+  it('SIGHUP replaces every worker without failing a request', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
+    const before = new Set<string>();
+    for (let i = 0; i < 20 && before.size < 2; i++) before.add(await request(`${server.url}pid`, { reset: true }).then((r) => r.body.text()));
+    const inFlight = get(`${server.url}sleep?ms=600`);
+    await sleep(100);
+    server.signal('SIGHUP');
+    await server.waitFor(/Reload complete/);
+    assert.equal((await inFlight).status, 200);
+    const after = new Set<string>();
+    for (let i = 0; i < 20 && after.size < 2; i++) after.add(await request(`${server.url}pid`, { reset: true }).then((r) => r.body.text()));
+    for (const pid of after) assert.ok(!before.has(pid), `old worker ${pid} still serving`);
+  });
+
+  it('no worker outlives a master killed with SIGKILL', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
+    process.kill(server.pid, 'SIGKILL');
+    await server.exited();
+    assert.ok(await waitGone(server.pid, 3000), 'workers survived the master');
+  });
+});
+
+describe('debug mode', { timeout: 60_000 }, () => {
+  it('runs one process and thread, shows the stack page, keeps environ flags false', async () => {
+    const server = await startServer([fixture('app.ts'), '--debug-mode', '--processes', '3']);
+    assert.match(server.output(), /Operating Mode {5}: debug/);
+    assert.match(server.output(), /1 \(1 process \* 1 thread\); debug mode overrides --processes and --threads/);
+    const res = await get(`${server.url}throw`);
+    assert.equal(res.status, 500);
+    assert.match(res.body, /kaboom from the app/);
+    assert.match(res.body, /fixtures\/app\.ts:\d+:\d+/);
+    const env = JSON.parse((await get(`${server.url}environ`)).body);
+    assert.equal(env['tsgi.multiprocess'], false);
+    assert.equal(env['tsgi.multithread'], false);
+    assert.equal(env['tsgi_express.debug_mode'], true);
+  });
+});
