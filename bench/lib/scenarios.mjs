@@ -1,0 +1,45 @@
+// What each server is driven with. `servers` lists who runs the scenario; the
+// first is the baseline every ratio in the scenario is taken against.
+import { SERVERS } from './servers.mjs';
+
+const optional = (name) => (SERVERS[name] ? [name] : []);
+
+export const SCENARIOS = [
+  {
+    name: 'hello',
+    title: 'hello world (12-byte body, keep-alive)',
+    path: '/',
+    connections: 50,
+    servers: ['bare-cluster', 'bare-single', 'tsgi', 'tsgi-access-log', 'tsgi-fetch', 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
+  },
+  {
+    name: '64k',
+    title: '64 KiB response',
+    path: '/64k',
+    connections: 50,
+    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', 'bare-fetch', ...optional('gunicorn')],
+  },
+  {
+    name: 'upload',
+    title: '1 MiB upload, hashed (sha256)',
+    path: '/upload',
+    upload: true,
+    connections: 8,
+    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', 'bare-fetch', ...optional('gunicorn')],
+  },
+  {
+    name: 'no-keepalive',
+    title: 'no keep-alive (Connection: close, a new connection per request)',
+    path: '/',
+    close: true,
+    connections: 16,
+    servers: ['bare-cluster', 'tsgi', ...optional('gunicorn')],
+  },
+  {
+    name: 'threads1',
+    title: 'hello world, tsgi-express --threads 1',
+    path: '/',
+    connections: 50,
+    servers: ['bare-cluster', 'tsgi-threads1'],
+  },
+];

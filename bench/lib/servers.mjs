@@ -1,0 +1,55 @@
+// The servers under test. Each is a command line for a port; `pair` names the bare
+// server that serves the same app (for the fetch and Express comparisons).
+// Every server runs PROCESSES processes (2 on the reference machine) except bare-single.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
+const NODE = process.execPath;
+const CLI = 'bin/tsgi-express';
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const bare = (script, processes = PROCESSES) => (port) => ({
+  cmd: NODE,
+  args: [script],
+  env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(processes) },
+});
+
+const tsgi = (app, ...extra) => (port) => ({
+  cmd: NODE,
+  args: [CLI, 'start-server', app, '--host', '127.0.0.1', '--port', String(port), '--processes', String(PROCESSES), ...extra],
+});
+
+const gunicorn = which('gunicorn');
+
+/** name -> { label, command(port), pair?, ready? } */
+export const SERVERS = {
+  'bare-cluster': { label: `bare node:http cluster (${PROCESSES} workers)`, command: bare('bench/servers/bare-cluster.mjs') },
+  'bare-single': { label: 'bare node:http, 1 process', command: bare('bench/servers/bare-cluster.mjs', 0) },
+  tsgi: { label: 'tsgi-express, TSGI app', command: tsgi('bench/apps/hello.ts') },
+  'tsgi-access-log': { label: 'tsgi-express, TSGI app, --access-log', command: tsgi('bench/apps/hello.ts', '--access-log') },
+  'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
+  'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
+  'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },
+  'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
+  'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
+};
+
+if (gunicorn) {
+  SERVERS.gunicorn = {
+    label: `gunicorn (sync, ${PROCESSES} workers), WSGI app`,
+    command: (port) => ({
+      cmd: gunicorn,
+      args: ['-w', String(PROCESSES), '-b', `127.0.0.1:${port}`, '--chdir', 'bench/apps', '--log-level', 'info', 'wsgi_hello:application'],
+    }),
+    ready: (log) => (log.match(/Booting worker/g) ?? []).length >= PROCESSES,
+  };
+}

@@ -1,0 +1,143 @@
+// npm run bench [-- --quick] [-- --only hello,64k] : the benchmark harness (bench/README.md).
+// Servers run interleaved — each round starts every server in turn, drives it
+// through each scenario it takes part in, and stops it — so a drift of the
+// machine (thermal, other load) spreads over all servers instead of biasing one.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeLoad, generator, runLoad } from './lib/load.mjs';
+import { freePort } from './lib/port.mjs';
+import { killAll, startServer } from './lib/proc.mjs';
+import { scenarioTable } from './lib/report.mjs';
+import { sampleRss } from './lib/rss.mjs';
+import { SCENARIOS } from './lib/scenarios.mjs';
+import { PROCESSES, ROOT, SERVERS } from './lib/servers.mjs';
+import { measureReload, measureStartup } from './lib/startup.mjs';
+import { median, max } from './lib/stats.mjs';
+import { checkTargets, targetsTable } from './lib/targets.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
+const SECONDS = Number(opts.duration ?? (opts.quick ? 2 : 7));
+const WARM_SECONDS = opts.quick ? 1 : 2;
+const STARTUP_TRIES = opts.quick ? 1 : 3;
+const OUT = opts.out ?? join(ROOT, 'bench/RESULTS.md');
+
+const onlyScenarios = opts.only?.split(',');
+const onlyServers = opts.servers?.split(',');
+const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.includes(s.name)).map((s) => ({
+  ...s,
+  servers: s.servers.filter((n, i) => i === 0 || !onlyServers || onlyServers.includes(n)),
+}));
+const serverOrder = [...new Set(scenarios.flatMap((s) => s.servers))];
+const tmp = mkdtempSync(join(os.tmpdir(), 'tsgi-bench-'));
+const log = (text) => process.stderr.write(text + '\n');
+
+/** samples[scenario][server] = [{ rps, p50Ms, p99Ms, errors, totalKb, leaderKb, workerKb }, ...] */
+const samples = {};
+const commandLines = new Map();
+
+async function runServer(name, round) {
+  const spec = SERVERS[name];
+  const port = await freePort();
+  const { cmd, args, env } = spec.command(port);
+  commandLines.set(name, `${Object.entries(env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}${cmd.replace(process.execPath, 'node')} ${args.join(' ')}`);
+  const server = await startServer({ cmd, args, env, cwd: ROOT, logFile: join(tmp, `${name}-${round}.log`), ready: spec.ready });
+  try {
+    for (const sc of scenarios.filter((s) => s.servers.includes(name))) {
+      const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close };
+      await runLoad({ ...load, seconds: WARM_SECONDS });
+      const stopSampling = sampleRss(server.pid);
+      const r = await runLoad({ ...load, seconds: SECONDS });
+      const rss = stopSampling();
+      ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss });
+      commandLines.set(`load:${sc.name}`, describeLoad({ ...load, url: `http://127.0.0.1:PORT${sc.path}`, seconds: SECONDS }));
+      log(`  round ${round} ${sc.name.padEnd(12)} ${name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  tree ${(rss.totalKb / 1024).toFixed(0)} MB`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+function summarise() {
+  const results = {};
+  for (const [sc, byServer] of Object.entries(samples)) {
+    results[sc] = {};
+    for (const [name, runs] of Object.entries(byServer)) {
+      results[sc][name] = {
+        rps: median(runs.map((r) => r.rps)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        errors: runs.reduce((a, r) => a + r.errors, 0),
+        totalKb: max(runs.map((r) => r.totalKb)),
+        leaderKb: max(runs.map((r) => r.leaderKb)),
+        workerKb: max(runs.map((r) => r.workerKb)),
+      };
+    }
+  }
+  return results;
+}
+
+async function main() {
+  const t0 = performance.now();
+  log(`tsgi-express bench: ${ROUNDS} round(s), ${SECONDS} s per run (+${WARM_SECONDS} s warm-up), generator ${generator}`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of serverOrder) await runServer(name, round);
+  }
+  const startup = {};
+  if (!onlyScenarios) {
+    const starts = [];
+    for (let i = 0; i < STARTUP_TRIES; i++) starts.push(await measureStartup(await freePort(), join(tmp, `startup-${i}.log`)));
+    startup.startMs = median(starts);
+    startup.reloadMs = median(await measureReload(await freePort(), join(tmp, 'reload.log'), STARTUP_TRIES));
+    log(`  start-up ${starts.map((s) => Math.round(s)).join(', ')} ms; reload ${Math.round(startup.reloadMs)} ms (median)`);
+  }
+  const results = summarise();
+  const md = render(results, startup, (performance.now() - t0) / 1000);
+  writeFileSync(OUT, md);
+  process.stdout.write(md);
+}
+
+function render(results, startup, elapsed) {
+  const cpu = os.cpus();
+  const parts = [
+    '# Benchmark results',
+    '',
+    `Produced by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/run.mjs) in ${Math.round(elapsed)} s. ` +
+      'Medians over rounds; ratios are to the bare node:http cluster in the same scenario of the same run; ' +
+      '"vs pair" is to the same app served bare. The load generator runs on the same machine.',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Node ${process.version}, ${os.platform()} ${os.release()}, ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'})`,
+    `- Processes per server: ${PROCESSES}; rounds: ${ROUNDS}; ${SECONDS} s per run after ${WARM_SECONDS} s warm-up; generator: ${generator}`,
+    '',
+  ];
+  const checked = checkTargets(results, startup);
+  if (checked.length) parts.push('## Targets', '', targetsTable(checked), '');
+  for (const sc of scenarios) {
+    if (!results[sc.name]) continue;
+    parts.push(`## ${sc.title}`, '', scenarioTable(sc, results[sc.name], SERVERS), '', `Load: \`${commandLines.get(`load:${sc.name}`)}\``, '');
+  }
+  parts.push('## Command lines', '', ...serverOrder.map((n) => `- ${n} (${SERVERS[n].label}): \`${commandLines.get(n)}\``), '');
+  return parts.join('\n');
+}
+
+main()
+  .catch((err) => {
+    log(String(err?.stack ?? err));
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  });
