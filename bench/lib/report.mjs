@@ -8,8 +8,8 @@ const mb = (kb) => (kb > 0 ? (kb / 1024).toFixed(1) : '-');
 export function scenarioTable(scenario, cells, servers) {
   const base = cells[scenario.servers[0]];
   const rows = [
-    '| Server | req/s | ratio | p50 ms | p99 ms | p99 ratio | errors | peak RSS tree MB | RSS ratio | master MB | max worker MB | vs pair (req/s) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Server | req/s | ratio | p50 ms | p99 ms | p99 ratio | errors | peak RSS tree MB | RSS ratio | master MB | max worker MB | vs pair (req/s) | other CPU % |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const name of scenario.servers) {
     const c = cells[name];
@@ -18,7 +18,7 @@ export function scenarioTable(scenario, cells, servers) {
     rows.push(
       `| ${name} | ${f0(c.rps)} | ${f2(c.rps / base.rps)} | ${f2(c.p50Ms)} | ${f2(c.p99Ms)} | ${f2(c.p99Ms / base.p99Ms)} | ${c.errors} | ` +
         `${mb(c.totalKb)} | ${f2(c.totalKb / base.totalKb)} | ${mb(c.leaderKb)} | ${mb(c.workerKb || c.leaderKb)} | ` +
-        `${pair ? f2(c.rps / pair.rps) : ''} |`,
+        `${pair ? f2(c.rps / pair.rps) : ''} | ${Math.round(c.foreign * 100)} |`,
     );
   }
   return rows.join('\n');
