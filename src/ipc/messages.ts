@@ -29,7 +29,18 @@ export interface LogMessage {
   readonly access: string;
 }
 
-export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage;
+/**
+ * The worker has closed its listener. node:cluster's primary keeps a connection
+ * it handed to a worker open until that worker answers; a worker that exits
+ * with such a hand-off still in its IPC queue leaves the client hanging. The
+ * master's ack arrives after every earlier hand-off (the channel is ordered), so
+ * a worker exits only after the ack.
+ */
+export interface ListenerClosedMessage {
+  readonly t: 'listener-closed';
+}
+
+export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage | ListenerClosedMessage;
 
 export interface DrainMessage {
   readonly t: 'drain';
@@ -38,7 +49,11 @@ export interface DrainMessage {
   readonly reason: 'reload' | 'shutdown';
 }
 
-export type MasterMessage = DrainMessage;
+export interface ListenerClosedAck {
+  readonly t: 'listener-closed-ack';
+}
+
+export type MasterMessage = DrainMessage | ListenerClosedAck;
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';

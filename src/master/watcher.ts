@@ -10,6 +10,7 @@ const MAX_WAIT_MS = 1000;
 
 export class ChangeWatcher {
   private watcher: FSWatcher | undefined;
+  private watching: Promise<void> = Promise.resolve();
   private readonly watched = new Set<string>();
   private quietTimer: NodeJS.Timeout | undefined;
   private firstChange = 0;
@@ -23,18 +24,19 @@ export class ChangeWatcher {
    */
   async add(files: Iterable<string>): Promise<void> {
     const fresh = [...files].filter((f) => !this.watched.has(f));
-    if (fresh.length === 0) return;
     for (const f of fresh) this.watched.add(f);
-    if (this.watcher) {
-      this.watcher.add(fresh);
-      return;
-    }
-    const watcher = watch(fresh, { ignoreInitial: true, atomic: true, persistent: true });
+    if (this.watcher) this.watcher.add(fresh);
+    else if (fresh.length > 0) this.start(fresh);
+    await this.watching;
+  }
+
+  private start(files: string[]): void {
+    const watcher = watch(files, { ignoreInitial: true, atomic: true, persistent: true });
     this.watcher = watcher;
     for (const event of ['change', 'add', 'unlink'] as const) {
       watcher.on(event, (file: string) => this.note(file));
     }
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    this.watching = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   get files(): readonly string[] {

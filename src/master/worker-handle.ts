@@ -83,6 +83,7 @@ export class WorkerHandle {
       this.worker.on('message', (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         if (message.t === 'log') logs.fromWorker(this.pid, message);
+        else if (message.t === 'listener-closed') this.send({ t: 'listener-closed-ack' });
         else if (message.t === 'ready') {
           clearTimeout(timer);
           resolve(message);

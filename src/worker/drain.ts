@@ -20,6 +20,8 @@ export interface DrainOptions {
   readonly timeoutSeconds: number;
   /** On shutdown idle connections are closed at once; on reload they are left to expire. */
   readonly closeIdle: boolean;
+  /** Resolves once the master can no longer hand this worker a connection. */
+  readonly listenerReleased: Promise<void>;
   readonly exit: () => void;
 }
 
@@ -33,6 +35,7 @@ export function drain(opts: DrainOptions): void {
   for (const res of admission.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
   if (opts.closeIdle) server.closeIdleConnections();
   let exited = false;
+  let released = false;
   const finish = () => {
     if (exited) return;
     exited = true;
@@ -43,8 +46,11 @@ export function drain(opts: DrainOptions): void {
   };
   const poll = setInterval(() => {
     if (opts.closeIdle) server.closeIdleConnections();
-    if (sockets.size === 0) finish();
+    if (released && sockets.size === 0) finish();
   }, 50);
   const deadline = setTimeout(finish, opts.timeoutSeconds * 1000);
-  if (sockets.size === 0) finish();
+  void opts.listenerReleased.then(() => {
+    released = true;
+    if (sockets.size === 0) finish();
+  });
 }

@@ -86,11 +86,15 @@ async function main(): Promise<void> {
   }
   const ws = createWorkerServer(config, selected.handler, batcher.log);
   process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running));
+  let releaseListener = () => {};
+  const listenerReleased = new Promise<void>((resolve) => (releaseListener = resolve));
   process.on('message', (message: MasterMessage) => {
+    if (message?.t === 'listener-closed-ack') return releaseListener();
     if (message?.t !== 'drain') return;
     const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
     const closeIdle = message.reason === 'shutdown';
-    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, exit });
+    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listenerReleased, exit });
+    send({ t: 'listener-closed' });
   });
   listen(config, ws, () => {
     const address = ws.server.address();
