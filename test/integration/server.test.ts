@@ -147,6 +147,18 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
   });
 });
 
+describe('access log formats', { timeout: 60_000 }, () => {
+  it('combined format, with the byte count of a chunked response', async () => {
+    const server = await startServer([fixture('app.ts'), '--access-log', '--access-log-format', 'combined']);
+    const res = await request(`${server.url}stream`, { headers: { Referer: 'http://ref.example/', 'User-Agent': 'tester/1.0' } });
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    assert.equal(await res.body.text(), 'aaaaabbbbbccccc');
+    await server.waitFor(/"GET \/stream HTTP\/1\.1" 200 15 "http:\/\/ref\.example\/" "tester\/1\.0"/);
+    await request(`${server.url}pid`, { method: 'HEAD' }).then((r) => r.body.text());
+    await server.waitFor(/"HEAD \/pid HTTP\/1\.1" 200 - "-" "[^"]*"/);
+  });
+});
+
 describe('the request queue (--threads)', { timeout: 60_000 }, () => {
   it('answers 503 with Retry-After to a request that waited --queue-timeout', async () => {
     const server = await startServer([fixture('app.ts'), '--threads', '1', '--queue-timeout', '0.3']);

@@ -1,0 +1,86 @@
+// --startup-timeout, --shutdown-timeout and --graceful-timeout through the real CLI.
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { fixture, groupAlive, killAll, runCli, startServer } from '../helpers/server.js';
+
+after(killAll);
+
+describe('timeouts', { timeout: 60_000 }, () => {
+  it('--startup-timeout stops a server whose app never finishes loading (exit 3)', async () => {
+    const t0 = performance.now();
+    const { code, output } = await runCli([
+      'start-server', fixture('slow-to-load.ts'), '--port', '0', '--host', '127.0.0.1', '--startup-timeout', '1',
+    ]);
+    assert.equal(code, 3);
+    assert.match(output, /did not become ready within --startup-timeout 1s/);
+    assert.ok(performance.now() - t0 < 8000);
+  });
+
+  it('--shutdown-timeout cuts off a request that outlives it, and the master still exits 0', async () => {
+    const server = await startServer([fixture('app.ts'), '--shutdown-timeout', '0.5']);
+    const long = request(`${server.url}sleep?ms=10000`).then(
+      (r) => r.body.text().then(() => 'finished'),
+      () => 'cut off',
+    );
+    await sleep(200);
+    const t0 = performance.now();
+    server.signal('SIGTERM');
+    assert.deepEqual(await server.exited(), { code: 0, signal: null });
+    assert.ok(performance.now() - t0 < 4000, 'did not stop near the shutdown timeout');
+    assert.equal(await long, 'cut off');
+    await sleep(300);
+    assert.equal(groupAlive(server.pid), false);
+  });
+
+  it('a second SIGINT stops at once', async () => {
+    const server = await startServer([fixture('app.ts'), '--shutdown-timeout', '30']);
+    const long = request(`${server.url}sleep?ms=20000`).catch(() => undefined);
+    await sleep(200);
+    const t0 = performance.now();
+    server.signal('SIGINT');
+    await sleep(100);
+    server.signal('SIGINT');
+    await server.exited();
+    assert.ok(performance.now() - t0 < 3000);
+    await long;
+  });
+
+  it('--graceful-timeout bounds how long an old worker may finish requests after a reload', async () => {
+    const server = await startServer([fixture('app.ts'), '--graceful-timeout', '0.5']);
+    const long = request(`${server.url}sleep?ms=10000`).then(
+      (r) => r.body.text().then(() => 'finished'),
+      () => 'cut off',
+    );
+    await sleep(200);
+    const t0 = performance.now();
+    server.signal('SIGHUP');
+    assert.equal(await long, 'cut off');
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal((await request(`${server.url}pid`)).statusCode, 200);
+  });
+});
+
+describe('loading', { timeout: 60_000 }, () => {
+  it('loads the app once per worker at start and once per worker per reload', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-loads-'));
+    const log = path.join(dir, 'loads.log');
+    const file = path.join(dir, 'app.ts');
+    const source = (v: string) =>
+      `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(log)}, process.pid + '\\n');\n` +
+      `export const application = (e: unknown, s: (a: string, b: [string, string][]) => void) => { s('200 OK', []); return ['${v}']; };\n`;
+    await writeFile(file, source('v1'));
+    const server = await startServer([file, '--processes', '2']);
+    assert.equal((await readFile(log, 'utf8')).trim().split('\n').length, 2);
+    await writeFile(file, source('v2'));
+    await server.waitFor(/Reload complete/);
+    await sleep(300);
+    assert.equal((await readFile(log, 'utf8')).trim().split('\n').length, 4);
+    await appendFile(log, ''); // the master itself never loaded the app
+    assert.ok(!(await readFile(log, 'utf8')).includes(String(server.pid)));
+  });
+});
