@@ -16,14 +16,12 @@ export const ExitCode = {
 } as const;
 
 export type ErrorCode =
+  /** A bad flag, option value or combination. */
   | 'TSGI_USAGE'
-  | 'TSGI_CONFIG'
-  | 'TSGI_APP_LOAD'
+  /** The loaded module exports nothing the chosen interface can call. */
   | 'TSGI_APP_SHAPE'
-  | 'TSGI_START_RESPONSE'
-  | 'TSGI_RESPONSE'
-  | 'TSGI_LISTEN'
-  | 'TSGI_STARTUP_TIMEOUT';
+  /** The application broke a TSGI rule (startResponse arguments, headers, body items). */
+  | 'TSGI_RESPONSE';
 
 export class TsgiError extends Error {
   readonly code: ErrorCode;
