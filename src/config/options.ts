@@ -78,7 +78,7 @@ export const OPTIONS = [
     key: 'interface', flag: 'interface', section: 'Application', kind: 'string', readBy: 'worker',
     valueName: 'KIND', default: 'auto',
     help: 'How the loaded module is called: tsgi, fetch, node, or auto to detect it.',
-    docs: '`auto` tries, in order: the --callable-object export as TSGI; a default export with a `fetch` method (Hono, `export default { fetch }`); a default export that is a function, as a Node `(req, res)` handler (Express, Connect); a Koa app (its `callback()`).',
+    docs: '`auto` tries, in order: the --callable-object export as TSGI; a default export with a `fetch` method (Hono, `export default { fetch }`); a default export that is a function, as a Node `(req, res)` handler (Express, Connect); a Koa app (its `callback()`). An Express, Hono or Koa app exported under the --callable-object name is served through its own interface, not called as TSGI. The banner\'s Application line shows the interface chosen.',
     schema: choice(INTERFACES),
   },
   {
