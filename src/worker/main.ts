@@ -42,12 +42,16 @@ function serverInfo(config: Config): ServerInfo {
   };
 }
 
-/** Crashes are reported on stderr synchronously: the master reads that pipe even if IPC is gone. */
-function reportCrash(err: unknown, running: () => number): void {
+/**
+ * Crashes are reported on stderr synchronously (the master reads that pipe even if
+ * IPC is gone); records still queued for the master get a moment to leave first.
+ */
+function reportCrash(err: unknown, running: () => number, batcher: LogBatcher): void {
   const rid = currentRequestId();
   const where = rid ? `while handling request ${rid}` : `with ${running()} requests in flight`;
   writeSync(2, `worker ${process.pid} crashed ${where}: ${formatError(err)}\n`);
-  process.exit(ExitCode.FAILURE);
+  setTimeout(() => process.exit(ExitCode.FAILURE), 500).unref();
+  batcher.flush(() => process.exit(ExitCode.FAILURE));
 }
 
 function listen(config: Config, ws: WorkerServer, onReady: () => void): void {
@@ -85,7 +89,7 @@ async function main(): Promise<void> {
     return send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
   }
   const ws = createWorkerServer(config, selected.handler, batcher.log);
-  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running));
+  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher));
   let releaseListener = () => {};
   const listenerReleased = new Promise<void>((resolve) => (releaseListener = resolve));
   process.on('message', (message: MasterMessage) => {
