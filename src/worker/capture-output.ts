@@ -5,7 +5,7 @@
  * for its end (or the next flush).
  */
 import type { LogBatcher } from './log-batcher.js';
-import { currentRequestId } from './request-scope.js';
+import { currentRequestId, trackRequests } from './request-scope.js';
 
 type WriteFn = typeof process.stdout.write;
 
@@ -14,6 +14,7 @@ function capture(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', batcher:
   const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
     const callback = typeof encoding === 'function' ? encoding : cb;
+    trackRequests();
     const all = partial + text;
     const end = all.lastIndexOf('\n');
     if (end < 0) partial = all;

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { currentRequestId, runInRequest, trackRequests } from '../../src/worker/request-scope.ts';
+
+// One test, in order: tracking is process-wide and cannot be turned off again.
+test('request ids: synchronous code before any output, across awaits once output was seen', async () => {
+  assert.equal(currentRequestId(), undefined);
+  assert.equal(runInRequest('a', () => currentRequestId()), 'a');
+  assert.equal(
+    runInRequest('outer', () => runInRequest('inner', () => currentRequestId()) + '/' + currentRequestId()),
+    'inner/outer',
+  );
+  assert.equal(currentRequestId(), undefined, 'reset after the synchronous part');
+  assert.throws(() => runInRequest('c', () => { throw new Error('x'); }));
+  assert.equal(currentRequestId(), undefined, 'reset after a throw');
+
+  trackRequests();
+  const seen = await runInRequest('b', async () => {
+    await new Promise((r) => setTimeout(r, 1));
+    return currentRequestId();
+  });
+  assert.equal(seen, 'b');
+  assert.equal(currentRequestId(), undefined);
+});
