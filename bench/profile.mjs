@@ -39,18 +39,20 @@ const self = new Map();
 let total = 0;
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  if (prof.nodes.length < 200) continue; // the master: idle, few nodes
+  // Worker profiles only: the master never runs the request pipeline.
+  if (!prof.nodes.some((n) => n.callFrame.url.endsWith('/worker/server.js'))) continue;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const dt = new Map();
   prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
   for (const [id, us] of dt) {
     const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    if (functionName === '(idle)') continue; // waiting for the CPU or the network: not our cost
     const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|dist|src)\//, '$1/').replace('file://', '')}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + us);
     total += us;
   }
 }
-console.log(`worker profiles in ${dir}; top self time:`);
+console.log(`worker profiles in ${dir}; share of busy time by function (self):`);
 for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
   console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
 }

@@ -10,7 +10,7 @@ export const SCENARIOS = [
     title: 'hello world (12-byte body, keep-alive)',
     path: '/',
     connections: 50,
-    servers: ['bare-cluster', 'bare-single', 'tsgi', 'tsgi-access-log', 'tsgi-fetch', 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'bare-single', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
   },
   {
     name: '64k',

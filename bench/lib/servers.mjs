@@ -23,9 +23,10 @@ const bare = (script, processes = PROCESSES) => (port) => ({
   env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(processes) },
 });
 
-const tsgi = (app, ...extra) => (port) => ({
+const tsgi = (app, ...extra) => tsgiWith(CLI, app, ...extra);
+const tsgiWith = (cli, app, ...extra) => (port) => ({
   cmd: NODE,
-  args: [CLI, 'start-server', app, '--host', '127.0.0.1', '--port', String(port), '--processes', String(PROCESSES), ...extra],
+  args: [cli, 'start-server', app, '--host', '127.0.0.1', '--port', String(port), '--processes', String(PROCESSES), ...extra],
 });
 
 const gunicorn = which('gunicorn');
@@ -42,6 +43,12 @@ export const SERVERS = {
   'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
   'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
 };
+
+// Before/after comparisons of a server change: BENCH_REF_CLI=/copy/of/old/bin/tsgi-express
+// adds the old build as `tsgi-ref` next to the current one, in the same interleaved run.
+if (process.env.BENCH_REF_CLI) {
+  SERVERS['tsgi-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, TSGI app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/hello.ts') };
+}
 
 if (gunicorn) {
   SERVERS.gunicorn = {
