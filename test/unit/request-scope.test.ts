@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { currentRequestId, runInRequest, trackRequests } from '../../src/worker/request-scope.ts';
+import { currentRequestId, runInRequest, trackRequests } from '../../src/worker/request-scope.js';
 
 // One test, in order: tracking is process-wide and cannot be turned off again.
 test('request ids: synchronous code before any output, across awaits once output was seen', async () => {
