@@ -1,7 +1,7 @@
 /**
  * The zod schema of a complete Config, built from the options table plus the
- * values resolve.ts derives. The master validates argv into a Config; each worker
- * parses the Config it is handed with this same schema (it never reads argv).
+ * values resolve.ts derives. The master validates argv into a Config and hands it
+ * to each worker as JSON; workers trust it (loading zod there costs ~13 MB RSS each).
  */
 import { z } from 'zod';
 import { OPTIONS, type OptionSpec } from './options.js';

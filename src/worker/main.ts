@@ -4,7 +4,7 @@
  * the pipeline and listens; reports ready, or the load failure, to the master.
  */
 import { writeSync } from 'node:fs';
-import { parseConfig, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import type { MasterMessage, WorkerMessage } from '../ipc/messages.js';
 import { formatError } from '../pipeline/error-response.js';
@@ -62,6 +62,19 @@ function listen(config: Config, ws: WorkerServer, onReady: () => void): void {
   ws.server.listen({ port: config.port, host: config.host }, onReady);
 }
 
+/**
+ * The Config the master hands over: it built it with configSchema.parse (zod) and
+ * serialised it for this fork, so the worker only checks it is one. Parsing it
+ * again would load zod and the schema table into every worker: ~13 MB of RSS.
+ */
+function configFromMaster(json: string | undefined): Config {
+  const value: unknown = JSON.parse(json ?? 'null');
+  if (typeof value !== 'object' || value === null || typeof (value as Config).scriptPath !== 'string') {
+    throw new Error('TSGI_EXPRESS_CONFIG is missing or malformed: workers are started by the tsgi-express master');
+  }
+  return Object.freeze(value as Config);
+}
+
 /** Terminal signals reach the whole process group; only the master decides what they mean. */
 function leaveSignalsToMaster(): void {
   for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => {});
@@ -69,7 +82,7 @@ function leaveSignalsToMaster(): void {
 
 async function main(): Promise<void> {
   leaveSignalsToMaster();
-  const config = parseConfig(JSON.parse(process.env.TSGI_EXPRESS_CONFIG ?? 'null'));
+  const config = configFromMaster(process.env.TSGI_EXPRESS_CONFIG);
   process.setSourceMapsEnabled(true);
   process.chdir(config.workingDirectory);
   const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
