@@ -22,12 +22,21 @@ export class Admission {
   private timer: NodeJS.Timeout | undefined;
   /** Responses in flight, so a drain can mark them Connection: close. */
   readonly inFlight = new Set<ServerResponse>();
-  private readonly release = (res: ServerResponse) => this.done(res);
+  /**
+   * One 'close' listener shared by every response (called with `this` = the
+   * response): a per-request closure would be garbage on the hot path.
+   */
+  private readonly release: (this: ServerResponse) => void;
 
   constructor(
     private readonly threads: number,
     private readonly queueTimeoutMs: number,
-  ) {}
+  ) {
+    const admission = this;
+    this.release = function (this: ServerResponse) {
+      admission.done(this);
+    };
+  }
 
   get queued(): number {
     return this.queue.length - this.head;
@@ -46,7 +55,7 @@ export class Admission {
     this.active++;
     const res = ctx.res;
     this.inFlight.add(res);
-    res.once('close', () => this.release(res));
+    res.on('close', this.release); // 'close' comes once per response
     next(ctx);
   }
 

@@ -15,12 +15,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 let scope: AsyncLocalStorage<string> | undefined;
 let current: string | undefined;
 
-export function runInRequest<T>(rid: string, fn: () => T): T {
-  if (scope) return scope.run(rid, fn);
+/** Runs fn(arg) as part of request `rid` (fn and arg apart, so callers need no closure). */
+export function runInRequest<A, T>(rid: string, fn: (arg: A) => T, arg: A): T {
+  if (scope) return scope.run(rid, fn, arg);
   const outer = current;
   current = rid;
   try {
-    return fn();
+    return fn(arg);
   } finally {
     current = outer;
   }

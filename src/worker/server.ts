@@ -59,7 +59,7 @@ export function createWorkerServer(config: Config, app: AppHandler, log: Log): W
   const server = http.createServer((req, res) => {
     if (state.draining) res.shouldKeepAlive = false;
     const ctx = new Context(req, res, ridPrefix + (++counter).toString(36), performance.now());
-    if (tagOutput) runInRequest(ctx.id, () => pipeline(ctx));
+    if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
   });
   const sockets = new Set<net.Socket>();
