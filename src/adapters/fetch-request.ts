@@ -2,6 +2,17 @@
  * IncomingMessage -> fetch Request, as the client addressed it: the public URL
  * (scheme and Host as the client sent them, mount point included), the filtered
  * headers, and the body streamed straight from the socket.
+ *
+ * `request.signal` aborts when the client goes away before the response is done.
+ * Handing undici an external AbortSignal for that costs every request a second
+ * AbortController, setMaxListeners, an abort listener and a FinalizationRegistry
+ * entry (a fifth of a hello world's CPU and most of the worker's extra memory), and
+ * few apps read the signal. So the Request is a subclass whose signal is made on
+ * first use: undici keeps a Request's signal under a symbol (set once in its
+ * constructor, read by `signal`, `clone()` and `new Request(request)`, hence
+ * `fetch(request)`), and an accessor for that symbol on the subclass's prototype
+ * takes the place of the field. Where undici keeps it otherwise (a private field in
+ * later versions), the signal is made eagerly as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerInfo } from '../tsgi/environ.js';
@@ -33,21 +44,90 @@ function headerPairs(raw: readonly string[]): [string, string][] {
   return pairs;
 }
 
+/** A signal that aborts when `res` closes before the response was completely sent. */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  if (res.writableFinished) return controller.signal; // answered: nothing left to abort
+  if (res.closed) {
+    controller.abort(new Error('the client closed the connection'));
+    return controller.signal;
+  }
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
+  });
+  return controller.signal;
+}
+
+/** The symbol undici keeps a Request's signal under, if it keeps it in a plain field. */
+function findSignalSymbol(): symbol | undefined {
+  try {
+    const probe = new Request('http://localhost/');
+    const signal = probe.signal;
+    for (const key of Object.getOwnPropertySymbols(probe)) {
+      if ((probe as unknown as Record<symbol, unknown>)[key] === signal) return key;
+    }
+  } catch {}
+  return undefined;
+}
+
+const kSignal = findSignalSymbol();
+const RES = Symbol('tsgi-express.res');
+const SIGNAL = Symbol('tsgi-express.signal');
+
+interface Lazy {
+  [RES]: ServerResponse;
+  [SIGNAL]: AbortSignal | undefined;
+}
+
+/** The Request the fetch adapter hands the app: a plain Request whose signal is made when read. */
+class ServerRequest extends Request {
+  constructor(url: string, init: RequestInit, res: ServerResponse) {
+    super(url, init);
+    (this as unknown as Lazy)[RES] = res;
+  }
+}
+
+if (kSignal !== undefined) {
+  Object.defineProperty(ServerRequest.prototype, kSignal, {
+    configurable: true,
+    enumerable: false,
+    get(this: Lazy): AbortSignal {
+      return (this[SIGNAL] ??= clientGoneSignal(this[RES]));
+    },
+    // undici's constructor stores the signal of its own controller, which nothing
+    // aborts when no signal is passed in: the client's signal replaces it.
+    set(this: Lazy, _ignored: AbortSignal) {
+      this[SIGNAL] = undefined;
+    },
+  });
+  const baseClone = Request.prototype.clone;
+  Object.defineProperty(ServerRequest.prototype, 'clone', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: function clone(this: Request): Request {
+      const copy = baseClone.call(this);
+      // undici's copy follows a controller of undici's own; make it follow the client instead.
+      const controller = new AbortController();
+      const signal = this.signal;
+      if (signal.aborted) controller.abort(signal.reason);
+      else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+      (copy as unknown as Record<symbol, unknown>)[kSignal] = controller.signal;
+      return copy;
+    },
+  });
+}
+
 /** Throws TypeError when the Host header cannot form a URL (the caller answers 400). */
-export function toRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  server: ServerInfo,
-  signal: AbortSignal,
-): Request {
+export function toRequest(req: IncomingMessage, res: ServerResponse, server: ServerInfo): Request {
   const init: RequestInit & { duplex?: 'half' } = {
     method: req.method,
     headers: headerPairs(req.rawHeaders),
-    signal,
   };
+  if (kSignal === undefined) init.signal = clientGoneSignal(res);
   if (hasBody(req)) {
     init.body = requestBody(req, res);
     init.duplex = 'half';
   }
-  return new Request(publicUrl(req, server), init);
+  return new ServerRequest(publicUrl(req, server), init, res);
 }

@@ -21,16 +21,6 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** The signal the Request carries: aborted when the client leaves before the response is done. */
-function clientGone(ctx: RequestContext): AbortSignal {
-  const controller = new AbortController();
-  const { res } = ctx;
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
-  });
-  return controller.signal;
-}
-
 export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions): AppHandler {
   const { server, log, debugMode } = opts;
 
@@ -54,14 +44,14 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   return (ctx) => {
     let request: Request;
     try {
-      request = toRequest(ctx.req, ctx.res, server, clientGone(ctx));
+      request = toRequest(ctx.req, ctx.res, server);
     } catch (err) {
       log.info(`cannot form a request URL: ${(err as Error).message}`, ctx.id);
       sendError(ctx.res, 400, { detail: 'The Host header or request target is not valid.' });
       return;
     }
     // The Request body is the one reader of the socket; tsgi.input reads through it.
-    const input = lazyInput(() => request.body as AsyncIterable<Uint8Array> | null);
+    const input = lazyInput(request as { body: AsyncIterable<Uint8Array> | null });
     const environ = buildEnviron(ctx, server, input, requestErrors(ctx, log));
     let result: Response | Promise<Response>;
     try {

@@ -228,4 +228,50 @@ describe('fetch adapter: failures and disconnects', () => {
     socket.destroy();
     await Promise.all([sawAbort, sawCancel]);
   });
+
+  it('request.signal, made on first use, follows the client into clones, new Request(request) and late reads', async () => {
+    const signals: Record<string, AbortSignal> = {};
+    let late!: (signal: AbortSignal) => void;
+    const lateRead = new Promise<AbortSignal>((r) => (late = r));
+    const h = await fetchApp((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === '/done') {
+        signals.done = req.signal;
+        return new Response('ok');
+      }
+      if (path === '/late') {
+        // The signal is read for the first time only after the client has gone: aborted already.
+        return new Response(new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('x'));
+          },
+          cancel() {
+            setImmediate(() => late(req.signal));
+          },
+        }));
+      }
+      signals.clone = req.clone().signal;
+      signals.wrapped = new Request(req).signal;
+      signals.own = req.signal;
+      return new Response(new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('x'));
+        },
+      }));
+    });
+    assert.equal(await (await request(h.url + '/done')).body.text(), 'ok');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(signals.done!.aborted, false, 'a completed response does not abort its signal');
+    for (const path of ['/stream', '/late']) {
+      const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await once(socket, 'data');
+      socket.destroy();
+    }
+    assert.equal((await lateRead).aborted, true);
+    for (let i = 0; i < 50 && !signals.wrapped!.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(signals.own!.aborted, true);
+    assert.equal(signals.clone!.aborted, true);
+    assert.equal(signals.wrapped!.aborted, true);
+  });
 });
