@@ -64,13 +64,49 @@ async function writeRest(res: ServerResponse, reader: ReadableStreamDefaultReade
   }
 }
 
+/**
+ * undici keeps what a Response was made from (the string, the copied bytes) beside
+ * the stream it wraps it in; `response[kState].body.source`. Found by probing, so a
+ * different undici (or another realm's Response) just takes the stream path.
+ */
+function findStateSymbol(): symbol | undefined {
+  try {
+    const probe = new Response('probe');
+    for (const key of Object.getOwnPropertySymbols(probe)) {
+      const state = (probe as unknown as Record<symbol, { body?: { source?: unknown } } | undefined>)[key];
+      if (state?.body?.source === 'probe') return key;
+    }
+  } catch {}
+  return undefined;
+}
+
+const kState = findStateSymbol();
+
+/** The whole body when the Response was made from a string or bytes and nobody has read it. */
+function wholeBody(response: Response): Chunk | undefined {
+  if (kState === undefined) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null } | undefined>)[kState]?.body;
+  if (body == null) return undefined;
+  const source = body.source;
+  if (typeof source !== 'string' && !(source instanceof Uint8Array)) return undefined;
+  if (body.stream === undefined || body.stream.locked || response.bodyUsed) return undefined;
+  return source;
+}
+
 /** Sends status, headers and the whole body; rejects if the body stream fails. */
 export async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
   const status = response.status;
   const reason = response.statusText || undefined;
   const headers = flatHeaders(response.headers);
-  const body = response.body;
   const bodiless = res.req.method === 'HEAD' || status === 204 || status === 304;
+  // A body given whole (string, bytes, JSON): one write with a length, no stream read.
+  const whole = bodiless ? undefined : wholeBody(response);
+  if (whole !== undefined) {
+    if (!hasName(headers, 'content-length')) headers.push('content-length', String(byteLength(whole)));
+    res.writeHead(status, reason, headers).end(whole);
+    return;
+  }
+  const body = response.body;
   if (body === null || bodiless) {
     if (!bodiless && !hasName(headers, 'content-length')) headers.push('content-length', '0');
     res.writeHead(status, reason, headers).end();
