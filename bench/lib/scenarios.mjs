@@ -10,14 +10,14 @@ export const SCENARIOS = [
     title: 'hello world (12-byte body, keep-alive)',
     path: '/',
     connections: 50,
-    servers: ['bare-cluster', 'bare-single', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'bare-single', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
   },
   {
     name: '64k',
     title: '64 KiB response',
     path: '/64k',
     connections: 50,
-    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
   },
   {
     name: 'upload',
@@ -25,7 +25,7 @@ export const SCENARIOS = [
     path: '/upload',
     upload: true,
     connections: 8,
-    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
   },
   {
     name: 'no-keepalive',

@@ -48,6 +48,7 @@ export const SERVERS = {
 // adds the old build as `tsgi-ref` next to the current one, in the same interleaved run.
 if (process.env.BENCH_REF_CLI) {
   SERVERS['tsgi-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, TSGI app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/hello.ts') };
+  SERVERS['tsgi-fetch-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, fetch app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' };
 }
 
 if (gunicorn) {
