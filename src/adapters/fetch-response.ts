@@ -58,8 +58,8 @@ function drained(res: ServerResponse): Promise<void> {
 async function writeRest(res: ServerResponse, reader: ReadableStreamDefaultReader<unknown>): Promise<void> {
   for (;;) {
     const { done, value } = await reader.read();
+    if (res.destroyed) return; // the client went away: nothing more to send or end
     if (done) return void res.end();
-    if (res.destroyed) return;
     if (!res.write(checkChunk(value))) await drained(res);
   }
 }
@@ -133,8 +133,8 @@ export async function sendResponse(response: Response, res: ServerResponse): Pro
     res.writeHead(status, reason, headers);
     if (!res.write(chunk)) await drained(res);
     const next = early ?? (await second);
-    if (next.done) return void res.end();
     if (res.destroyed) return;
+    if (next.done) return void res.end();
     if (!res.write(checkChunk(next.value))) await drained(res);
     await writeRest(res, reader);
   } finally {
