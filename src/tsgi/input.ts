@@ -2,13 +2,17 @@
  * tsgi.input: the request body. Reads only from the IncomingMessage, so Node's
  * parser guarantees nothing past the body (chunked or Content-Length) is seen.
  * Nothing is attached to the request until the first read, so a GET pays only
- * for one small object. Reading is pull-based (req.read()), so a slow reader
- * applies backpressure to the client instead of buffering the body in memory.
+ * for one small object. Once reading starts the request flows into a buffer
+ * (chunks kept as Node delivers them, no copies) and is paused above
+ * HIGH_WATER bytes, so a slow reader applies backpressure to the client instead
+ * of buffering the body in memory. (Paused-mode req.read() was measured slower:
+ * it joins buffered chunks into a copy and toggles the socket at 16 KiB.)
  */
 import type { IncomingMessage } from 'node:http';
 import type { Input } from '../index.js';
 
 const EMPTY: Uint8Array = Buffer.alloc(0);
+const HIGH_WATER = 256 * 1024;
 
 export class RequestInput implements Input {
   private chunks: Buffer[] = [];
@@ -46,37 +50,24 @@ export class RequestInput implements Input {
    */
   discard(): void {
     if (!this.attached || this.ended) return;
-    this.req.removeAllListeners('readable');
+    this.req.removeAllListeners('data');
     this.req.resume();
   }
 
-  /** Waits until req has data, ends or fails, moving what it has into our buffer. */
+  /** Waits until more of the body is buffered, or it ends or fails. */
   private fill(): Promise<void> {
     this.attach();
-    if (this.pull()) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve();
+    // The reader wants more than HIGH_WATER holds (read() of a large body): let it flow.
+    if (this.req.isPaused()) this.req.resume();
     return new Promise<void>((resolve, reject) => {
       this.wake = () => {
         this.wake = undefined;
         if (this.failure) reject(this.failure);
-        else {
-          this.pull();
-          resolve();
-        }
+        else resolve();
       };
     });
-  }
-
-  /** Moves readable data into the buffer; true if something changed (data, end or failure). */
-  private pull(): boolean {
-    if (this.failure) throw this.failure;
-    let got = false;
-    let chunk: Buffer | null;
-    while ((chunk = this.req.read() as Buffer | null) !== null) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      got = true;
-    }
-    return got || this.ended;
   }
 
   private attach(): void {
@@ -84,7 +75,12 @@ export class RequestInput implements Input {
     this.attached = true;
     const req = this.req;
     if (req.readableEnded) this.ended = true;
-    req.on('readable', () => this.wake?.());
+    req.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered >= HIGH_WATER) req.pause();
+      this.wake?.();
+    });
     req.on('end', () => {
       this.ended = true;
       this.wake?.();
@@ -118,6 +114,7 @@ export class RequestInput implements Input {
       this.chunks = n < joined.length ? [joined.subarray(n)] : [];
     }
     this.buffered -= n;
+    if (this.buffered < HIGH_WATER && this.req.isPaused() && !this.ended) this.req.resume();
     return out;
   }
 }

@@ -132,6 +132,35 @@ describe('iteration and uploads', () => {
   });
 });
 
+describe('large bodies and backpressure', () => {
+  test('read() of a body far above the buffer limit returns all of it', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    app = jsonApp(async (env) => {
+      const all = await env['tsgi.input'].read();
+      return { total: all.length, sha: createHash('sha256').update(all).digest('hex') };
+    });
+    const res = await post(data);
+    assert.deepEqual(res.json, { total: data.length, sha: createHash('sha256').update(data).digest('hex') });
+  });
+
+  test('a reader that stops reading pauses the request instead of buffering the body', async () => {
+    let buffered = -1;
+    app = jsonApp(async (env) => {
+      const input = env['tsgi.input'];
+      await input.read(1); // starts the flow
+      await new Promise((r) => setTimeout(r, 300)); // the client keeps sending meanwhile
+      buffered = (input as unknown as { buffered: number }).buffered;
+      let rest = 0;
+      for await (const chunk of input) rest += chunk.length;
+      return rest + 1;
+    });
+    const size = 8 * 1024 * 1024;
+    const res = await post(randomBytes(size));
+    assert.equal(res.json, size);
+    assert.ok(buffered > 0 && buffered < 2 * 1024 * 1024, `buffered ${buffered} bytes while not reading`);
+  });
+});
+
 describe('client disconnect', () => {
   test('a read waiting for more body rejects when the client goes away', async () => {
     let outcome: Promise<string> | undefined;
