@@ -22,12 +22,17 @@ export interface ServerInfo {
 
 const HEADER_KEYS = new Map<string, string>();
 
-/** 'x-forwarded-for' -> 'HTTP_X_FORWARDED_FOR', cached: header names repeat a lot. */
-function cgiKey(lowerName: string): string {
-  let key = HEADER_KEYS.get(lowerName);
+/**
+ * Raw header name ('X-Forwarded-For', as the client spelled it) -> environ key
+ * ('HTTP_X_FORWARDED_FOR', or CONTENT_TYPE/CONTENT_LENGTH). Cached by the raw
+ * spelling: names repeat a lot, and this saves a lower-casing per header.
+ */
+function cgiKey(rawName: string): string {
+  let key = HEADER_KEYS.get(rawName);
   if (key === undefined) {
-    key = 'HTTP_' + lowerName.toUpperCase().replaceAll('-', '_');
-    if (HEADER_KEYS.size < 1000) HEADER_KEYS.set(lowerName, key);
+    const upper = rawName.toUpperCase().replaceAll('-', '_');
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : 'HTTP_' + upper;
+    if (HEADER_KEYS.size < 1000) HEADER_KEYS.set(rawName, key);
   }
   return key;
 }
@@ -43,20 +48,22 @@ export function serverNameFromHost(host: string | undefined): string {
   return colon < 0 ? host : host.slice(0, colon);
 }
 
-function addHeaders(environ: Record<string, unknown>, raw: readonly string[]): void {
+/** Adds the request headers; returns the Host header (read here, so req.headers is never built). */
+function addHeaders(environ: Record<string, unknown>, raw: readonly string[]): string | undefined {
+  let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
+    const key = cgiKey(raw[i]!);
     const value = raw[i + 1]!;
-    if (lower === 'content-type') environ.CONTENT_TYPE = value;
-    else if (lower === 'content-length') environ.CONTENT_LENGTH = value;
-    else {
-      const key = cgiKey(lower);
-      const previous = environ[key];
+    const previous = environ[key];
+    if (previous === undefined) {
+      environ[key] = value;
+      if (key === 'HTTP_HOST') host = value;
+    } else {
       // Repeats are joined as Apache does; cookies with '; ' (RFC 6265 5.4).
-      environ[key] =
-        previous === undefined ? value : previous + (lower === 'cookie' ? '; ' : ', ') + value;
+      environ[key] = previous + (key === 'HTTP_COOKIE' ? '; ' : ', ') + value;
     }
   }
+  return host;
 }
 
 export function buildEnviron(
@@ -73,14 +80,15 @@ export function buildEnviron(
     PATH_INFO: ctx.pathInfo,
     QUERY_STRING: ctx.queryString,
     REQUEST_URI: req.url,
-    SERVER_NAME: serverNameFromHost(req.headers.host),
+    SERVER_NAME: 'localhost',
     SERVER_PORT: server.port,
     SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
     REMOTE_ADDR: socket.remoteAddress ?? '',
     REMOTE_PORT: String(socket.remotePort ?? ''),
   };
   if (ctx.remoteUser !== undefined) environ.REMOTE_USER = ctx.remoteUser;
-  addHeaders(environ, req.rawHeaders);
+  const host = addHeaders(environ, req.rawHeaders);
+  if (host) environ.SERVER_NAME = serverNameFromHost(host);
   for (const [name, value] of server.extra) environ[name] = value;
   environ['tsgi.version'] = TSGI_VERSION;
   environ['tsgi.url_scheme'] = server.scheme;

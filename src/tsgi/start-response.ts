@@ -63,8 +63,29 @@ function scanValue(value: string): number {
   return kind;
 }
 
+/** Status lines and header names repeat on every request: remember the valid ones. */
+const CACHE_LIMIT = 512;
+const statusCache = new Map<string, readonly [number, string]>();
+const NAME_PLAIN = 0;
+const NAME_CONTENT_LENGTH = 1;
+const NAME_HOP_BY_HOP = 2;
+const nameCache = new Map<string, number>();
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): V {
+  if (cache.size < CACHE_LIMIT) cache.set(key, value);
+  return value;
+}
+
 /** '200 OK' -> [200, 'OK']; throws naming the rule otherwise. */
-export function parseStatus(status: unknown): [number, string] {
+export function parseStatus(status: unknown): readonly [number, string] {
+  if (typeof status === 'string') {
+    const known = statusCache.get(status);
+    if (known !== undefined) return known;
+  }
+  return remember(statusCache, status as string, checkStatus(status));
+}
+
+function checkStatus(status: unknown): readonly [number, string] {
   if (typeof status !== 'string') {
     throw new ResponseRuleError(`startResponse() status must be a string, not ${typeof status}`);
   }
@@ -96,15 +117,28 @@ function statusIsLatin1(reason: string): boolean {
   return false;
 }
 
-function headerPair(header: unknown, index: number): readonly [string, string] {
+function checkPair(header: unknown, index: number): void {
   if (!Array.isArray(header) || header.length !== 2) {
     throw new ResponseRuleError(`startResponse() header #${index} must be a [name, value] pair`);
   }
-  const [name, value] = header as unknown[];
-  if (typeof name !== 'string' || typeof value !== 'string') {
+  if (typeof header[0] !== 'string' || typeof header[1] !== 'string') {
     throw new ResponseRuleError(`startResponse() header #${index} name and value must both be strings`);
   }
-  return [name, value];
+}
+
+/** What a header name means to the send-time rules; throws if it is not a token. */
+function nameKind(name: string): number {
+  const known = nameCache.get(name);
+  if (known !== undefined) return known;
+  if (!isToken(name)) {
+    throw new ResponseRuleError(`startResponse() header name ${JSON.stringify(name)} must be an HTTP token (RFC 9110 tchar)`);
+  }
+  const lower = name.toLowerCase();
+  const kind =
+    lower === 'content-length' ? NAME_CONTENT_LENGTH
+    : HOP_BY_HOP.has(lower) || lower.startsWith('proxy-') ? NAME_HOP_BY_HOP
+    : NAME_PLAIN;
+  return remember(nameCache, name, kind);
 }
 
 /** Content-Length as a number; NaN when it is not a plain non-negative integer. */
@@ -124,10 +158,10 @@ export function parseStart(status: unknown, headers: unknown): ResponseStart {
   let sendRule: string | undefined;
   let nonAscii = statusIsLatin1(reason);
   for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headerPair(headers[i], i);
-    if (!isToken(name)) {
-      throw new ResponseRuleError(`startResponse() header name ${JSON.stringify(name)} must be an HTTP token (RFC 9110 tchar)`);
-    }
+    checkPair(headers[i], i);
+    const name = headers[i][0] as string;
+    const value = headers[i][1] as string;
+    const nk = nameKind(name);
     const kind = scanValue(value);
     if (kind === NOT_LATIN1) {
       throw new ResponseRuleError(`startResponse() header ${name} value must be latin-1 (code points <= 0xFF)`);
@@ -140,16 +174,13 @@ export function parseStart(status: unknown, headers: unknown): ResponseStart {
     if (kind === LATIN1) nonAscii = true;
     flatHeaders[2 * i] = name;
     flatHeaders[2 * i + 1] = value;
-    if (sendRule === undefined) {
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        const n = parseContentLength(value);
-        if (Number.isNaN(n)) sendRule = `Content-Length must be a non-negative integer, got ${JSON.stringify(value)}`;
-        else if (contentLength >= 0) sendRule = 'Content-Length must appear at most once';
-        else contentLength = n;
-      } else if (HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')) {
-        sendRule = `hop-by-hop header ${name} is not allowed in a TSGI response (the server owns the connection)`;
-      }
+    if (sendRule === undefined && nk === NAME_CONTENT_LENGTH) {
+      const n = parseContentLength(value);
+      if (Number.isNaN(n)) sendRule = `Content-Length must be a non-negative integer, got ${JSON.stringify(value)}`;
+      else if (contentLength >= 0) sendRule = 'Content-Length must appear at most once';
+      else contentLength = n;
+    } else if (sendRule === undefined && nk === NAME_HOP_BY_HOP) {
+      sendRule = `hop-by-hop header ${name} is not allowed in a TSGI response (the server owns the connection)`;
     }
   }
   return { statusCode, reason, flatHeaders, contentLength, sendRule, nonAscii };
