@@ -245,5 +245,8 @@ describe('debug mode', { timeout: 60_000 }, () => {
     assert.equal(env['tsgi.multiprocess'], false);
     assert.equal(env['tsgi.multithread'], false);
     assert.equal(env['tsgi_express.debug_mode'], true);
+    await get(`${server.url}print`);
+    const line = await server.waitFor(/^.*printed by request.*$/m);
+    assert.doesNotMatch(line[0], /\[app:stdout\]/, 'debug mode output should go straight to the terminal');
   });
 });
