@@ -2,9 +2,9 @@
 // Servers run interleaved — each round starts every server in turn, drives it
 // through each scenario it takes part in, and stops it — so a drift of the
 // machine (thermal, other load) spreads over all servers instead of biasing one.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { foreignCpu } from './lib/cpu.mjs';
 import { describeLoad, generator, runLoad } from './lib/load.mjs';
@@ -39,7 +39,13 @@ const WARM_SECONDS = 1;
 const MAX_FOREIGN_CPU = 0.1;
 const RETRIES = 2;
 const STARTUP_TRIES = opts.quick ? 1 : 3;
-const OUT = opts.out ?? join(ROOT, 'bench/RESULTS.md');
+// Only a full run replaces bench/RESULTS.md; a subset or --quick run must not
+// overwrite the record with partial numbers.
+const PARTIAL = Boolean(opts.quick || opts.only || opts.servers || opts.rounds || opts.duration);
+const OUT = opts.out ?? join(ROOT, PARTIAL ? 'bench/out/partial.md' : 'bench/RESULTS.md');
+// Hand-written notes (profiles, what each optimisation bought, memory breakdown)
+// live in bench/NOTES.md and are appended, so a new run keeps them.
+const NOTES = join(ROOT, 'bench/NOTES.md');
 
 const onlyScenarios = opts.only?.split(',');
 const onlyServers = opts.servers?.split(',');
@@ -123,7 +129,9 @@ async function main() {
   }
   const results = summarise();
   const md = render(results, startup, (performance.now() - t0) / 1000);
+  mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, md);
+  log(`written to ${OUT}`);
   process.stdout.write(md);
 }
 
@@ -148,6 +156,7 @@ function render(results, startup, elapsed) {
     parts.push(`## ${sc.title}`, '', scenarioTable(sc, results[sc.name], SERVERS), '', `Load: \`${commandLines.get(`load:${sc.name}`)}\``, '');
   }
   parts.push('## Command lines', '', ...serverOrder.map((n) => `- ${n} (${SERVERS[n].label}): \`${commandLines.get(n)}\``), '');
+  if (existsSync(NOTES)) parts.push(readFileSync(NOTES, 'utf8'));
   return parts.join('\n');
 }
 
