@@ -58,6 +58,7 @@ function requestLine(ctx: RequestContext): string {
 
 export function accessLogStage(format: 'common' | 'combined', log: Log): Stage {
   countBodyBytes();
+  const combined = format === 'combined';
   // Shared by every response ('close' calls it with `this` = the response).
   const logLine = function (this: Logged) {
     const ctx = this[CONTEXT]!;
@@ -70,8 +71,9 @@ export function accessLogStage(format: 'common' | 'combined', log: Log): Stage {
         requestLine: requestLine(ctx),
         status: this.statusCode,
         bytes: req.method === 'HEAD' ? 0 : this[BYTES]!,
-        referer: req.headers.referer,
-        userAgent: req.headers['user-agent'],
+        // Only `combined` shows these; reading req.headers makes Node build it.
+        referer: combined ? req.headers.referer : undefined,
+        userAgent: combined ? req.headers['user-agent'] : undefined,
       }),
     );
   };
