@@ -7,15 +7,11 @@
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
 
-function splitTarget(url: string): [path: string, query: string] {
-  let target = url;
-  // Absolute-form (RFC 9112 3.2.2): keep only the path.
-  if (!target.startsWith('/')) {
-    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-    target = m ? target.slice(m[0].length) || '/' : target;
-  }
-  const q = target.indexOf('?');
-  return q < 0 ? [target, ''] : [target.slice(0, q), target.slice(q + 1)];
+/** The request target in origin-form: absolute-form (RFC 9112 3.2.2) keeps only its path. */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  return m ? url.slice(m[0].length) || '/' : url;
 }
 
 function decodePath(raw: string): string | undefined {
@@ -31,13 +27,14 @@ export function mountStage(mountPoint: string): Stage {
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
-    const [rawPath, query] = splitTarget(ctx.req.url ?? '/');
-    const path = decodePath(rawPath);
+    const target = originForm(ctx.req.url ?? '/');
+    const q = target.indexOf('?');
+    const path = decodePath(q < 0 ? target : target.slice(0, q));
     if (path === undefined) {
       sendError(ctx.res, 400, { detail: 'The request path is not valid percent-encoded UTF-8.' });
       return;
     }
-    ctx.queryString = query;
+    ctx.queryString = q < 0 ? '' : target.slice(q + 1);
     if (mount === '') {
       ctx.scriptName = '';
       ctx.pathInfo = path;

@@ -13,9 +13,10 @@ import type { Input } from '../index.js';
 
 const EMPTY: Uint8Array = Buffer.alloc(0);
 const HIGH_WATER = 256 * 1024;
+const NO_CHUNKS: Buffer[] = [];
 
 export class RequestInput implements Input {
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] = NO_CHUNKS; // replaced on the first chunk: most requests have no body
   private buffered = 0;
   private attached = false;
   private ended = false;
@@ -76,6 +77,7 @@ export class RequestInput implements Input {
     const req = this.req;
     if (req.readableEnded) this.ended = true;
     req.on('data', (chunk: Buffer) => {
+      if (this.chunks === NO_CHUNKS) this.chunks = [];
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       if (this.buffered >= HIGH_WATER) req.pause();
