@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,6 +93,18 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
   it('answers 404 outside the mount point without calling the app', async () => {
     assert.equal((await get(`${server.url}elsewhere`)).status, 404);
     assert.equal((await get(`${server.url}application`)).status, 404);
+  });
+
+  it('answers 400 to a malformed request and keeps serving', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      socket.on('data', (d) => (data += d));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request/);
+    assert.equal((await get(`${server.url}app/pid`)).status, 200);
   });
 
   it('answers 400 to a path that is not valid UTF-8', async () => {
