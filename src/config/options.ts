@@ -169,7 +169,7 @@ export const OPTIONS = [
     key: 'setenv', flag: 'setenv', section: 'Environment', kind: 'pairs', readBy: 'worker',
     valueName: 'NAME VALUE', default: [],
     help: 'Add NAME=VALUE to every request environ (repeatable).',
-    docs: 'As mod_wsgi\'s `SetEnv`: the value is added to the request environ, not to `process.env`.',
+    docs: 'As mod_wsgi\'s `SetEnv`: the value is added to the request environ, not to `process.env`. It never replaces a key the request or the server sets (`REMOTE_ADDR`, `HTTP_*`, `tsgi.*`).',
     schema: pairs('a NAME and a VALUE'),
   },
   {

@@ -32,6 +32,8 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
     server = await startServer([
       fixture('app.ts'), '--processes', '2', '--threads', '4', '--access-log',
       '--setenv', 'GREETING', 'hello', '--passenv', 'FIXTURE_SECRET', '--mount-point', '/app',
+      // --setenv never replaces what the request or the server sets:
+      '--setenv', 'REMOTE_ADDR', '10.9.8.7', '--setenv', 'tsgi.url_scheme', 'gopher',
     ], { env: { FIXTURE_SECRET: 's3cret', NOT_PASSED: 'x' } });
   });
 
