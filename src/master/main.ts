@@ -71,16 +71,17 @@ export async function runMaster(given: Config): Promise<number> {
     return ExitCode.APP_LOAD;
   }
   await watcher.add(filesToWatch(config, messages));
-  process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
-  const n = config.processes;
-  process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
-
-  await installSignals({
+  // Handlers go in before Ready is printed: whoever reads Ready may signal at once.
+  const stopped = installSignals({
     reload: () => requestReload('SIGHUP'),
     stop: () => supervisor.stop(config.shutdownTimeout),
     kill: () => supervisor.kill(),
     log: logs.log,
   });
+  process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
+  const n = config.processes;
+  process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
+  await stopped;
   await watcher.close();
   cleanup();
   return ExitCode.OK;
