@@ -13,7 +13,7 @@ import type { ReadyMessage } from '../ipc/messages.js';
 import { banner, serverUrl } from './banner.js';
 import { pickFreePort } from './free-port.js';
 import { LogWriter } from './log-writer.js';
-import { installSignals } from './signals.js';
+import { installSignals, removeSignals } from './signals.js';
 import { Supervisor } from './supervisor.js';
 import { ChangeWatcher } from './watcher.js';
 
@@ -61,26 +61,48 @@ export async function runMaster(given: Config): Promise<number> {
     });
   };
 
+  // Installed before the first fork: as PID 1 in a container a signal with no
+  // handler is ignored, and whoever reads Ready may signal at once.
+  let ready = false;
+  let stopRequested = false;
+  const stopped = installSignals({
+    reload: () => {
+      if (ready) requestReload('SIGHUP');
+      else logs.log.warn('SIGHUP before the server is ready: ignored');
+    },
+    stop: () => {
+      stopRequested = true;
+      return supervisor.stop(config.shutdownTimeout);
+    },
+    kill: () => {
+      stopRequested = true;
+      return supervisor.kill();
+    },
+    log: logs.log,
+  });
+
   let messages: readonly ReadyMessage[];
   try {
     messages = await supervisor.start();
   } catch (err) {
+    if (stopRequested) {
+      await stopped;
+      cleanup();
+      return ExitCode.OK;
+    }
+    removeSignals();
     const text = err instanceof Error ? err.message : String(err);
     process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
     cleanup();
     return ExitCode.APP_LOAD;
   }
   await watcher.add(filesToWatch(config, messages));
-  // Handlers go in before Ready is printed: whoever reads Ready may signal at once.
-  const stopped = installSignals({
-    reload: () => requestReload('SIGHUP'),
-    stop: () => supervisor.stop(config.shutdownTimeout),
-    kill: () => supervisor.kill(),
-    log: logs.log,
-  });
-  process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
-  const n = config.processes;
-  process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
+  ready = true;
+  if (!stopRequested) {
+    process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
+    const n = config.processes;
+    process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
+  }
   await stopped;
   await watcher.close();
   cleanup();

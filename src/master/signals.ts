@@ -13,11 +13,17 @@ export interface SignalVerbs {
   log: Log;
 }
 
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+export function removeSignals(): void {
+  for (const sig of SIGNALS) process.removeAllListeners(sig);
+}
+
 export function installSignals(verbs: SignalVerbs): Promise<void> {
   return new Promise((resolve) => {
     let stopping: Promise<void> | undefined;
     const done = () => {
-      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(sig);
+      removeSignals();
       resolve();
     };
     const stop = (sig: NodeJS.Signals) => {

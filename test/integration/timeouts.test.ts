@@ -1,12 +1,14 @@
 // --startup-timeout, --shutdown-timeout and --graceful-timeout through the real CLI.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { fixture, groupAlive, killAll, runCli, startServer } from '../helpers/server.js';
+import { BIN, fixture, groupAlive, killAll, runCli, startServer } from '../helpers/server.js';
 
 after(killAll);
 
@@ -35,6 +37,30 @@ describe('timeouts', { timeout: 60_000 }, () => {
     assert.equal(await long, 'cut off');
     await sleep(300);
     assert.equal(groupAlive(server.pid), false);
+  });
+
+  it('SIGTERM while the app is still loading stops the server (exit 0, nothing left)', async () => {
+    const child = spawn(process.execPath, [BIN, 'start-server', fixture('slow-to-load.ts'), '--port', '0', '--host', '127.0.0.1'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = once(child, 'exit');
+    try {
+      await sleep(1500); // the master is up and its worker is loading
+      child.kill('SIGTERM');
+      const [code] = await Promise.race([exited, sleep(8000).then(() => ['timeout'])]);
+      assert.equal(code, 0, out);
+      assert.doesNotMatch(out, /Ready:|could not be loaded/);
+      await sleep(300);
+      assert.equal(groupAlive(child.pid!), false);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }
   });
 
   it('a second SIGINT stops at once', async () => {
