@@ -1,7 +1,7 @@
 /**
  * THE options table: every option of `start-server`, declared once.
  * The yargs parser, the zod config schema, `--help` and docs/options.md are all
- * derived from it (test/unit/options-docs.test.ts fails when docs drift).
+ * derived from it (test/unit/config.test.ts fails when docs drift).
  * Meanings follow mod_wsgi-express unless the docs line says otherwise.
  */
 import type { z } from 'zod';
@@ -90,7 +90,7 @@ export const OPTIONS = [
   },
   {
     key: 'workingDirectory', flag: 'working-directory', section: 'Application', kind: 'string', readBy: 'both',
-    valueName: 'DIR', defaultText: "the script's directory",
+    valueName: 'DIR', defaultText: "the script's directory (the current directory with --application-type module)",
     help: 'The directory the workers run in and resolve modules from.',
     schema: text('a directory'),
   },

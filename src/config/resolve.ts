@@ -68,6 +68,11 @@ function checkCombinations(v: Record<string, unknown>): void {
   }
 }
 
+/** mod_wsgi-express's default: $TMPDIR/tsgi-express-HOST:PORT:UID. */
+export function defaultServerRoot(ctx: Pick<ResolveContext, 'env' | 'uid'>, serverName: string, port: number): string {
+  return path.join(ctx.env.TMPDIR || tmpdir(), `tsgi-express-${serverName}:${port}:${ctx.uid}`);
+}
+
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
   const v = validateOptions(raw);
   checkCombinations(v);
@@ -87,7 +92,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
   const debug = v.debugMode === true;
   const serverRoot = v.serverRoot
     ? path.resolve(ctx.cwd, v.serverRoot as string)
-    : path.join(ctx.env.TMPDIR || tmpdir(), `tsgi-express-${serverName}:${v.port}:${ctx.uid}`);
+    : defaultServerRoot(ctx, serverName, v.port as number);
   return parseConfig({
     ...v,
     entryPoint: isModule ? entry : scriptPath,

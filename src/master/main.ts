@@ -7,6 +7,7 @@
 import cluster from 'node:cluster';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { defaultServerRoot } from '../config/resolve.js';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import type { ReadyMessage } from '../ipc/messages.js';
@@ -15,13 +16,19 @@ import { pickFreePort } from './free-port.js';
 import { LogWriter } from './log-writer.js';
 import { installSignals, removeSignals } from './signals.js';
 import { Supervisor } from './supervisor.js';
+import { StartFailure } from './worker-handle.js';
 import { ChangeWatcher } from './watcher.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
+/** --port 0 becomes a real port; a default server root is named after that port. */
 async function concretePort(config: Config): Promise<Config> {
   if (config.port !== 0) return config;
-  return Object.freeze({ ...config, port: await pickFreePort(config.host) });
+  const port = await pickFreePort(config.host);
+  const ctx = { env: process.env, uid: process.getuid?.() ?? 0 };
+  const defaulted = config.serverRoot === defaultServerRoot(ctx, config.serverName, 0);
+  const serverRoot = defaulted ? defaultServerRoot(ctx, config.serverName, port) : config.serverRoot;
+  return Object.freeze({ ...config, port, serverRoot });
 }
 
 function setupCluster(config: Config): void {
@@ -39,6 +46,18 @@ function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string
   if (config.disableReloading) return [];
   if (!config.reloadOnChanges) return [config.scriptPath];
   return [...new Set(messages.flatMap((m) => m.files))];
+}
+
+/** Start-up failed: one message saying why, and the exit code for it. */
+function reportStartFailure(err: unknown, config: Config): number {
+  const text = err instanceof Error ? err.message : String(err);
+  if (err instanceof StartFailure && err.cannotListen) {
+    const where = `${config.host ?? '*'}:${config.port}`;
+    process.stderr.write(`tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`);
+    return ExitCode.LISTEN;
+  }
+  process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
+  return ExitCode.APP_LOAD;
 }
 
 export async function runMaster(given: Config): Promise<number> {
@@ -93,10 +112,8 @@ export async function runMaster(given: Config): Promise<number> {
       return ExitCode.OK;
     }
     removeSignals();
-    const text = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
     cleanup();
-    return ExitCode.APP_LOAD;
+    return reportStartFailure(err, config);
   }
   await watcher.add(filesToWatch(config, messages));
   ready = true;

@@ -5,14 +5,18 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
+import { ExitCode } from '../errors.js';
 import { isWorkerMessage, type MasterMessage, type ReadyMessage } from '../ipc/messages.js';
 import type { LogWriter } from './log-writer.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
-/** Why a worker never became ready: the app's error, or how it died. */
+/** Why a worker never became ready: the app's error, how it died, or that it could not listen. */
 export class StartFailure extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly cannotListen = false,
+  ) {
     super(message);
     this.name = 'StartFailure';
   }
@@ -96,7 +100,8 @@ export class WorkerHandle {
         clearTimeout(timer);
         const how = signal ? `signal ${signal}` : `exit code ${code}`;
         const tail = this.stderrTail.trim();
-        reject(new StartFailure(`worker ${this.pid} exited (${how}) before it was ready${tail ? `:\n${tail}` : ''}`));
+        const text = `worker ${this.pid} exited (${how}) before it was ready${tail ? `:\n${tail}` : ''}`;
+        reject(new StartFailure(text, code === ExitCode.LISTEN));
       });
     });
   }

@@ -1,6 +1,8 @@
 // The command line through the real compiled CLI: help, version, bad flags and
 // applications that cannot start all exit before anything is served.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -63,6 +65,20 @@ describe('tsgi-express CLI', () => {
     assert.match(output, /this module refuses to load/);
     assert.match(output, /throws-at-import\.ts:5:\d+/); // source-mapped .ts line
     assert.doesNotMatch(output, /Ready:/);
+  });
+
+  it('exits 4 saying so when the port is already in use', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const { code, output } = await runCli(['start-server', fixture('app.ts'), '--port', String(port), '--host', '127.0.0.1']);
+      assert.equal(code, 4, output);
+      assert.match(output, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
+      assert.doesNotMatch(output, /could not be loaded/);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('exits 3 naming the missing export and what the module does export', async () => {

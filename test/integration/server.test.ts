@@ -39,6 +39,8 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
 
   it('prints the banner', () => {
     const out = server.output();
+    // --port 0: the default server root is named after the port actually picked.
+    assert.match(out, new RegExp(`Server Root {8}: \\S*tsgi-express-127\\.0\\.0\\.1:${server.port}:\\d+\\n`));
     assert.match(out, /Server URL {9}: http:\/\/127\.0\.0\.1:\d+\//);
     assert.match(out, /Application {8}: .*app\.ts \(tsgi\)/);
     assert.match(out, /Mount Point {8}: \/app/);
