@@ -36,8 +36,6 @@ function setupCluster(config: Config): void {
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.
     silent: !config.debugMode,
-    // Log batches are large strings: the V8 serializer copies them, JSON escapes every byte.
-    serialization: 'advanced',
     execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
   });
 }
