@@ -213,7 +213,3 @@ export const OPTIONS = [
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]['key'];
-
-export function findOption(key: string): OptionSpec | undefined {
-  return (OPTIONS as readonly OptionSpec[]).find((o) => o.key === key);
-}

@@ -5,17 +5,18 @@
  */
 import type { AppHandler, RequestContext, Stage } from './context.js';
 
-export interface NamedStage {
-  readonly name: string;
-  readonly stage: Stage;
-}
-
-/** The order stages run in; builders may leave any out. */
+/** The order stages run in, whatever order a builder lists them in; builders may leave any out. */
 export const STAGE_ORDER = ['access-log', 'header-filter', 'mount', 'admission'] as const;
 export type StageName = (typeof STAGE_ORDER)[number];
 
-/** Chains the stages into one function; `next` is bound here, once, not per request. */
-export function composePipeline(stages: readonly NamedStage[], app: AppHandler): (ctx: RequestContext) => void {
+export interface NamedStage {
+  readonly name: StageName;
+  readonly stage: Stage;
+}
+
+/** Chains the stages, in STAGE_ORDER, into one function; `next` is bound here, once, not per request. */
+export function composePipeline(given: readonly NamedStage[], app: AppHandler): (ctx: RequestContext) => void {
+  const stages = [...given].sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
   let next: (ctx: RequestContext) => void = app;
   for (let i = stages.length - 1; i >= 0; i--) {
     const { stage } = stages[i]!;

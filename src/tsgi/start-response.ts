@@ -6,7 +6,6 @@
  * and turned into a 500 by the response writer.
  */
 import { ResponseRuleError } from '../errors.js';
-import type { Header } from '../index.js';
 
 /** A validated startResponse() call, ready for res.writeHead(). */
 export interface ResponseStart {
