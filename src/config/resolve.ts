@@ -3,12 +3,12 @@
  * Every failure is a UsageError naming the flag (or file) and the reason.
  */
 import { existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { OPTIONS, type OptionSpec } from './options.js';
 import { parseConfig, type Config } from './schema.js';
 import { resolveModuleEntry } from './module-entry.js';
+import { defaultServerRoot } from './server-root.js';
 
 export type RawOptions = Record<string, unknown>;
 
@@ -66,11 +66,6 @@ function checkCombinations(v: Record<string, unknown>): void {
   if (v.reloadOnChanges && v.disableReloading) {
     throw new UsageError('--reload-on-changes and --disable-reloading cannot be used together');
   }
-}
-
-/** mod_wsgi-express's default: $TMPDIR/tsgi-express-HOST:PORT:UID. */
-export function defaultServerRoot(ctx: Pick<ResolveContext, 'env' | 'uid'>, serverName: string, port: number): string {
-  return path.join(ctx.env.TMPDIR || tmpdir(), `tsgi-express-${serverName}:${port}:${ctx.uid}`);
 }
 
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {

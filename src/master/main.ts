@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defaultServerRoot } from '../config/resolve.js';
+import { defaultServerRoot } from '../config/server-root.js';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import type { ReadyMessage } from '../ipc/messages.js';

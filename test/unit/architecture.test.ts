@@ -26,7 +26,40 @@ function assertNoImport(dirs: string[], forbidden: RegExp): void {
   }
 }
 
+/** Every module `entry` loads at run time (type-only imports are erased by tsc). */
+function runtimeImports(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^import\s(?!type\s)[^'"]*['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      if (!spec.startsWith('.')) {
+        seen.add(spec);
+        continue;
+      }
+      const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
+      if (!seen.has(target)) {
+        seen.add(target);
+        visit(target);
+      }
+    }
+  };
+  visit(path.join(ROOT, 'src', entry));
+  return seen;
+}
+
 describe('import rules', () => {
+  it('the master (cli/main.ts) and the workers never load yargs or zod', () => {
+    // Each entry's own core module shows that the walk reached deep enough to mean something.
+    for (const [entry, own] of [['cli/main.ts', 'node:cluster'], ['worker/main.ts', 'node:http']] as const) {
+      const loaded = runtimeImports(entry);
+      assert.ok(loaded.has(own), `${entry}: the import walk never reached ${own}`);
+      const heavy = [...loaded].filter((s) => /^(yargs|zod)(\/|$)/.test(s));
+      assert.deepEqual(heavy, [], `${entry} loads ${heavy.join(', ')}`);
+    }
+    assert.ok(runtimeImports('cli/parse-process.ts').has('zod'), 'the parse process validates with zod');
+  });
+
   it('master/ never imports node:http, pipeline/, tsgi/ or adapters/', () => {
     assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters)\//);
   });
