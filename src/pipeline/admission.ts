@@ -5,7 +5,6 @@
  * A slot is freed when the response closes (finished or aborted), whatever the
  * interface, because only then is the application done with it.
  */
-import type { ServerResponse } from 'node:http';
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
 
@@ -17,26 +16,17 @@ interface Waiting {
 
 export class Admission {
   private active = 0;
-  private readonly queue: Waiting[] = [];
+  /** FIFO from `head`; a taken slot is cleared at once, so a served request is not kept alive by the queue. */
+  private readonly queue: (Waiting | undefined)[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Responses in flight, so a drain can mark them Connection: close. */
-  readonly inFlight = new Set<ServerResponse>();
-  /**
-   * One 'close' listener shared by every response (called with `this` = the
-   * response): a per-request closure would be garbage on the hot path.
-   */
-  private readonly release: (this: ServerResponse) => void;
+  /** One 'close' listener shared by every response: a per-request closure would be garbage on the hot path. */
+  private readonly release = (): void => this.done();
 
   constructor(
     private readonly threads: number,
     private readonly queueTimeoutMs: number,
-  ) {
-    const admission = this;
-    this.release = function (this: ServerResponse) {
-      admission.done(this);
-    };
-  }
+  ) {}
 
   get queued(): number {
     return this.queue.length - this.head;
@@ -53,15 +43,12 @@ export class Admission {
 
   private run(ctx: RequestContext, next: (ctx: RequestContext) => void): void {
     this.active++;
-    const res = ctx.res;
-    this.inFlight.add(res);
-    res.on('close', this.release); // 'close' comes once per response
+    ctx.res.on('close', this.release); // 'close' comes once per response
     next(ctx);
   }
 
-  private done(res: ServerResponse): void {
+  private done(): void {
     this.active--;
-    this.inFlight.delete(res);
     this.drainQueue();
   }
 
@@ -73,11 +60,17 @@ export class Admission {
 
   private drainQueue(): void {
     while (this.active < this.threads && this.queued > 0) {
-      const item = this.queue[this.head++]!;
+      const item = this.take();
       if (item.ctx.res.destroyed) continue; // client gave up while waiting
       this.run(item.ctx, item.next);
     }
     this.compact();
+  }
+
+  private take(): Waiting {
+    const item = this.queue[this.head]!;
+    this.queue[this.head++] = undefined;
+    return item;
   }
 
   private compact(): void {
@@ -102,7 +95,7 @@ export class Admission {
     this.timer = undefined;
     const now = performance.now();
     while (this.queued > 0 && this.queue[this.head]!.deadline <= now) {
-      const { ctx } = this.queue[this.head++]!;
+      const { ctx } = this.take();
       sendError(ctx.res, 503, { headers: { 'Retry-After': '1' }, close: true });
     }
     this.compact();

@@ -12,7 +12,7 @@ import { composePipeline, type NamedStage } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { headerFilter } from '../pipeline/header-filter.js';
 import { mountStage } from '../pipeline/mount.js';
-import type { DrainState } from './drain.js';
+import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { runInRequest } from './request-scope.js';
 
 class Context implements RequestContext {
@@ -33,7 +33,6 @@ class Context implements RequestContext {
 
 export interface WorkerServer {
   readonly server: http.Server;
-  readonly sockets: Set<net.Socket>;
   readonly admission: Admission;
   readonly state: DrainState;
 }
@@ -53,19 +52,14 @@ export function createWorkerServer(config: Config, app: AppHandler, log: Log): W
   const admission = new Admission(config.threads, queueTimeoutMs);
   const pipeline = composePipeline(buildStages(config, log, admission), app);
   const state: DrainState = { draining: false };
+  closeConnectionsWhenDraining(state);
   const ridPrefix = process.pid.toString(36) + '-';
   let counter = 0;
   const tagOutput = !config.debugMode;
   const server = http.createServer((req, res) => {
-    if (state.draining) res.shouldKeepAlive = false;
     const ctx = new Context(req, res, ridPrefix + (++counter).toString(36), performance.now());
     if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
-  });
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     if (err.code !== 'ECONNRESET' && socket.writable) {
@@ -73,5 +67,5 @@ export function createWorkerServer(config: Config, app: AppHandler, log: Log): W
     }
     socket.destroy();
   });
-  return { server, sockets, admission, state };
+  return { server, admission, state };
 }

@@ -231,6 +231,24 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
     for (const pid of after) assert.ok(!before.has(pid), `old worker ${pid} still serving`);
   });
 
+  it('a reload answers requests running or queued at the time with Connection: close', async () => {
+    const server = await startServer([fixture('app.ts'), '--threads', '1']);
+    // Long enough that the old worker is still answering after the new generation
+    // is ready and the master has told it to drain.
+    const running = get(`${server.url}sleep?ms=3000`);
+    await sleep(150);
+    const queued = get(`${server.url}sleep?ms=10`); // waits for the one thread
+    await sleep(150);
+    server.signal('SIGHUP');
+    await server.waitFor(/Reload complete/);
+    const [a, b] = [await running, await queued];
+    assert.deepEqual([a.status, b.status], [200, 200]);
+    assert.equal(a.headers.connection, 'close');
+    assert.equal(b.headers.connection, 'close');
+    const fresh = await get(`${server.url}pid`);
+    assert.equal(fresh.headers.connection, 'keep-alive', 'the new generation keeps connections alive');
+  });
+
   it('no worker outlives a master killed with SIGKILL', async () => {
     const server = await startServer([fixture('app.ts'), '--processes', '2']);
     process.kill(server.pid, 'SIGKILL');
