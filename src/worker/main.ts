@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode };
   let selected;
   try {
-    selected = selectInterface(loaded.namespace, config, opts);
+    selected = await selectInterface(loaded.namespace, config, opts);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     return send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));

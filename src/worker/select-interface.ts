@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { AppHandler } from '../pipeline/context.js';
 import { TsgiError } from '../errors.js';
 import { createTsgiHandler, type TsgiHandlerOptions } from '../tsgi/handler.js';
-import { createFetchHandler, type FetchFunction } from '../adapters/fetch.js';
+import type { FetchFunction } from '../adapters/fetch.js';
 import { createNodeHandler, type NodeHandler } from '../adapters/node.js';
 import { describeExports, hasFetch, isConnectApp, isKoaApp } from '../adapters/shapes.js';
 
@@ -19,7 +19,15 @@ export interface SelectedApp {
   readonly handler: AppHandler;
 }
 
-type Found = { kind: InterfaceKind; make: (opts: TsgiHandlerOptions) => AppHandler };
+type Found = { kind: InterfaceKind; make: (opts: TsgiHandlerOptions) => AppHandler | Promise<AppHandler> };
+
+/**
+ * The fetch adapter is imported only for fetch apps: it subclasses the global
+ * Request, and touching that loads Node's bundled undici (~12 MB RSS per worker).
+ */
+async function createFetchHandler(fetch: FetchFunction, opts: TsgiHandlerOptions): Promise<AppHandler> {
+  return (await import('../adapters/fetch.js')).createFetchHandler(fetch, opts);
+}
 
 const tsgi = (app: unknown): Found => ({
   kind: 'tsgi',
@@ -96,11 +104,11 @@ function accepted(config: Config): string {
   return `${shapes.tsgi}; ${shapes.fetch}; ${shapes.node}`;
 }
 
-export function selectInterface(
+export async function selectInterface(
   namespace: Record<string, unknown>,
   config: Config,
   opts: TsgiHandlerOptions,
-): SelectedApp {
+): Promise<SelectedApp> {
   const callable = callableExport(namespace, config.callableObject);
   const main = namespace.default;
   const pick = { auto: pickAuto, tsgi: pickTsgi, fetch: pickFetch, node: pickNode }[config.interface];
@@ -112,5 +120,5 @@ export function selectInterface(
         `It exports: ${describeExports(namespace)}. Accepted: ${accepted(config)}.`,
     );
   }
-  return { kind: found.kind, handler: found.make(opts) };
+  return { kind: found.kind, handler: await found.make(opts) };
 }

@@ -19,33 +19,33 @@ const tsgiApp = () => [];
 const handler = () => {};
 
 describe('selectInterface --interface auto', () => {
-  it('picks each accepted shape', () => {
-    assert.equal(select({ application: tsgiApp }).kind, 'tsgi');
-    assert.equal(select({ default: new Hono() }).kind, 'fetch');
-    assert.equal(select({ default: { fetch: () => new Response() } }).kind, 'fetch');
-    assert.equal(select({ default: express() }).kind, 'node');
-    assert.equal(select({ default: handler }).kind, 'node');
-    assert.equal(select({ default: new Koa() }).kind, 'node');
+  it('picks each accepted shape', async () => {
+    assert.equal((await select({ application: tsgiApp })).kind, 'tsgi');
+    assert.equal((await select({ default: new Hono() })).kind, 'fetch');
+    assert.equal((await select({ default: { fetch: () => new Response() } })).kind, 'fetch');
+    assert.equal((await select({ default: express() })).kind, 'node');
+    assert.equal((await select({ default: handler })).kind, 'node');
+    assert.equal((await select({ default: new Koa() })).kind, 'node');
   });
 
-  it('prefers the TSGI callable over a default export, and honours --callable-object', () => {
-    assert.equal(select({ application: tsgiApp, default: new Hono() }).kind, 'tsgi');
-    assert.equal(select({ app: tsgiApp, default: handler }, 'auto', 'app').kind, 'tsgi');
-    assert.equal(select({ app: tsgiApp, default: handler }).kind, 'node');
+  it('prefers the TSGI callable over a default export, and honours --callable-object', async () => {
+    assert.equal((await select({ application: tsgiApp, default: new Hono() })).kind, 'tsgi');
+    assert.equal((await select({ app: tsgiApp, default: handler }, 'auto', 'app')).kind, 'tsgi');
+    assert.equal((await select({ app: tsgiApp, default: handler })).kind, 'node');
   });
 
-  it('treats an Express app or a Hono app exported under the callable name by its own shape', () => {
-    assert.equal(select({ application: express() }).kind, 'node');
-    assert.equal(select({ application: new Hono() }).kind, 'fetch');
-    assert.equal(select({ application: new Koa() }).kind, 'node');
+  it('treats an Express app or a Hono app exported under the callable name by its own shape', async () => {
+    assert.equal((await select({ application: express() })).kind, 'node');
+    assert.equal((await select({ application: new Hono() })).kind, 'fetch');
+    assert.equal((await select({ application: new Koa() })).kind, 'node');
   });
 
-  it('finds a CommonJS module.exports.application', () => {
-    assert.equal(select({ default: { application: tsgiApp } }).kind, 'tsgi');
+  it('finds a CommonJS module.exports.application', async () => {
+    assert.equal((await select({ default: { application: tsgiApp } })).kind, 'tsgi');
   });
 
-  it('stops with TSGI_APP_SHAPE listing the exports and the accepted shapes', () => {
-    assert.throws(
+  it('stops with TSGI_APP_SHAPE listing the exports and the accepted shapes', async () => {
+    await assert.rejects(
       () => select({ default: { port: 3000 }, name: 'x' }),
       (err: TsgiError) => {
         assert.equal(err.code, 'TSGI_APP_SHAPE');
@@ -57,26 +57,26 @@ describe('selectInterface --interface auto', () => {
         return true;
       },
     );
-    assert.throws(() => select({}), /It exports: nothing/);
+    await assert.rejects(() => select({}), /It exports: nothing/);
   });
 });
 
 describe('selectInterface with an explicit --interface', () => {
-  it('tsgi uses only the callable export', () => {
-    assert.equal(select({ application: tsgiApp }, 'tsgi').kind, 'tsgi');
-    assert.throws(() => select({ default: handler }, 'tsgi'), /--interface tsgi/);
+  it('tsgi uses only the callable export', async () => {
+    assert.equal((await select({ application: tsgiApp }, 'tsgi')).kind, 'tsgi');
+    await assert.rejects(() => select({ default: handler }, 'tsgi'), /--interface tsgi/);
   });
 
-  it('fetch takes a fetch method or a fetch function', () => {
-    assert.equal(select({ default: new Hono(), application: tsgiApp }, 'fetch').kind, 'fetch');
-    assert.equal(select({ default: handler }, 'fetch').kind, 'fetch');
-    assert.equal(select({ handle: handler }, 'fetch', 'handle').kind, 'fetch');
-    assert.throws(() => select({ default: new Koa() }, 'fetch'), /--interface fetch/);
+  it('fetch takes a fetch method or a fetch function', async () => {
+    assert.equal((await select({ default: new Hono(), application: tsgiApp }, 'fetch')).kind, 'fetch');
+    assert.equal((await select({ default: handler }, 'fetch')).kind, 'fetch');
+    assert.equal((await select({ handle: handler }, 'fetch', 'handle')).kind, 'fetch');
+    await assert.rejects(() => select({ default: new Koa() }, 'fetch'), /--interface fetch/);
   });
 
-  it('node takes a (req, res) function or a Koa app', () => {
-    assert.equal(select({ default: new Koa() }, 'node').kind, 'node');
-    assert.equal(select({ application: handler }, 'node').kind, 'node');
-    assert.throws(() => select({ default: new Hono() }, 'node'), /--interface node/);
+  it('node takes a (req, res) function or a Koa app', async () => {
+    assert.equal((await select({ default: new Koa() }, 'node')).kind, 'node');
+    assert.equal((await select({ application: handler }, 'node')).kind, 'node');
+    await assert.rejects(() => select({ default: new Hono() }, 'node'), /--interface node/);
   });
 });

@@ -60,6 +60,11 @@ describe('import rules', () => {
     assert.ok(runtimeImports('cli/parse-process.ts').has('zod'), 'the parse process validates with zod');
   });
 
+  it('the fetch adapter (which loads Node\'s undici through the global Request) is imported only on demand', () => {
+    const fetchAdapter = [...runtimeImports('worker/main.ts')].filter((f) => /adapters\/fetch/.test(f));
+    assert.deepEqual(fetchAdapter, []);
+  });
+
   it('master/ never imports node:http, pipeline/, tsgi/ or adapters/', () => {
     assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters)\//);
   });
