@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { foreignCpu } from './lib/cpu.mjs';
+import { foreignCpu, serverCpu } from './lib/cpu.mjs';
 import { describeLoad, generator, runLoad } from './lib/load.mjs';
 import { freePort } from './lib/port.mjs';
 import { killAll, startServer } from './lib/proc.mjs';
@@ -73,20 +73,23 @@ async function runServer(name, round) {
       const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close };
       await runLoad({ ...load, seconds: warm });
       warm = WARM_SECONDS;
-      let r, rss, foreign;
+      let r, rss, foreign, cpuUs;
       for (let attempt = 0; ; attempt++) {
         const stopSampling = sampleRss(server.pid);
         const stopCpu = foreignCpu(server.pid);
+        const stopServerCpu = serverCpu(server.pid);
         r = await runLoad({ ...load, seconds: SECONDS });
+        cpuUs = stopServerCpu();
         foreign = stopCpu();
         rss = stopSampling();
         if (foreign <= MAX_FOREIGN_CPU || attempt === RETRIES) break;
         log(`  (other processes used ${(foreign * 100).toFixed(0)}% of the CPUs; repeating the run)`);
         await new Promise((res) => setTimeout(res, 3000));
       }
-      ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss, foreign });
+      const cpuPerReqUs = r.requests > 0 ? cpuUs / r.requests : NaN;
+      ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss, foreign, cpuPerReqUs });
       commandLines.set(`load:${sc.name}`, describeLoad({ ...load, url: `http://127.0.0.1:PORT${sc.path}`, seconds: SECONDS }));
-      log(`  round ${round} ${sc.name.padEnd(12)} ${name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  tree ${(rss.totalKb / 1024).toFixed(0)} MB  other CPU ${(foreign * 100).toFixed(0)}%`);
+      log(`  round ${round} ${sc.name.padEnd(12)} ${name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${cpuPerReqUs.toFixed(1)} us/req  errors ${r.errors}  tree ${(rss.totalKb / 1024).toFixed(0)} MB  other CPU ${(foreign * 100).toFixed(0)}%`);
     }
   } finally {
     await server.stop();
@@ -107,6 +110,7 @@ function summarise() {
         leaderKb: max(runs.map((r) => r.leaderKb)),
         workerKb: max(runs.map((r) => r.workerKb)),
         foreign: max(runs.map((r) => r.foreign)),
+        cpuPerReqUs: median(runs.map((r) => r.cpuPerReqUs)),
       };
     }
   }
