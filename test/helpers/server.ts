@@ -82,7 +82,7 @@ export async function startServer(args: string[], opts: RunOptions = {}): Promis
         const m = out.slice(from).match(re);
         if (m) return done(() => resolve(m));
         if (child.exitCode !== null || child.signalCode !== null) {
-          done(() => reject(new Error(`server exited before ${re}; output:\n${out}`)));
+          done(() => reject(new Error(`server exited (code ${child.exitCode}, signal ${child.signalCode}) before ${re}; output:\n${out}`)));
         }
       };
       const timer = setTimeout(
