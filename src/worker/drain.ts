@@ -26,7 +26,6 @@ export function closeConnectionsWhenDraining(state: DrainState): void {
   const writeHead = ServerResponse.prototype.writeHead;
   ServerResponse.prototype.writeHead = function (this: ServerResponse) {
     if (state.draining) this.shouldKeepAlive = false;
-    // eslint-disable-next-line prefer-rest-params
     return Reflect.apply(writeHead, this, arguments) as ServerResponse;
   } as typeof writeHead;
 }
@@ -64,11 +63,9 @@ export function drain(opts: DrainOptions): void {
     closed = true;
     if (released) finish();
   });
+  // On shutdown, close idle connections now and those mid-request once they are answered.
   if (opts.closeIdle) server.closeIdleConnections();
-  // A connection that was mid-request when the drain began is idle once answered.
-  const poll = setInterval(() => {
-    if (opts.closeIdle) server.closeIdleConnections();
-  }, 50);
+  const poll = opts.closeIdle ? setInterval(() => server.closeIdleConnections(), 50) : undefined;
   const deadline = setTimeout(finish, opts.timeoutSeconds * 1000);
   void opts.listenerReleased.then(() => {
     released = true;
