@@ -16,9 +16,19 @@ import { ExitCode, UsageError } from '../errors.js';
 import { parseArgs, PROG } from './parse-args.js';
 import { CONFIG_FD } from './parse-protocol.js';
 
+function handOver(json: string): void {
+  try {
+    writeSync(CONFIG_FD, json);
+  } catch (err) {
+    // The master is gone (killed while it waited for us): nobody to tell.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    process.exitCode = ExitCode.FAILURE;
+  }
+}
+
 try {
   const config = await parseArgs(process.argv.slice(2), process.stdout.columns);
-  if (config) writeSync(CONFIG_FD, JSON.stringify(config));
+  if (config) handOver(JSON.stringify(config));
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;
   process.stderr.write(`${PROG}: error: ${err.message}\n`);

@@ -1,10 +1,12 @@
 // The command line through the real compiled CLI: help, version, bad flags and
 // applications that cannot start all exit before anything is served.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { fixture, killAll, ROOT, runCli } from '../helpers/server.js';
 
@@ -85,5 +87,26 @@ describe('tsgi-express CLI', () => {
     const { code, output } = await runCli(['start-server', fixture('no-export.ts'), '--port', '0', '--host', '127.0.0.1', '--interface', 'tsgi']);
     assert.equal(code, 3);
     assert.match(output, /answer/);
+  });
+
+  it('the parse process hands the Config over on fd 3, and ends quietly if nobody reads it', async () => {
+    const parse = (destroy: boolean) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/parse-process.js'), 'start-server', fixture('app.ts')], {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      });
+      const [stderr, fd3] = [child.stdio[2]!, child.stdio[3] as Readable];
+      if (destroy) fd3.destroy();
+      let err = '';
+      let out = '';
+      stderr.on('data', (d) => (err += d));
+      if (!destroy) fd3.on('data', (d) => (out += d));
+      return once(child, 'close').then(([code]) => ({ code, err, out }));
+    };
+    const ok = await parse(false);
+    assert.equal(ok.code, 0);
+    assert.equal(JSON.parse(ok.out).scriptPath, fixture('app.ts'));
+    const orphan = await parse(true);
+    assert.equal(orphan.code, 1);
+    assert.equal(orphan.err, '', 'no EPIPE stack trace');
   });
 });
