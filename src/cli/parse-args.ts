@@ -13,7 +13,6 @@ import { rawFromArgv, yargsOptions } from './yargs-options.js';
 
 export const PROG = 'tsgi-express';
 
-
 function usageError(message: string): never {
   throw new UsageError(message.split('\n')[0]!);
 }
