@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { createFetchHandler, type FetchFunction } from '../../src/adapters/fetch.js';
 import type { Environ } from '../../src/index.js';
-import { serve, type Harness } from './adapters-harness.js';
+import { debugErrorPage, serve, type Harness } from './adapters-harness.js';
 
 const servers: Harness[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
@@ -196,13 +196,9 @@ describe('fetch adapter: failures and disconnects', () => {
   });
 
   it('shows the stack in the 500 page in debug mode', async () => {
-    const h = await serve((opts) => createFetchHandler(() => {
-      throw new Error('debug-marker');
-    }, opts), '/', true);
-    servers.push(h);
-    const res = await request(h.url);
-    assert.equal(res.statusCode, 500);
-    assert.match(await res.body.text(), /debug-marker/);
+    const page = await debugErrorPage(servers, (app, opts) => createFetchHandler(app, opts));
+    assert.equal(page.status, 500);
+    assert.match(page.body, /debug-marker/);
   });
 
   it('aborts request.signal and cancels the body when the client goes away mid-stream', async () => {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { makeLog, type Log } from '../../src/logging/log.js';
 import type { AppHandler, RequestContext } from '../../src/pipeline/context.js';
 import { headerFilter } from '../../src/pipeline/header-filter.js';
@@ -74,4 +75,21 @@ export async function serve(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Serves, in debug mode, the handler `make` builds around an app that throws
+ * Error('debug-marker'), and fetches its error page. The harness joins `servers`.
+ */
+export async function debugErrorPage(
+  servers: Harness[],
+  make: (app: () => never, opts: InterfaceOptions) => AppHandler,
+): Promise<{ status: number; body: string }> {
+  const fail = (): never => {
+    throw new Error('debug-marker');
+  };
+  const h = await serve((opts) => make(fail, opts), '/', true);
+  servers.push(h);
+  const res = await request(h.url);
+  return { status: res.statusCode, body: await res.body.text() };
 }

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import { createNodeHandler, urlBelowMount, type NodeHandler } from '../../src/adapters/node.js';
-import { serve, type Harness } from './adapters-harness.js';
+import { debugErrorPage, serve, type Harness } from './adapters-harness.js';
 
 const servers: Harness[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
@@ -89,13 +89,9 @@ describe('node adapter', () => {
   });
 
   it('shows the stack in the 500 page in debug mode only', async () => {
-    const h = await serve((opts) => createNodeHandler(() => {
-      throw new Error('debug-marker');
-    }, opts), '/', true);
-    servers.push(h);
-    const res = await request(h.url);
-    assert.equal(res.statusCode, 500);
-    assert.match(await res.body.text(), /debug-marker/);
+    const page = await debugErrorPage(servers, (app, opts) => createNodeHandler(app, opts));
+    assert.equal(page.status, 500);
+    assert.match(page.body, /debug-marker/);
   });
 
   it('cuts the connection when the app fails after sending headers', async () => {
