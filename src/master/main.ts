@@ -32,6 +32,11 @@ async function concretePort(config: Config): Promise<Config> {
 }
 
 function setupCluster(config: Config): void {
+  // A single worker has no one to share connections with, so it accepts from the
+  // listening socket itself instead of through the master's round-robin hand-off.
+  // If that worker crashes, no handed-off connection is left waiting for it.
+  // Must be set before setupPrimary, which fixes the policy.
+  if (config.processes === 1) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.

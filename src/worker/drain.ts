@@ -30,14 +30,52 @@ export function closeConnectionsWhenDraining(state: DrainState): void {
   } as typeof writeHead;
 }
 
+/**
+ * Stops this worker taking connections, once, whether it drains or crashes.
+ * node:cluster's primary keeps a connection it handed to a worker open until
+ * that worker answers the hand-off, so a worker that exits with one still in its
+ * IPC queue leaves that client hanging. Closing the listener takes the worker out
+ * of the rotation, and a hand-off that reaches a closed listener goes back to the
+ * master for another worker. The master acks `listener-closed` after every
+ * earlier hand-off (the channel is ordered): after the ack, none can still come.
+ */
+export class ListenerRelease {
+  private closing = false;
+  private resolveReleased!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.resolveReleased = resolve));
+
+  constructor(
+    private readonly server: Server,
+    private readonly notifyMaster: () => void,
+  ) {}
+
+  /** Resolves once the master can no longer hand this worker a connection. */
+  close(onConnectionsClosed?: () => void): Promise<void> {
+    if (onConnectionsClosed) this.server.once('close', onConnectionsClosed);
+    if (!this.closing) {
+      this.closing = true;
+      // http.Server#close() would also drop idle keep-alive connections (Node >= 19);
+      // net.Server#close() only stops accepting, which is what a rolling reload needs.
+      // The server emits 'close' once the last connection has closed.
+      net.Server.prototype.close.call(this.server);
+      this.notifyMaster();
+    }
+    return this.released;
+  }
+
+  /** The master's `listener-closed-ack`. */
+  acked(): void {
+    this.resolveReleased();
+  }
+}
+
 export interface DrainOptions {
   readonly server: Server;
   readonly state: DrainState;
   readonly timeoutSeconds: number;
   /** On shutdown idle connections are closed at once; on reload they are left to expire. */
   readonly closeIdle: boolean;
-  /** Resolves once the master can no longer hand this worker a connection. */
-  readonly listenerReleased: Promise<void>;
+  readonly listener: ListenerRelease;
   readonly exit: () => void;
 }
 
@@ -46,7 +84,7 @@ export function drain(opts: DrainOptions): void {
   if (state.draining) return;
   state.draining = true;
   let exited = false;
-  let released = false;
+  let listenerReleased = false;
   let closed = false;
   const finish = () => {
     if (exited) return;
@@ -56,19 +94,16 @@ export function drain(opts: DrainOptions): void {
     server.closeAllConnections();
     opts.exit();
   };
-  // http.Server#close() would also drop idle keep-alive connections (Node >= 19);
-  // net.Server#close() only stops accepting, which is what a rolling reload needs.
-  // Its callback comes once the last connection has closed.
-  net.Server.prototype.close.call(server, () => {
+  const released = opts.listener.close(() => {
     closed = true;
-    if (released) finish();
+    if (listenerReleased) finish();
   });
   // On shutdown, close idle connections now and those mid-request once they are answered.
   if (opts.closeIdle) server.closeIdleConnections();
   const poll = opts.closeIdle ? setInterval(() => server.closeIdleConnections(), 50) : undefined;
   const deadline = setTimeout(finish, opts.timeoutSeconds * 1000);
-  void opts.listenerReleased.then(() => {
-    released = true;
+  void released.then(() => {
+    listenerReleased = true;
     if (closed) finish();
   });
 }

@@ -11,7 +11,7 @@ import { formatError } from '../pipeline/error-response.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
 import { captureOutput } from './capture-output.js';
-import { drain } from './drain.js';
+import { drain, ListenerRelease } from './drain.js';
 import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
 import { currentRequestId } from './request-scope.js';
@@ -42,16 +42,25 @@ function serverInfo(config: Config): ServerInfo {
   };
 }
 
+/** How long a crashed worker may take to hand back its listener and flush its logs. */
+const CRASH_EXIT_MS = 500;
+let crashed = false;
+
 /**
  * Crashes are reported on stderr synchronously (the master reads that pipe even if
- * IPC is gone); records still queued for the master get a moment to leave first.
+ * IPC is gone). Before exiting, the worker stops taking connections, so that those
+ * the master is handing it go to another worker instead of hanging, and lets the
+ * records still queued for the master leave.
  */
-function reportCrash(err: unknown, running: () => number, batcher: LogBatcher): void {
+function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, listener: ListenerRelease): void {
   const rid = currentRequestId();
   const where = rid ? `while handling request ${rid}` : `with ${running()} requests in flight`;
-  writeSync(2, `worker ${process.pid} crashed ${where}: ${formatError(err)}\n`);
-  setTimeout(() => process.exit(ExitCode.FAILURE), 500).unref();
-  batcher.flush(() => process.exit(ExitCode.FAILURE));
+  writeSync(2, `worker ${process.pid} ${crashed ? 'crashed again' : 'crashed'} ${where}: ${formatError(err)}\n`);
+  if (crashed) return;
+  crashed = true;
+  setTimeout(() => process.exit(ExitCode.FAILURE), CRASH_EXIT_MS);
+  const flushed = new Promise<void>((resolve) => batcher.flush(resolve));
+  void Promise.all([flushed, listener.close()]).then(() => process.exit(ExitCode.FAILURE));
 }
 
 function listen(config: Config, ws: WorkerServer, onReady: () => void): void {
@@ -102,16 +111,14 @@ async function main(): Promise<void> {
     return send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
   }
   const ws = createWorkerServer(config, selected.handler, batcher.log);
-  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher));
-  let releaseListener = () => {};
-  const listenerReleased = new Promise<void>((resolve) => (releaseListener = resolve));
+  const listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
+  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
   process.on('message', (message: MasterMessage) => {
-    if (message?.t === 'listener-closed-ack') return releaseListener();
+    if (message?.t === 'listener-closed-ack') return listener.acked();
     if (message?.t !== 'drain') return;
     const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
     const closeIdle = message.reason === 'shutdown';
-    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listenerReleased, exit });
-    send({ t: 'listener-closed' });
+    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
   });
   listen(config, ws, () => {
     const address = ws.server.address();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { fixture, groupAlive, killAll, startServer, type RunningServer } from '../helpers/server.js';
 
 after(killAll);
@@ -264,6 +264,48 @@ describe('crash loops', { timeout: 60_000 }, () => {
     await server.waitFor(/2 worker crashes in the last minute; next start in 250 ms/, 10_000);
     await server.waitFor(/3 worker crashes in the last minute; next start in 500 ms/, 10_000);
     assert.match(server.output(), /crashing on purpose, again/);
+  });
+});
+
+/**
+ * Blocks a worker for 400 ms and crashes it before its event loop turns again,
+ * while eight new connections arrive: the master hands some of them to the
+ * blocked worker. Each outcome is a status code or the client's error code.
+ */
+async function connectionsDuringCrash(server: RunningServer): Promise<(number | string)[]> {
+  void request(`${server.url}block-then-crash?ms=400`, { reset: true }).then(
+    (r) => r.body.text(),
+    () => {},
+  );
+  await sleep(100);
+  const dispatcher = new Agent({ headersTimeout: 3000, connect: { timeout: 3000 } });
+  try {
+    return await Promise.all(
+      Array.from({ length: 8 }, () =>
+        request(`${server.url}pid`, { reset: true, dispatcher }).then(
+          (r) => r.body.text().then(() => r.statusCode),
+          (err: { code?: string }) => err.code ?? 'error',
+        ),
+      ),
+    );
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+describe('connections arriving while a worker crashes', { timeout: 60_000 }, () => {
+  it('with two workers, go to the other worker instead of hanging', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
+    const outcomes = await connectionsDuringCrash(server);
+    await server.waitFor(/crash after blocking/);
+    assert.deepEqual(outcomes, Array(8).fill(200));
+  });
+
+  it('with one worker, are reset rather than left hanging', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '1']);
+    const outcomes = await connectionsDuringCrash(server);
+    await server.waitFor(/crash after blocking/);
+    for (const outcome of outcomes) assert.ok(outcome === 200 || outcome === 'ECONNRESET', `outcome ${outcome}`);
   });
 });
 
