@@ -17,7 +17,7 @@ export const SCENARIOS = [
     title: '64 KiB response',
     path: '/64k',
     connections: 50,
-    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
   },
   {
     name: 'upload',
@@ -25,7 +25,7 @@ export const SCENARIOS = [
     path: '/upload',
     upload: true,
     connections: 8,
-    servers: ['bare-cluster', 'tsgi', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
   },
   {
     name: 'no-keepalive',
@@ -33,7 +33,7 @@ export const SCENARIOS = [
     path: '/',
     close: true,
     connections: 16,
-    servers: ['bare-cluster', 'tsgi', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn')],
   },
   {
     name: 'threads1',
