@@ -305,7 +305,9 @@ describe('connections arriving while a worker crashes', { timeout: 60_000 }, () 
     const server = await startServer([fixture('app.ts'), '--processes', '1']);
     const outcomes = await connectionsDuringCrash(server);
     await server.waitFor(/crash after blocking/);
-    for (const outcome of outcomes) assert.ok(outcome === 200 || outcome === 'ECONNRESET', `outcome ${outcome}`);
+    // Reset (ECONNRESET, or undici's UND_ERR_SOCKET) is fine; a timeout means one hung.
+    const hung = outcomes.filter((o) => o !== 200 && !['ECONNRESET', 'UND_ERR_SOCKET'].includes(String(o)));
+    assert.deepEqual(hung, []);
   });
 });
 
