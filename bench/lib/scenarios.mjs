@@ -10,14 +10,14 @@ export const SCENARIOS = [
     title: 'hello world (12-byte body, keep-alive)',
     path: '/',
     connections: 50,
-    servers: ['bare-cluster', 'bare-single', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'bare-single', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     name: '64k',
     title: '64 KiB response',
     path: '/64k',
     connections: 50,
-    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     name: 'upload',
@@ -25,7 +25,7 @@ export const SCENARIOS = [
     path: '/upload',
     upload: true,
     connections: 8,
-    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     name: 'no-keepalive',
@@ -33,7 +33,7 @@ export const SCENARIOS = [
     path: '/',
     close: true,
     connections: 16,
-    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn')],
+    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     name: 'threads1',

@@ -2,7 +2,9 @@
 // server that serves the same app (for the fetch and Express comparisons).
 // Every server runs PROCESSES processes (2 on the reference machine) except bare-single.
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { apacheBinary, apacheCommand } from './apache.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
@@ -59,5 +61,14 @@ if (gunicorn) {
       args: ['-w', String(PROCESSES), '-b', `127.0.0.1:${port}`, '--chdir', 'bench/apps', '--log-level', 'info', 'wsgi_hello:application'],
     }),
     ready: (log) => (log.match(/Booting worker/g) ?? []).length >= PROCESSES,
+  };
+}
+
+const apache = apacheBinary(which);
+if (apache) {
+  SERVERS.mod_wsgi = {
+    label: `Apache with mod_wsgi (daemon mode, ${PROCESSES} processes x 5 threads), WSGI app`,
+    command: apacheCommand(apache, { processes: PROCESSES, script: join(ROOT, 'bench/apps/wsgi_hello.py') }),
+    ready: (log) => /resuming normal operations/.test(log),
   };
 }
