@@ -13,8 +13,9 @@ const MODULES = '/usr/lib/apache2/modules';
 const THREADS = 5; // mod_wsgi-express --threads default
 const MAX_CLIENTS = 50; // the most connections a bench scenario opens
 
+/** Debian's apache2 with the modules the config loads, or undefined. */
 export function apacheBinary(which) {
-  const bin = which('apache2') ?? which('httpd');
+  const bin = which('apache2');
   const modules = ['mod_wsgi.so', 'mod_mpm_event.so', 'mod_authn_core.so', 'mod_authz_core.so'];
   return bin && modules.every((m) => existsSync(join(MODULES, m))) ? bin : undefined;
 }

@@ -30,11 +30,8 @@ export interface LogMessage {
 }
 
 /**
- * The worker has closed its listener. node:cluster's primary keeps a connection
- * it handed to a worker open until that worker answers; a worker that exits
- * with such a hand-off still in its IPC queue leaves the client hanging. The
- * master's ack arrives after every earlier hand-off (the channel is ordered), so
- * a worker exits only after the ack.
+ * The worker has closed its listener, draining or crashing; it exits only after
+ * the master's ack (why: ListenerRelease in worker/drain.ts).
  */
 export interface ListenerClosedMessage {
   readonly t: 'listener-closed';

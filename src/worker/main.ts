@@ -44,7 +44,6 @@ function serverInfo(config: Config): ServerInfo {
 
 /** How long a crashed worker may take to hand back its listener and flush its logs. */
 const CRASH_EXIT_MS = 500;
-let crashed = false;
 
 /**
  * Crashes are reported on stderr synchronously (the master reads that pipe even if
@@ -55,9 +54,9 @@ let crashed = false;
 function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, listener: ListenerRelease): void {
   const rid = currentRequestId();
   const where = rid ? `while handling request ${rid}` : `with ${running()} requests in flight`;
-  writeSync(2, `worker ${process.pid} ${crashed ? 'crashed again' : 'crashed'} ${where}: ${formatError(err)}\n`);
-  if (crashed) return;
-  crashed = true;
+  writeSync(2, `worker ${process.pid} crashed ${where}: ${formatError(err)}\n`);
+  // A second crash while exiting only adds its line: the listener closes once and
+  // the first of the exits below wins.
   setTimeout(() => process.exit(ExitCode.FAILURE), CRASH_EXIT_MS);
   const flushed = new Promise<void>((resolve) => batcher.flush(resolve));
   void Promise.all([flushed, listener.close()]).then(() => process.exit(ExitCode.FAILURE));
