@@ -9,6 +9,7 @@ import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import type { ReadyMessage } from '../ipc/messages.js';
 import type { LogWriter } from './log-writer.js';
+import { reclaimHandoffs } from './handoff-reclaim.js';
 import { forkWorker, StartFailure, WorkerHandle } from './worker-handle.js';
 
 const CRASH_WINDOW_MS = 60_000;
@@ -119,6 +120,7 @@ export class Supervisor {
     const worker = forkWorker(this.config);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs);
     this.handles.set(worker, handle);
+    reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
     worker.once('exit', (code: number | null, signal: string | null) => this.onExit(handle, code, signal));
     return handle;
   }

@@ -28,6 +28,8 @@ export class WorkerHandle {
   state: WorkerState = 'starting';
   readonly startedAt = performance.now();
   readyAt = 0;
+  /** The worker said it stopped taking connections (draining or crashing). */
+  listenerClosed = false;
   readonly ready: Promise<ReadyMessage>;
   readonly exited: Promise<void>;
   private stderrTail = '';
@@ -46,6 +48,11 @@ export class WorkerHandle {
 
   get pid(): number {
     return this.worker.process.pid ?? 0;
+  }
+
+  /** Listening and in the rotation: node:cluster may hand it connections. */
+  get serving(): boolean {
+    return this.state === 'ready' && !this.listenerClosed && this.worker.isConnected();
   }
 
   send(message: MasterMessage): void {
@@ -87,8 +94,10 @@ export class WorkerHandle {
       this.worker.on('message', (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         if (message.t === 'log') logs.fromWorker(this.pid, message);
-        else if (message.t === 'listener-closed') this.send({ t: 'listener-closed-ack' });
-        else if (message.t === 'ready') {
+        else if (message.t === 'listener-closed') {
+          this.listenerClosed = true;
+          this.send({ t: 'listener-closed-ack' });
+        } else if (message.t === 'ready') {
           clearTimeout(timer);
           resolve(message);
         } else if (message.t === 'load-failed') {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent, Client, request } from 'undici';
 import { fixture, groupAlive, killAll, startServer, type RunningServer } from '../helpers/server.js';
 
 after(killAll);
@@ -267,10 +267,29 @@ describe('crash loops', { timeout: 60_000 }, () => {
   });
 });
 
+/** New connections, each with one request, opened while workers are busy; each one's status or error code. */
+async function newConnections(server: RunningServer, count: number, whileOpen: () => Promise<void>): Promise<(number | string)[]> {
+  const dispatcher = new Agent({ headersTimeout: 3000, connect: { timeout: 3000 } });
+  try {
+    const outcomes = Promise.all(
+      Array.from({ length: count }, () =>
+        request(`${server.url}pid`, { reset: true, dispatcher }).then(
+          (r) => r.body.text().then(() => r.statusCode),
+          (err: { code?: string }) => err.code ?? 'error',
+        ),
+      ),
+    );
+    await whileOpen();
+    return await outcomes;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
 /**
  * Blocks a worker for 400 ms and crashes it before its event loop turns again,
  * while eight new connections arrive: the master hands some of them to the
- * blocked worker. Each outcome is a status code or the client's error code.
+ * blocked worker.
  */
 async function connectionsDuringCrash(server: RunningServer): Promise<(number | string)[]> {
   void request(`${server.url}block-then-crash?ms=400`, { reset: true }).then(
@@ -278,19 +297,7 @@ async function connectionsDuringCrash(server: RunningServer): Promise<(number | 
     () => {},
   );
   await sleep(100);
-  const dispatcher = new Agent({ headersTimeout: 3000, connect: { timeout: 3000 } });
-  try {
-    return await Promise.all(
-      Array.from({ length: 8 }, () =>
-        request(`${server.url}pid`, { reset: true, dispatcher }).then(
-          (r) => r.body.text().then(() => r.statusCode),
-          (err: { code?: string }) => err.code ?? 'error',
-        ),
-      ),
-    );
-  } finally {
-    await dispatcher.close();
-  }
+  return newConnections(server, 8, async () => {});
 }
 
 describe('connections arriving while a worker crashes', { timeout: 60_000 }, () => {
@@ -308,6 +315,57 @@ describe('connections arriving while a worker crashes', { timeout: 60_000 }, () 
     // Reset (ECONNRESET, or undici's UND_ERR_SOCKET) is fine; a timeout means one hung.
     const hung = outcomes.filter((o) => o !== 200 && !['ECONNRESET', 'UND_ERR_SOCKET'].includes(String(o)));
     assert.deepEqual(hung, []);
+  });
+});
+
+/** Busies the worker behind one kept-alive connection; resolves with that worker's pid. */
+async function blockAWorker(server: RunningServer, exclude: readonly number[] = []): Promise<{ pid: number; client: Client }> {
+  for (let tries = 0; tries < 6; tries++) {
+    const client = new Client(server.url.replace(/\/$/, ''));
+    const pid = Number(await (await client.request({ method: 'GET', path: '/pid' })).body.text());
+    if (exclude.includes(pid)) {
+      await client.close();
+      continue;
+    }
+    void client.request({ method: 'GET', path: '/block?ms=3000' }).then((r) => r.body.text(), () => {});
+    return { pid, client };
+  }
+  throw new Error('round-robin never reached another worker');
+}
+
+describe('connections handed to a worker killed outright', { timeout: 60_000 }, () => {
+  it('go to another worker when one is SIGKILLed', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
+    const blocked = await blockAWorker(server);
+    try {
+      await sleep(100);
+      const outcomes = await newConnections(server, 8, async () => {
+        await sleep(300); // the master has handed one of them to the blocked worker
+        process.kill(blocked.pid, 'SIGKILL');
+      });
+      assert.deepEqual(outcomes, Array(8).fill(200));
+      await server.waitFor(/died \(signal SIGKILL\)/);
+    } finally {
+      await blocked.client.destroy();
+    }
+  });
+
+  it('are reset, not left hanging, when every worker is SIGKILLed', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
+    const first = await blockAWorker(server);
+    const second = await blockAWorker(server, [first.pid]);
+    try {
+      await sleep(100);
+      const outcomes = await newConnections(server, 4, async () => {
+        await sleep(300);
+        process.kill(first.pid, 'SIGKILL');
+        process.kill(second.pid, 'SIGKILL');
+      });
+      const hung = outcomes.filter((o) => o !== 200 && !['ECONNRESET', 'UND_ERR_SOCKET'].includes(String(o)));
+      assert.deepEqual(hung, []);
+    } finally {
+      await Promise.all([first.client.destroy(), second.client.destroy()]);
+    }
   });
 });
 

@@ -1,0 +1,72 @@
+/**
+ * Connections handed to a worker that is then killed outright.
+ *
+ * node:cluster's round-robin primary passes each new connection to a worker in a
+ * `newconn` message and keeps its own copy of the socket open until the worker
+ * answers; a refusal ("not accepted", what a closing worker says) sends the
+ * connection to another worker. A worker killed without answering (SIGKILL, the
+ * kernel's out-of-memory killer, our own kill of a wedged worker) would leave
+ * that client waiting forever and the master holding its socket. So we note the
+ * hand-offs a worker has not answered, and once it is gone we answer for it:
+ * "not accepted" when another worker is serving, or we close the socket (the
+ * client sees a reset) when none is, because the primary then has no one to
+ * give it to.
+ *
+ * This relies on node:cluster's internal messages: {cmd: 'NODE_CLUSTER', act:
+ * 'newconn', seq} with the socket out, {cmd: 'NODE_CLUSTER', ack: seq, accepted}
+ * back, on the worker's ChildProcess. They are the same in Node 20, 22 and 24;
+ * if they ever change, nothing here matches and the behaviour is Node's own.
+ */
+import type { Worker } from 'node:cluster';
+
+interface Closable {
+  close(): void;
+}
+
+interface ClusterMessage {
+  cmd?: unknown;
+  act?: unknown;
+  seq?: unknown;
+  ack?: unknown;
+}
+
+function asCluster(message: unknown): ClusterMessage | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  return (message as ClusterMessage).cmd === 'NODE_CLUSTER' ? (message as ClusterMessage) : undefined;
+}
+
+type Send = (message: unknown, handle?: unknown, ...rest: unknown[]) => boolean;
+
+/**
+ * Watches `worker`'s hand-offs. `othersServing` is asked once the worker has
+ * disconnected: can another worker still take connections?
+ */
+export function reclaimHandoffs(worker: Worker, othersServing: () => boolean): void {
+  const proc = worker.process as unknown as { send: Send; on(event: 'internalMessage', fn: (m: unknown) => void): void };
+  const pending = new Map<number, Closable>();
+  const send = proc.send;
+  proc.send = function (message, handle, ...rest) {
+    const m = asCluster(message);
+    if (m?.act === 'newconn' && typeof m.seq === 'number' && handle) pending.set(m.seq, handle as Closable);
+    return Reflect.apply(send, this, [message, handle, ...rest]) as boolean;
+  };
+  proc.on('internalMessage', (message) => {
+    const ack = asCluster(message)?.ack;
+    if (typeof ack === 'number') pending.delete(ack);
+  });
+  // node:cluster takes a worker out of the rotation once it has both exited and
+  // disconnected, before it emits the second of the two on the Worker; so a
+  // refusal cannot be handed straight back to it. (With a hand-off unanswered,
+  // Node never emits 'disconnect' at all: the channel waits for the handle's ack.)
+  const reclaim = () => {
+    if (pending.size === 0 || !worker.isDead() || worker.isConnected()) return;
+    const refuse = othersServing();
+    for (const [seq, handle] of pending) {
+      if (refuse) worker.process.emit('internalMessage', { cmd: 'NODE_CLUSTER', ack: seq, accepted: false });
+      else handle.close();
+    }
+    pending.clear();
+  };
+  worker.once('exit', reclaim);
+  worker.once('disconnect', reclaim);
+}
