@@ -38,8 +38,8 @@ function asCluster(message: unknown): ClusterMessage | undefined {
 type Send = (message: unknown, handle?: unknown, ...rest: unknown[]) => boolean;
 
 /**
- * Watches `worker`'s hand-offs. `othersServing` is asked once the worker has
- * disconnected: can another worker still take connections?
+ * Watches `worker`'s hand-offs. `othersServing` is asked once the worker is
+ * gone: can another worker still take connections?
  */
 export function reclaimHandoffs(worker: Worker, othersServing: () => boolean): void {
   const proc = worker.process as unknown as { send: Send; on(event: 'internalMessage', fn: (m: unknown) => void): void };
@@ -54,10 +54,11 @@ export function reclaimHandoffs(worker: Worker, othersServing: () => boolean): v
     const ack = asCluster(message)?.ack;
     if (typeof ack === 'number') pending.delete(ack);
   });
-  // node:cluster takes a worker out of the rotation once it has both exited and
-  // disconnected, before it emits the second of the two on the Worker; so a
-  // refusal cannot be handed straight back to it. (With a hand-off unanswered,
-  // Node never emits 'disconnect' at all: the channel waits for the handle's ack.)
+  // node:cluster takes a worker out of the rotation on 'disconnect', or on 'exit'
+  // when its channel is already down, before the Worker emits either; acting only
+  // when both are true means a refusal is never handed straight back to it. (With
+  // a hand-off unanswered Node never emits 'disconnect': the channel waits for the
+  // handle's ack, so 'exit' is where this runs.)
   const reclaim = () => {
     if (pending.size === 0 || !worker.isDead() || worker.isConnected()) return;
     const refuse = othersServing();
