@@ -117,7 +117,7 @@ export const OPTIONS = [
     key: 'processes', flag: 'processes', section: 'Processes and threads', kind: 'number', readBy: 'both',
     valueName: 'NUMBER', defaultText: '1',
     help: 'The number of worker processes.',
-    docs: 'Giving this option at all, even `--processes 1`, makes `tsgi.multiprocess` true, as in mod_wsgi.',
+    docs: 'Giving this option at all, even `--processes 1`, makes `tsgi.multiprocess` true, as in mod_wsgi. With two or more, the master accepts each connection and hands it to the next worker (node:cluster round-robin). With one, the worker accepts from a listening socket the master keeps open, so connections that arrive while a crashed worker is being replaced wait for the replacement instead of being refused.',
     schema: integer(1, 1024),
   },
   {

@@ -37,7 +37,12 @@ export interface ListenerClosedMessage {
   readonly t: 'listener-closed';
 }
 
-export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage | ListenerClosedMessage;
+/** The worker is ready to listen and asks for the socket the master owns (master/listening-socket.ts). */
+export interface BorrowSocketMessage {
+  readonly t: 'borrow-socket';
+}
+
+export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage | ListenerClosedMessage | BorrowSocketMessage;
 
 export interface DrainMessage {
   readonly t: 'drain';
@@ -50,7 +55,12 @@ export interface ListenerClosedAck {
   readonly t: 'listener-closed-ack';
 }
 
-export type MasterMessage = DrainMessage | ListenerClosedAck;
+/** The answer to borrow-socket; the listening socket travels with it as the IPC handle. */
+export interface ListenSocketMessage {
+  readonly t: 'listen-socket';
+}
+
+export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage;
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';

@@ -13,6 +13,7 @@ import { ExitCode } from '../errors.js';
 import type { ReadyMessage } from '../ipc/messages.js';
 import { banner, serverUrl } from './banner.js';
 import { pickFreePort } from './free-port.js';
+import { ListeningSocket } from './listening-socket.js';
 import { LogWriter } from './log-writer.js';
 import { installSignals, removeSignals } from './signals.js';
 import { Supervisor } from './supervisor.js';
@@ -21,22 +22,31 @@ import { ChangeWatcher } from './watcher.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
-/** --port 0 becomes a real port; a default server root is named after that port. */
-async function concretePort(config: Config): Promise<Config> {
-  if (config.port !== 0) return config;
-  const port = await pickFreePort(config.host);
+/** A default server root is named after the port, so it follows --port 0's concrete port. */
+function withPort(config: Config, port: number): Config {
+  if (config.port === port) return config;
   const ctx = { env: process.env, uid: process.getuid?.() ?? 0 };
-  const defaulted = config.serverRoot === defaultServerRoot(ctx, config.serverName, 0);
+  const defaulted = config.serverRoot === defaultServerRoot(ctx, config.serverName, config.port);
   const serverRoot = defaulted ? defaultServerRoot(ctx, config.serverName, port) : config.serverRoot;
   return Object.freeze({ ...config, port, serverRoot });
 }
 
+/**
+ * Settles the port before the first fork, so every worker and every later
+ * generation uses the same one: one worker borrows a socket the master binds
+ * here (listening-socket.ts); more workers bind through node:cluster, so --port 0
+ * is turned into a free port for them.
+ */
+async function settlePort(given: Config): Promise<{ config: Config; socket?: ListeningSocket }> {
+  if (given.processes === 1) {
+    const socket = await ListeningSocket.bind(given.host, given.port);
+    return { config: withPort(given, socket.port), socket };
+  }
+  const port = given.port === 0 ? await pickFreePort(given.host) : given.port;
+  return { config: withPort(given, port) };
+}
+
 function setupCluster(config: Config): void {
-  // A single worker has no one to share connections with, so it accepts from the
-  // listening socket itself instead of through the master's round-robin hand-off.
-  // If that worker crashes, no handed-off connection is left waiting for it.
-  // Must be set before setupPrimary, which fixes the policy.
-  if (config.processes === 1) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.
@@ -51,32 +61,43 @@ function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string
   return [...new Set(messages.flatMap((m) => m.files))];
 }
 
+function reportCannotListen(config: Config, text: string): number {
+  const where = `${config.host ?? '*'}:${config.port}`;
+  process.stderr.write(`tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`);
+  return ExitCode.LISTEN;
+}
+
 /** Start-up failed: one message saying why, and the exit code for it. */
 function reportStartFailure(err: unknown, config: Config): number {
   const text = err instanceof Error ? err.message : String(err);
-  if (err instanceof StartFailure && err.cannotListen) {
-    const where = `${config.host ?? '*'}:${config.port}`;
-    process.stderr.write(`tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`);
-    return ExitCode.LISTEN;
-  }
+  if (err instanceof StartFailure && err.cannotListen) return reportCannotListen(config, text);
   process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
   return ExitCode.APP_LOAD;
 }
 
 export async function runMaster(given: Config): Promise<number> {
-  const config = await concretePort(given);
+  let settled;
+  try {
+    settled = await settlePort(given);
+  } catch (err) {
+    return reportCannotListen(given, err instanceof Error ? err.message : String(err));
+  }
+  const { config, socket } = settled;
   mkdirSync(config.serverRoot, { recursive: true });
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
   setupCluster(config);
   if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
-  const cleanup = () => config.pidFile && rmSync(config.pidFile, { force: true });
+  const cleanup = () => {
+    socket?.close();
+    if (config.pidFile) rmSync(config.pidFile, { force: true });
+  };
 
   let reloadQueued: Promise<unknown> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   const watcher = new ChangeWatcher((files) => requestReload(`changed: ${files.join(', ')}`));
   const supervisor = new Supervisor(config, logs, {
     onReady: (messages) => void watcher.add(filesToWatch(config, messages)),
-  });
+  }, socket);
   // Reloads run one at a time; requests that arrive meanwhile collapse into one more.
   const requestReload = (reason: string) => {
     reloadQueued ??= chain = chain.then(() => {
@@ -96,10 +117,13 @@ export async function runMaster(given: Config): Promise<number> {
     },
     stop: () => {
       stopRequested = true;
+      // Refuse new connections once the workers have closed their copies of the socket.
+      socket?.close();
       return supervisor.stop(config.shutdownTimeout);
     },
     kill: () => {
       stopRequested = true;
+      socket?.close();
       return supervisor.kill();
     },
     log: logs.log,

@@ -8,6 +8,7 @@
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import type { ReadyMessage } from '../ipc/messages.js';
+import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { forkWorker, StartFailure, WorkerHandle } from './worker-handle.js';
@@ -32,6 +33,8 @@ export class Supervisor {
     private readonly config: Config,
     private readonly logs: LogWriter,
     private readonly hooks: SupervisorHooks,
+    /** The listening socket the master owns and lends to each worker, when it owns one. */
+    private readonly socket?: ListeningSocket,
   ) {}
 
   private get log() {
@@ -117,8 +120,8 @@ export class Supervisor {
   }
 
   private spawn(generation: number): WorkerHandle {
-    const worker = forkWorker(this.config);
-    const handle = new WorkerHandle(worker, generation, this.config, this.logs);
+    const worker = forkWorker(this.config, this.socket);
+    const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.socket);
     this.handles.set(worker, handle);
     reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
     worker.once('exit', (code: number | null, signal: string | null) => this.onExit(handle, code, signal));

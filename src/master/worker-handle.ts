@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import { isWorkerMessage, type MasterMessage, type ReadyMessage } from '../ipc/messages.js';
+import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
@@ -39,6 +40,7 @@ export class WorkerHandle {
     readonly generation: number,
     config: Config,
     logs: LogWriter,
+    private readonly socket?: ListeningSocket,
   ) {
     this.pipeOutput(logs);
     this.ready = this.awaitReady(config, logs);
@@ -94,6 +96,7 @@ export class WorkerHandle {
       this.worker.on('message', (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         if (message.t === 'log') logs.fromWorker(this.pid, message);
+        else if (message.t === 'borrow-socket') this.socket?.lendTo(this.worker);
         else if (message.t === 'listener-closed') {
           this.listenerClosed = true;
           this.send({ t: 'listener-closed-ack' });
@@ -116,6 +119,9 @@ export class WorkerHandle {
   }
 }
 
-export function forkWorker(config: Config): Worker {
-  return cluster.fork({ TSGI_EXPRESS_CONFIG: JSON.stringify(config) });
+/** With `socket`, the worker borrows the master's listening socket instead of binding through node:cluster. */
+export function forkWorker(config: Config, socket: ListeningSocket | undefined): Worker {
+  const env: Record<string, string> = { TSGI_EXPRESS_CONFIG: JSON.stringify(config) };
+  if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
+  return cluster.fork(env);
 }

@@ -62,12 +62,30 @@ function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, l
   void Promise.all([flushed, listener.close()]).then(() => process.exit(ExitCode.FAILURE));
 }
 
-function listen(config: Config, ws: WorkerServer, onReady: () => void): void {
+/**
+ * What to listen on: with one worker, the socket the master owns and lends
+ * (master/listening-socket.ts), asked for only now so the answer cannot arrive
+ * before anyone listens for it; otherwise host:port, shared through node:cluster.
+ */
+function listenTarget(config: Config): Promise<object> {
+  if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: config.port, host: config.host });
+  return new Promise((resolve) => {
+    const onMessage = (message: MasterMessage, handle: unknown) => {
+      if (message?.t !== 'listen-socket' || typeof handle !== 'object' || handle === null) return;
+      process.off('message', onMessage);
+      resolve(handle);
+    };
+    process.on('message', onMessage);
+    send({ t: 'borrow-socket' });
+  });
+}
+
+async function listen(config: Config, ws: WorkerServer, onReady: () => void): Promise<void> {
   ws.server.once('error', (err: NodeJS.ErrnoException) => {
     writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
     process.exit(ExitCode.LISTEN);
   });
-  ws.server.listen({ port: config.port, host: config.host }, onReady);
+  ws.server.listen(await listenTarget(config), onReady);
 }
 
 /**
@@ -119,7 +137,7 @@ async function main(): Promise<void> {
     const closeIdle = message.reason === 'shutdown';
     drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
   });
-  listen(config, ws, () => {
+  await listen(config, ws, () => {
     const address = ws.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     send({ t: 'ready', port, kind: selected.kind, files: loaded.files });

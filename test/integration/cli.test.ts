@@ -83,6 +83,16 @@ describe('tsgi-express CLI', () => {
     }
   });
 
+  it('with one worker, exits 4 before loading the app when --host cannot be bound', async () => {
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine. The app would fail
+    // to load (exit 3): exit 4 shows the master bound the socket before forking.
+    const args = ['start-server', fixture('throws-at-import.ts'), '--port', '0', '--host', '192.0.2.1', '--processes', '1'];
+    const { code, output } = await runCli(args);
+    assert.equal(code, 4, output);
+    assert.match(output, /cannot listen on 192\.0\.2\.1:0 .*\n.*EADDRNOTAVAIL/);
+    assert.doesNotMatch(output, /could not be loaded/);
+  });
+
   it('exits 3 naming the missing export and what the module does export', async () => {
     const { code, output } = await runCli(['start-server', fixture('no-export.ts'), '--port', '0', '--host', '127.0.0.1', '--interface', 'tsgi']);
     assert.equal(code, 3);

@@ -1,0 +1,83 @@
+/**
+ * With one worker, the master owns the listening socket and lends it to each
+ * worker it forks, as Apache does for mod_wsgi's daemon processes and gunicorn's
+ * arbiter for its workers. When that worker dies the socket stays open in the
+ * master, so new connections wait in the kernel's backlog for the replacement
+ * instead of being refused: node:cluster closes a shared socket as soon as its
+ * last worker leaves, and with one worker that is every crash.
+ *
+ * With two or more workers node:cluster's round-robin master accepts every
+ * connection itself, and this is not used (see docs/architecture.md).
+ */
+import type { Worker } from 'node:cluster';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import { getSystemErrorMap } from 'node:util';
+import type { ListenSocketMessage } from '../ipc/messages.js';
+
+/** The parts of node's TCP handle (tcp_wrap) used here. */
+interface TcpHandle {
+  getsockname(out: { port?: number }): number;
+  close(): void;
+}
+
+type CreateServerHandle = (address: string | null, port: number, addressType: number) => TcpHandle | number;
+
+/**
+ * node:net's bind-without-listen, the function node:cluster's master binds shared
+ * sockets with (exported for it since Node 0.12; present in 20, 22 and 24). A
+ * socket that is bound but not yet listening is never accepted from in the master:
+ * the worker it is lent to calls listen() and accepts.
+ */
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+
+/** `bind EADDRINUSE: address already in use 127.0.0.1:8000`, as node:net words its own. */
+function bindError(errno: number, address: string | null, port: number): Error {
+  const [name, text] = getSystemErrorMap().get(errno) ?? [`errno ${errno}`, 'unknown error'];
+  return new Error(`bind ${name}: ${text} ${address ?? '*'}:${port}`);
+}
+
+export class ListeningSocket {
+  private closed = false;
+
+  private constructor(
+    private readonly handle: TcpHandle,
+    readonly port: number,
+  ) {}
+
+  /** Binds host:port (port 0: a free port, read back into `port`). */
+  static async bind(host: string | undefined, port: number): Promise<ListeningSocket> {
+    let address: string | null = null;
+    let family = 4;
+    if (host !== undefined) {
+      const found = await lookup(host).catch((err: Error) => {
+        throw new Error(`cannot resolve --host ${host}: ${err.message}`);
+      });
+      ({ address, family } = found);
+    }
+    const handle = createServerHandle(address, port, family);
+    if (typeof handle === 'number') throw bindError(handle, address, port);
+    // libuv holds back a bind's EADDRINUSE until the next call on the handle: this one.
+    const out: { port?: number } = {};
+    const err = handle.getsockname(out);
+    if (err) {
+      handle.close();
+      throw bindError(err, address, port);
+    }
+    return new ListeningSocket(handle, out.port ?? port);
+  }
+
+  /** Answers a worker's listen-socket request with the socket; the master keeps its own copy. */
+  lendTo(worker: Worker): void {
+    if (this.closed || !worker.isConnected()) return;
+    const message: ListenSocketMessage = { t: 'listen-socket' };
+    worker.send(message, this.handle as unknown as net.Server, { keepOpen: true });
+  }
+
+  /** Stopping: once the workers close their copies too, new connections are refused. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handle.close();
+  }
+}
