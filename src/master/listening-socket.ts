@@ -25,11 +25,11 @@ type CreateServerHandle = (address: string | null, port: number, addressType: nu
 
 /**
  * node:net's bind-without-listen, the function node:cluster's master binds shared
- * sockets with (exported for it since Node 0.12; present in 20, 22 and 24). A
+ * sockets with (exported by node:net for it; present in Node 20, 22 and 24). A
  * socket that is bound but not yet listening is never accepted from in the master:
  * the worker it is lent to calls listen() and accepts.
  */
-const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
 
 /** `bind EADDRINUSE: address already in use 127.0.0.1:8000`, as node:net words its own. */
 function bindError(errno: number, address: string | null, port: number): Error {
@@ -38,6 +38,8 @@ function bindError(errno: number, address: string | null, port: number): Error {
 }
 
 export class ListeningSocket {
+  /** False if a later Node drops the export: the master then leaves the socket to node:cluster. */
+  static readonly supported = typeof createServerHandle === 'function';
   private closed = false;
 
   private constructor(
@@ -45,7 +47,7 @@ export class ListeningSocket {
     readonly port: number,
   ) {}
 
-  /** Binds host:port (port 0: a free port, read back into `port`). */
+  /** Binds host:port (port 0: a free port, read back into `port`); no --host: every address. */
   static async bind(host: string | undefined, port: number): Promise<ListeningSocket> {
     let address: string | null = null;
     let family = 4;
@@ -55,7 +57,7 @@ export class ListeningSocket {
       });
       ({ address, family } = found);
     }
-    const handle = createServerHandle(address, port, family);
+    const handle = createServerHandle!(address, port, family);
     if (typeof handle === 'number') throw bindError(handle, address, port);
     // libuv holds back a bind's EADDRINUSE until the next call on the handle: this one.
     const out: { port?: number } = {};
@@ -67,7 +69,7 @@ export class ListeningSocket {
     return new ListeningSocket(handle, out.port ?? port);
   }
 
-  /** Answers a worker's listen-socket request with the socket; the master keeps its own copy. */
+  /** Answers a worker's borrow-socket request with the socket; the master keeps its own copy. */
   lendTo(worker: Worker): void {
     if (this.closed || !worker.isConnected()) return;
     const message: ListenSocketMessage = { t: 'listen-socket' };

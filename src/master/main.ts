@@ -38,7 +38,7 @@ function withPort(config: Config, port: number): Config {
  * is turned into a free port for them.
  */
 async function settlePort(given: Config): Promise<{ config: Config; socket?: ListeningSocket }> {
-  if (given.processes === 1) {
+  if (given.processes === 1 && ListeningSocket.supported) {
     const socket = await ListeningSocket.bind(given.host, given.port);
     return { config: withPort(given, socket.port), socket };
   }
@@ -95,9 +95,8 @@ export async function runMaster(given: Config): Promise<number> {
   let reloadQueued: Promise<unknown> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   const watcher = new ChangeWatcher((files) => requestReload(`changed: ${files.join(', ')}`));
-  const supervisor = new Supervisor(config, logs, {
-    onReady: (messages) => void watcher.add(filesToWatch(config, messages)),
-  }, socket);
+  const onReady = (messages: readonly ReadyMessage[]) => void watcher.add(filesToWatch(config, messages));
+  const supervisor = new Supervisor(config, logs, { onReady }, socket);
   // Reloads run one at a time; requests that arrive meanwhile collapse into one more.
   const requestReload = (reason: string) => {
     reloadQueued ??= chain = chain.then(() => {
