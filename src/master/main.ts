@@ -46,7 +46,11 @@ async function settlePort(given: Config): Promise<{ config: Config; socket?: Lis
   return { config: withPort(given, port) };
 }
 
-function setupCluster(config: Config): void {
+function setupCluster(config: Config, socket: ListeningSocket | undefined): void {
+  // One worker whose socket node:cluster keeps (ListeningSocket unsupported) still
+  // accepts on its own: a refused round-robin hand-off would have no worker to go to.
+  // Must be set before setupPrimary, which fixes the policy.
+  if (config.processes === 1 && !socket) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.
@@ -85,7 +89,7 @@ export async function runMaster(given: Config): Promise<number> {
   const { config, socket } = settled;
   mkdirSync(config.serverRoot, { recursive: true });
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
-  setupCluster(config);
+  setupCluster(config, socket);
   if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   const cleanup = () => {
     socket?.close();
