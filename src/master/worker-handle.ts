@@ -43,6 +43,7 @@ export class WorkerHandle {
     private readonly socket?: ListeningSocket,
   ) {
     this.pipeOutput(logs);
+    this.reportSendErrors(logs);
     this.ready = this.awaitReady(config, logs);
     this.ready.catch(() => {}); // observed by the supervisor; never an unhandled rejection
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
@@ -73,6 +74,22 @@ export class WorkerHandle {
     if (this.state === 'starting') return `while starting (loading the app for ${seconds}s)`;
     if (this.state === 'draining') return 'while draining for a reload or stop';
     return `while serving requests (up ${seconds}s)`;
+  }
+
+  /**
+   * A message sent to a worker that has just died, before the master has seen its
+   * channel close, fails with EPIPE: ours (drain, acks, the listening socket) and
+   * node:cluster's own hand-offs alike. Node reports that as an 'error' event on the
+   * Worker, which with no listener would crash the master and take every worker
+   * down with it. The worker's exit is handled and logged where it always is.
+   */
+  private reportSendErrors(logs: LogWriter): void {
+    this.worker.on('error', (err: NodeJS.ErrnoException) => {
+      const expected = err.code === 'EPIPE' || err.code === 'ERR_IPC_CHANNEL_CLOSED';
+      const text = `message to worker ${this.pid} not delivered: ${err.message}`;
+      if (expected) logs.log.debug(`${text} (it is exiting)`);
+      else logs.log.warn(text);
+    });
   }
 
   private pipeOutput(logs: LogWriter): void {
