@@ -37,6 +37,8 @@ interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** The --host startServer passes (default 127.0.0.1); null: none, every interface. */
+  host?: string | null;
 }
 
 /** Runs the CLI to completion (for bad flags and startup failures). */
@@ -65,7 +67,8 @@ function spawnCli(args: string[], opts: RunOptions): ChildProcess {
 
 /** Starts `tsgi-express start-server ARGS --host 127.0.0.1 --port 0` and waits until ready. */
 export async function startServer(args: string[], opts: RunOptions = {}): Promise<RunningServer> {
-  const child = spawnCli(['start-server', ...args, '--host', '127.0.0.1', '--port', '0'], opts);
+  const host = opts.host === undefined ? '127.0.0.1' : opts.host;
+  const child = spawnCli(['start-server', ...args, ...(host === null ? [] : ['--host', host]), '--port', '0'], opts);
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {

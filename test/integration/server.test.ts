@@ -380,6 +380,22 @@ describe('one worker: the master keeps the listening socket', { timeout: 60_000 
     assert.notEqual(after, before);
   });
 
+  it('--host given as a name is resolved and bound by the master', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '1'], { host: 'localhost' });
+    const res = await request(`http://localhost:${server.port}/pid`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(Number(await res.body.text()) > 0, true);
+  });
+
+  it('with no --host, listens on every interface, IPv4 and IPv6 loopback alike', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '1'], { host: null });
+    for (const loopback of ['127.0.0.1', '[::1]']) {
+      const res = await request(`http://${loopback}:${server.port}/pid`);
+      assert.equal(res.statusCode, 200, loopback);
+      await res.body.text();
+    }
+  });
+
   it('refuses new connections while a stop lets the in-flight request finish', async () => {
     const server = await startServer([fixture('app.ts'), '--processes', '1']);
     const inFlight = get(`${server.url}sleep?ms=1500`);
