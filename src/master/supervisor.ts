@@ -123,7 +123,8 @@ export class Supervisor {
     const worker = forkWorker(this.config, this.socket);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.socket);
     this.handles.set(worker, handle);
-    reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
+    // Only node:cluster's round-robin hands connections over; a borrowed socket has no hand-offs.
+    if (!this.socket) reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
     worker.once('exit', (code: number | null, signal: string | null) => this.onExit(handle, code, signal));
     return handle;
   }
