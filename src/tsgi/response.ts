@@ -109,10 +109,11 @@ export class TsgiResponse {
     this.res = ctx.res;
     this.head = ctx.req.method === 'HEAD';
     this.noBody = this.head;
-    // Bound methods, not arrow functions. With a closure over `this` stored on
-    // `this`, V8 promoted whole requests while the code warmed up and grew the
-    // young generation to its maximum: peak worker RSS twice a bare worker's on
-    // Node 24. Bound methods do not (measured: bench/NOTES.md, "Session 9").
+    // Bound methods, not arrow functions. With a closure over `this` reachable
+    // from `this` (here stored on it), V8 promoted whole requests while the code
+    // warmed up and grew the young generation to its maximum: peak worker RSS
+    // twice a bare worker's on Node 24. Bound methods do not (measured:
+    // bench/NOTES.md, "Session 9").
     this.startResponse = this.onStart.bind(this);
   }
 
@@ -256,7 +257,7 @@ export class TsgiResponse {
     this.iter = iter;
     this.iterAsync = isAsync;
     if (this.res.destroyed) return this.clientGone();
-    // Bound, for the reason given in the constructor.
+    // Bound, for the reason given in the constructor: `this` reaches res, and so these.
     this.res.on('close', this.clientGone.bind(this));
     this.res.on('drain', this.onDrain.bind(this));
     if (isAsync) this.nextAsync();
