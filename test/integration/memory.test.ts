@@ -5,7 +5,7 @@
 // over a bare node:http server (8 MB against 4 on Node 20 and 24).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { fixture, killAll, startServer } from '../helpers/server.js';
 
@@ -35,18 +35,14 @@ async function youngGenerationAfterLoad(origin: string): Promise<number> {
   }
 }
 
-/** Starts the bare reference server; resolves with its origin once it listens. */
-function startBare(): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawn(process.execPath, [fixture('bare-young-generation.mjs')], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Resolves with the bare reference server's origin once it prints that it listens. */
+function bareOrigin(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, origin: `http://127.0.0.1:${m[1]}` });
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
     });
     child.once('exit', (code) => reject(new Error(`the bare server exited (${code}) before listening`)));
   });
@@ -58,19 +54,30 @@ async function workerAfterLoad(args: string[]): Promise<number> {
 }
 
 async function bareAfterLoad(): Promise<number> {
-  const bare = await startBare();
+  const child = spawn(process.execPath, [fixture('bare-young-generation.mjs')], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Killed by pid whatever happens, also if it never gets to listen.
   try {
-    return await youngGenerationAfterLoad(bare.origin);
+    return await youngGenerationAfterLoad(await bareOrigin(child));
   } finally {
-    process.kill(-bare.child.pid!, 'SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {} // it exited already: bareOrigin has said why
   }
 }
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
 describe("a busy worker's young generation", { timeout: 120_000 }, () => {
+  // The middle of both comparisons: the same server and start-up, a node (req, res) handler.
+  let node = 0;
+  before(async () => {
+    node = await workerAfterLoad([fixture('young-generation-node.mjs'), '--interface', 'node']);
+  });
+
   it('the TSGI response path grows it at most one doubling beyond a node (req, res) handler', async (t) => {
-    const node = await workerAfterLoad([fixture('young-generation-node.ts'), '--interface', 'node']);
     const tsgi = await workerAfterLoad([fixture('young-generation.ts')]);
     const sizes = `TSGI worker ${mb(tsgi)}, node-interface worker ${mb(node)}`;
     t.diagnostic(sizes);
@@ -79,7 +86,6 @@ describe("a busy worker's young generation", { timeout: 120_000 }, () => {
 
   it('the server grows it at most two doublings beyond a bare node:http server (start-up takes one)', async (t) => {
     const bare = await bareAfterLoad();
-    const node = await workerAfterLoad([fixture('young-generation-node.ts'), '--interface', 'node']);
     const sizes = `node-interface worker ${mb(node)}, bare node:http ${mb(bare)}`;
     t.diagnostic(sizes);
     assert.ok(node <= 4 * bare, sizes);
