@@ -36,6 +36,7 @@ const gunicorn = which('gunicorn');
 /** name -> { label, command(port), pair?, ready? } */
 export const SERVERS = {
   'bare-cluster': { label: `bare node:http cluster (${PROCESSES} workers)`, command: bare('bench/servers/bare-cluster.mjs') },
+  'bare-tsx': { label: `bare node:http cluster with tsx's loader registered (${PROCESSES} workers)`, command: bare('bench/servers/tsx-cluster.mjs') },
   'bare-single': { label: 'bare node:http, 1 process', command: bare('bench/servers/bare-cluster.mjs', 0) },
   tsgi: { label: 'tsgi-express, TSGI app', command: tsgi('bench/apps/hello.ts') },
   'tsgi-access-log': { label: 'tsgi-express, TSGI app, --access-log', command: tsgi('bench/apps/hello.ts', '--access-log') },
