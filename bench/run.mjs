@@ -111,6 +111,9 @@ function summarise() {
         workerKb: max(runs.map((r) => r.workerKb)),
         foreign: max(runs.map((r) => r.foreign)),
         cpuPerReqUs: median(runs.map((r) => r.cpuPerReqUs)),
+        // Per round, in round order: the targets table shows the spread of the ratios.
+        roundsRps: runs.map((r) => r.rps),
+        roundsCpuUs: runs.map((r) => r.cpuPerReqUs),
       };
     }
   }
