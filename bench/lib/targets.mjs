@@ -1,6 +1,9 @@
 // The issue's targets, checked against this run's medians (hello scenario).
 const MB = 1024;
 
+/** A difference of two sizes in KB as signed MB: '+5.2 MB', '-0.3 MB'. */
+const signedMb = (kb) => `${kb < 0 ? '-' : '+'}${Math.abs(kb / MB).toFixed(1)} MB`;
+
 /** ' (rounds a-b)': the range of a ratio taken round by round, when there are several. */
 function roundRange(ours, ref) {
   const n = Math.min(ours.length, ref.length);
@@ -38,13 +41,13 @@ export function checkTargets(results, startup) {
   }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
-    add('worker RSS <= bare worker + 15 MB', `+${extra.toFixed(1)} MB`, extra <= 15);
+    add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);
     // Not targets: how the worker's extra memory splits between registering tsx
     // (a bare worker with tsx's loader and nothing else) and the rest of tsgi-express.
     const tsx = h['bare-tsx'];
     if (tsx) {
-      add('(tsx) bare worker with tsx registered, over bare worker', `+${((tsx.workerKb - base.workerKb) / MB).toFixed(1)} MB`, null);
-      add('(tsx) TSGI worker over bare worker with tsx registered', `+${((h.tsgi.workerKb - tsx.workerKb) / MB).toFixed(1)} MB`, null);
+      add('(tsx) bare worker with tsx registered, over bare worker', signedMb(tsx.workerKb - base.workerKb), null);
+      add('(tsx) TSGI worker over bare worker with tsx registered', signedMb(h.tsgi.workerKb - tsx.workerKb), null);
     }
     const master = h.tsgi.leaderKb / MB;
     add('master RSS < 60 MB', `${master.toFixed(1)} MB`, master < 60);

@@ -3,7 +3,6 @@
 // handler is imported through it. Serves the same handler as bare-cluster, so the
 // difference between the two is what registering tsx costs a worker by itself:
 // on Node 20 that includes the thread module.register() starts for the hooks.
-import { pathToFileURL } from 'node:url';
 import { serve } from './cluster.mjs';
 
 serve(async () => {
@@ -11,6 +10,5 @@ serve(async () => {
   const { register: registerEsm } = await import('tsx/esm/api');
   registerCjs();
   registerEsm();
-  const routes = new URL('./routes.mjs', import.meta.url);
-  return (await import(pathToFileURL(routes.pathname).href)).handler;
+  return (await import(new URL('./routes.mjs', import.meta.url).href)).handler;
 });
