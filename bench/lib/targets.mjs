@@ -7,8 +7,8 @@ const signedMb = (kb) => `${kb < 0 ? '-' : '+'}${Math.abs(kb / MB).toFixed(1)} M
 /** ' (rounds a-b)': the range of a ratio taken round by round, when there are several. */
 function roundRange(ours, ref) {
   const n = Math.min(ours.length, ref.length);
-  if (n < 2) return '';
   const ratios = Array.from({ length: n }, (_, i) => ours[i] / ref[i]).filter(Number.isFinite);
+  if (ratios.length < 2) return '';
   return ` (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
 }
 

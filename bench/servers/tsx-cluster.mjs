@@ -1,14 +1,10 @@
-// The bare cluster with tsx's loader registered in each worker the way tsgi-express
-// registers it (src/worker/load-app.ts: CommonJS hooks, then ESM hooks) before the
-// handler is imported through it. Serves the same handler as bare-cluster, so the
-// difference between the two is what registering tsx costs a worker by itself:
-// on Node 20 that includes the thread module.register() starts for the hooks.
+// The bare cluster with the bare handler loaded through tsgi-express's own app
+// loader (dist/worker/load-app.js: tsx's CommonJS and ESM hooks registered, the
+// module imported through them) and nothing else of tsgi-express. The difference
+// from bare-cluster is what loading through tsx costs a worker by itself: on
+// Node 20 that includes the thread module.register() starts for the hooks.
+import { fileURLToPath } from 'node:url';
+import { loadApp } from '../../dist/worker/load-app.js';
 import { serve } from './cluster.mjs';
 
-serve(async () => {
-  const { register: registerCjs } = await import('tsx/cjs/api');
-  const { register: registerEsm } = await import('tsx/esm/api');
-  registerCjs();
-  registerEsm();
-  return (await import(new URL('./routes.mjs', import.meta.url).href)).handler;
-});
+serve(async () => (await loadApp(fileURLToPath(new URL('./routes.mjs', import.meta.url)))).namespace.handler);
