@@ -46,11 +46,14 @@ async function settlePort(given: Config): Promise<{ config: Config; socket?: Lis
   return { config: withPort(given, port) };
 }
 
-function setupCluster(config: Config, socket: ListeningSocket | undefined): void {
+function setupCluster(config: Config, socket: ListeningSocket | undefined, logs: LogWriter): void {
   // One worker whose socket node:cluster keeps (ListeningSocket unsupported) still
   // accepts on its own: a refused round-robin hand-off would have no worker to go to.
   // Must be set before setupPrimary, which fixes the policy.
-  if (config.processes === 1 && !socket) cluster.schedulingPolicy = cluster.SCHED_NONE;
+  if (config.processes === 1 && !socket) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    logs.log.debug('node:net does not export _createServerHandle here: node:cluster keeps the listening socket, the worker accepts');
+  }
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.
@@ -89,7 +92,7 @@ export async function runMaster(given: Config): Promise<number> {
   const { config, socket } = settled;
   mkdirSync(config.serverRoot, { recursive: true });
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
-  setupCluster(config, socket);
+  setupCluster(config, socket, logs);
   if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   const cleanup = () => {
     socket?.close();

@@ -1,10 +1,11 @@
 // The core server through real sockets: environ, queue, crashes, signals, logs.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, Client, request } from 'undici';
@@ -367,6 +368,22 @@ describe('connections handed to a worker killed outright', { timeout: 60_000 }, 
   });
 });
 
+/** Whether process `pid` has an fd on the socket listening on `port` (Linux /proc). */
+function holdsListeningSocket(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const listening = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/); // local_address is f[1], st f[3], inode f[9]
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') listening.add(f[9]!);
+    }
+  }
+  return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }));
+    return m !== null && listening.has(m[1]!);
+  });
+}
+
 describe('one worker: the master keeps the listening socket', { timeout: 60_000 }, () => {
   it('connections made while the only worker is dead are served by its replacement', async () => {
     const server = await startServer([fixture('app.ts'), '--processes', '1']);
@@ -377,6 +394,32 @@ describe('one worker: the master keeps the listening socket', { timeout: 60_000 
     const outcomes = await newConnections(server, 8, async () => {});
     assert.deepEqual(outcomes, Array(8).fill(200));
     const after = Number(await (await request(`${server.url}pid`)).body.text());
+    assert.notEqual(after, before);
+  });
+
+  it('where node:net no longer exports its bind, leaves the socket to node:cluster and still serves', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '1', '--log-level', 'debug'], {
+      env: { NODE_OPTIONS: `--import ${pathToFileURL(fixture('hide-net-bind.mjs')).href}` },
+    });
+    await server.waitFor(/node:cluster keeps the listening socket, the worker accepts/);
+    const before = Number(await (await request(`${server.url}pid`)).body.text());
+    // SCHED_NONE, not round-robin: the worker itself holds the listening socket.
+    assert.equal(holdsListeningSocket(before, server.port), true);
+    process.kill(before, 'SIGKILL');
+    await server.waitFor(/died \(signal SIGKILL\)/);
+    // The replacement accepts on node:cluster's shared socket once it has loaded the
+    // app; until then a connection may be refused (there is no master-owned backlog).
+    let after: number | undefined;
+    for (let tries = 0; after === undefined && tries < 100; tries++) {
+      try {
+        const res = await request(`${server.url}pid`);
+        if (res.statusCode === 200) after = Number(await res.body.text());
+        else await res.body.dump();
+      } catch {
+        await sleep(100);
+      }
+    }
+    assert.ok(after !== undefined && after > 0, 'the replacement worker never served');
     assert.notEqual(after, before);
   });
 
