@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -136,6 +137,53 @@ export function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Polls (bounded) until no process of the group is left; whether none is. */
+export async function waitGone(pgid: number, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (groupAlive(pgid)) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Pids of the children of `pid` whose command line mentions `marker` (Linux /proc). */
+export function childrenRunning(pid: number, marker: string): number[] {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return []; // gone
+  }
+  return children.trim().split(/\s+/).filter(Boolean).map(Number).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+}
+
+let sleepTags = 0;
+
+/**
+ * Sends GET /sleep?ms=MS to the fixture app (test/fixtures/app.ts) with `send`, and
+ * resolves once the app has the request (it prints "sleep started TAG"): no guessing
+ * with a fixed sleep whether the request got there before a signal or a reload.
+ */
+export async function sleepInApp<T>(
+  server: RunningServer,
+  ms: number,
+  send: (url: string) => Promise<T>,
+): Promise<{ response: Promise<T> }> {
+  const tag = `s${++sleepTags}`;
+  const from = server.output().length;
+  const response = send(`${server.url}sleep?ms=${ms}&tag=${tag}`);
+  response.catch(() => {}); // whoever awaits it reports a failure; none is unhandled meanwhile
+  await server.waitFor(new RegExp(`sleep started ${tag}\\b`), 10_000, from);
+  return { response };
 }
 
 export function fixture(name: string): string {

@@ -15,10 +15,13 @@ describe('script extensions', { timeout: 60_000 }, () => {
   for (const [file, expected] of cases) {
     it(`serves a ${file.split('.')[1]} script`, async () => {
       const server = await startServer([fixture(`extensions/${file}`)]);
-      const res = await request(server.url);
-      assert.equal(res.statusCode, 200);
-      assert.equal(await res.body.text(), expected);
-      server.signal('SIGKILL');
+      try {
+        const res = await request(server.url);
+        assert.equal(res.statusCode, 200);
+        assert.equal(await res.body.text(), expected);
+      } finally {
+        process.kill(-server.pid, 'SIGKILL'); // the whole group: the master and its worker
+      }
     });
   }
 });

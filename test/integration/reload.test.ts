@@ -2,7 +2,7 @@
 // failed requests, broken code keeping the old workers serving, one reload per
 // burst of writes, and --reload-on-changes for an imported module.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +11,11 @@ import { request } from 'undici';
 import { Load } from '../helpers/load.js';
 import { killAll, startServer, type RunningServer } from '../helpers/server.js';
 
-after(killAll);
+const tempDirs: string[] = [];
+after(async () => {
+  killAll();
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 const appSource = (version: string) => `
 import type { Application } from 'tsgi-express';
@@ -31,6 +35,7 @@ export const application = (environ: unknown, startResponse: (s: string, h: [str
 
 async function appDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-reload-'));
+  tempDirs.push(dir);
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
   return dir;
 }

@@ -1,7 +1,7 @@
 // The core server through real sockets: environ, queue, crashes, signals, logs.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,22 +9,17 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, Client, request } from 'undici';
-import { fixture, groupAlive, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, sleepInApp, startServer, waitGone, type RunningServer } from '../helpers/server.js';
 
-after(killAll);
+const tempDirs: string[] = [];
+after(async () => {
+  killAll();
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 async function get(url: string, headers: Record<string, string | string[]> = {}) {
   const res = await request(url, { headers });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
-}
-
-async function waitGone(pgid: number, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!groupAlive(pgid)) return true;
-    await sleep(50);
-  }
-  return !groupAlive(pgid);
 }
 
 describe('a server with two workers', { timeout: 60_000 }, () => {
@@ -180,35 +175,36 @@ describe('access log formats', { timeout: 60_000 }, () => {
 describe('the request queue (--threads)', { timeout: 60_000 }, () => {
   it('answers 503 with Retry-After to a request that waited --queue-timeout', async () => {
     const server = await startServer([fixture('app.ts'), '--threads', '1', '--queue-timeout', '0.3']);
-    const slow = get(`${server.url}sleep?ms=1500`);
-    await sleep(100);
-    const started = performance.now();
+    const slow = (await sleepInApp(server, 2000, get)).response;
+    let slowDone = false;
+    void slow.then(() => (slowDone = true), () => {});
     const queued = await get(`${server.url}print`);
-    const waited = performance.now() - started;
     assert.equal(queued.status, 503);
     assert.equal(queued.headers['retry-after'], '1');
-    assert.ok(waited < 1200, `503 came after ${waited} ms, not at the queue timeout`);
+    assert.equal(slowDone, false, 'the 503 came when the thread was freed, not at the queue timeout');
     assert.equal((await slow).status, 200);
     assert.doesNotMatch(server.output(), /printed by request/); // never reached the app
   });
 
-  it('--threads 1 serialises requests in arrival order', async () => {
+  it('--threads 1 runs one request at a time: a short request waits for the long one before it', async () => {
     const server = await startServer([fixture('app.ts'), '--threads', '1']);
-    const t0 = performance.now();
-    const results = await Promise.all([1, 2, 3].map(() => get(`${server.url}sleep?ms=200`)));
-    assert.ok(performance.now() - t0 >= 580, 'three 200 ms requests overlapped');
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+    const finished: string[] = [];
+    const track = (name: string) => (r: { status: number }) => (finished.push(name), r.status);
+    const long = (await sleepInApp(server, 600, get)).response.then(track('long'));
+    const short = get(`${server.url}sleep?ms=1`).then(track('short'));
+    assert.deepEqual(await Promise.all([long, short]), [200, 200]);
+    assert.deepEqual(finished, ['long', 'short']);
   });
 });
 
 describe('signals and process lifetime', { timeout: 60_000 }, () => {
   it('SIGTERM lets an in-flight request finish, exits 0 and leaves no process', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-pid-'));
+    tempDirs.push(dir);
     const pidFile = path.join(dir, 'master.pid');
     const server = await startServer([fixture('app.ts'), '--processes', '2', '--pid-file', pidFile]);
     assert.equal(readFileSync(pidFile, 'utf8').trim(), String(server.pid));
-    const inFlight = get(`${server.url}sleep?ms=800`);
-    await sleep(200);
+    const inFlight = (await sleepInApp(server, 800, get)).response;
     server.signal('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);
@@ -222,8 +218,7 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
     const server = await startServer([fixture('app.ts'), '--processes', '2']);
     const before = new Set<string>();
     for (let i = 0; i < 20 && before.size < 2; i++) before.add(await request(`${server.url}pid`, { reset: true }).then((r) => r.body.text()));
-    const inFlight = get(`${server.url}sleep?ms=600`);
-    await sleep(100);
+    const inFlight = (await sleepInApp(server, 600, get)).response;
     server.signal('SIGHUP');
     await server.waitFor(/Reload complete/);
     assert.equal((await inFlight).status, 200);
@@ -236,10 +231,9 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
     const server = await startServer([fixture('app.ts'), '--threads', '1']);
     // Long enough that the old worker is still answering after the new generation
     // is ready and the master has told it to drain.
-    const running = get(`${server.url}sleep?ms=3000`);
-    await sleep(150);
+    const running = (await sleepInApp(server, 3000, get)).response;
     const queued = get(`${server.url}sleep?ms=10`); // waits for the one thread
-    await sleep(150);
+    await sleep(150); // nothing tells when it is in the worker's queue
     server.signal('SIGHUP');
     await server.waitFor(/Reload complete/);
     const [a, b] = [await running, await queued];
@@ -441,10 +435,11 @@ describe('one worker: the master keeps the listening socket', { timeout: 60_000 
 
   it('refuses new connections while a stop lets the in-flight request finish', async () => {
     const server = await startServer([fixture('app.ts'), '--processes', '1']);
-    const inFlight = get(`${server.url}sleep?ms=1500`);
-    await sleep(200);
+    const inFlight = (await sleepInApp(server, 1500, get)).response;
+    const from = server.output().length;
     server.signal('SIGTERM');
-    await sleep(300);
+    await server.waitFor(/SIGTERM received/, 5000, from);
+    await sleep(300); // nothing tells when the worker has closed its copy of the socket
     // Not queued in a backlog nobody will accept from: refused at once.
     const late = await request(`${server.url}pid`, { reset: true }).then(
       (r) => r.statusCode,

@@ -88,7 +88,7 @@ describe('node adapter', () => {
     assert.match(h.logged.join('\n'), /async-marker/);
   });
 
-  it('shows the stack in the 500 page in debug mode only', async () => {
+  it('shows the stack in the 500 page in debug mode', async () => {
     const page = await debugErrorPage(servers, (app, opts) => createNodeHandler(app, opts));
     assert.equal(page.status, 500);
     assert.match(page.body, /debug-marker/);

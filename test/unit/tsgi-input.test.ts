@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import type { Application, Environ } from '../../src/index.js';
-import { rawExchange, startTsgi, type Harness } from '../helpers/tsgi-harness.js';
+import { rawExchange, startTsgi, until, within, type Harness } from '../helpers/tsgi-harness.js';
 
 const agent = new Agent({ connections: 2 });
 let app: Application = () => [];
@@ -176,11 +176,9 @@ describe('client disconnect', () => {
     };
     const socket = net.connect(h.port, '127.0.0.1');
     socket.write('POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly ten b');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => outcome !== undefined); // the app is waiting for the other 90 bytes
     socket.destroy();
-    const deadline = Date.now() + 3000;
-    while (outcome === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    assert.match(await outcome!, /tsgi.input: request body read error/);
+    assert.match(await within(outcome!, 3000, 'the read settling'), /tsgi.input: request body read error/);
   });
 });
 

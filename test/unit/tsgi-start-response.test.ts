@@ -141,7 +141,7 @@ describe('re-calling startResponse()', () => {
     assert.equal(res.body, 'sorry');
   });
 
-  test('after output without excInfo throws the rule and aborts', async () => {
+  test('after output without excInfo throws the rule; uncaught, it aborts the connection', async () => {
     let thrown: unknown;
     app = function* (_env, sr) {
       sr('200 OK', []);
@@ -154,8 +154,18 @@ describe('re-calling startResponse()', () => {
       yield ' rest';
     } as Application;
     const res = await get();
-    assert.equal(res.body, 'partial rest');
+    assert.equal(res.body, 'partial rest', 'an app that catches the rule goes on');
     assert.match(String(thrown), /startResponse\(\) called again after output started without excInfo/);
+
+    const before = h.log.errors().length;
+    app = function* (_env, sr) {
+      sr('200 OK', []);
+      yield 'partial';
+      sr('500 Error', []);
+      yield ' never sent';
+    } as Application;
+    await assert.rejects(get(), 'the chunked body must not end normally');
+    await until(() => /called again after output started without excInfo/.test(h.log.errors().slice(before).join('\n')));
   });
 
   test('after output with excInfo rethrows excInfo; the connection is aborted and logged', async () => {
