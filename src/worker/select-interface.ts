@@ -97,11 +97,26 @@ function accepted(config: Config): string {
   const name = `"${config.callableObject}"`;
   const shapes = {
     tsgi: `a TSGI function exported as ${name} (--callable-object)`,
-    fetch: `a default export (or ${name}) with a fetch(request) method, as Hono apps and \`export default { fetch }\` have, or a fetch function`,
+    fetch: `a default export (or ${name}) with a fetch(request) method, as Hono apps and \`export default { fetch }\` have`,
     node: `a default export (or ${name}) that is a (req, res) function (Express, Connect, node:http handlers) or a Koa app`,
   };
+  // Only --interface fetch takes a bare function as a fetch function; auto serves it as a (req, res) handler.
+  if (config.interface === 'fetch') return `${shapes.fetch}, or a fetch function`;
   if (config.interface !== 'auto') return shapes[config.interface];
   return `${shapes.tsgi}; ${shapes.fetch}; ${shapes.node}`;
+}
+
+/**
+ * The default export. A TypeScript or ESM-syntax file that runs as CommonJS (no
+ * "type": "module" in its package.json) is compiled by tsx/esbuild to
+ * module.exports = { __esModule: true, default }, which Node hands to import()
+ * as the namespace's default; unwrap it as bundlers do.
+ */
+function defaultExport(namespace: Record<string, unknown>): unknown {
+  const main = namespace.default;
+  if (typeof main !== 'object' || main === null) return main;
+  const compiled = main as { __esModule?: unknown; default?: unknown };
+  return compiled.__esModule === true && compiled.default !== undefined ? compiled.default : main;
 }
 
 export async function selectInterface(
@@ -110,7 +125,7 @@ export async function selectInterface(
   opts: TsgiHandlerOptions,
 ): Promise<SelectedApp> {
   const callable = callableExport(namespace, config.callableObject);
-  const main = namespace.default;
+  const main = defaultExport(namespace);
   const pick = { auto: pickAuto, tsgi: pickTsgi, fetch: pickFetch, node: pickNode }[config.interface];
   const found = pick(callable, main);
   if (found === undefined) {
