@@ -23,7 +23,9 @@ function yargsOption(spec: OptionSpec): Options {
   };
   switch (spec.kind) {
     case 'boolean': return { ...base, type: 'boolean' };
-    case 'list': return { ...base, type: 'string', array: true };
+    // One word per flag (--passenv A --passenv B), as mod_wsgi-express's append
+    // options: `array` would also take the SCRIPT that follows as a second name.
+    case 'list': return { ...base, type: 'string' };
     case 'pairs': return { ...base, type: 'string', array: true, nargs: 2 };
     default: return { ...base, type: 'string' };
   }
@@ -42,7 +44,8 @@ export function rawFromArgv(argv: Record<string, unknown>): Record<string, unkno
     let value = argv[spec.flag];
     if (value === undefined) continue;
     if (spec.kind === 'pairs') value = toPairs(value as string[]);
-    else if (spec.kind !== 'list' && Array.isArray(value)) value = value[value.length - 1]; // last one wins
+    else if (spec.kind === 'list') value = ([] as unknown[]).concat(value); // repeated flags give an array
+    else if (Array.isArray(value)) value = value[value.length - 1]; // last one wins
     raw[spec.key] = value;
   }
   return raw;

@@ -97,14 +97,15 @@ export const OPTIONS = [
   {
     key: 'serverRoot', flag: 'server-root', section: 'Application', kind: 'string', readBy: 'master',
     valueName: 'DIR', defaultText: '$TMPDIR/tsgi-express-HOST:PORT:UID',
-    help: 'The directory for files the server writes.',
+    help: 'The directory for files the server writes (the pid file, unless --pid-file says otherwise).',
+    docs: 'Created if missing. Logs go to the terminal (stderr and stdout), not here.',
     schema: text('a directory'),
   },
   {
-    key: 'host', flag: 'host', section: 'Network', kind: 'string', readBy: 'worker',
+    key: 'host', flag: 'host', section: 'Network', kind: 'string', readBy: 'both',
     valueName: 'IP', defaultText: 'all interfaces',
     help: 'The address to listen on.',
-    docs: 'As in mod_wsgi-express the server still names itself `localhost` in the banner when no host is given.',
+    docs: 'As in mod_wsgi-express the server names itself `localhost` in the banner and the server root when no host is given, and the given address otherwise.',
     schema: text('an IP address or host name'),
   },
   {
@@ -130,7 +131,8 @@ export const OPTIONS = [
   {
     key: 'startupTimeout', flag: 'startup-timeout', section: 'Timeouts', kind: 'number', readBy: 'master',
     valueName: 'SECONDS', default: 15,
-    help: 'How long a worker may take to load the application and listen.',
+    help: 'How long a worker may take to load the application and listen (0: no limit).',
+    docs: 'A worker not ready in time is killed and counts as failing to start: at start-up the server stops (exit 3), on a reload the old workers keep serving, and a replacement for a crashed worker is retried with back-off. mod_wsgi-express restarts the process in every case. 0 disables the timeout, as in mod_wsgi-express.',
     schema: seconds(),
   },
   {
@@ -143,6 +145,7 @@ export const OPTIONS = [
     key: 'gracefulTimeout', flag: 'graceful-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',
     valueName: 'SECONDS', default: 15,
     help: 'On reload, how long old workers may finish in-flight requests.',
+    docs: 'Applies to rolling reloads (a saved change, SIGHUP): the old workers stop accepting at once and are killed when this runs out. mod_wsgi-express uses it for its process-recycling triggers, which tsgi-express does not have yet, and keeps accepting meanwhile.',
     schema: seconds(),
   },
   {
@@ -163,19 +166,21 @@ export const OPTIONS = [
     key: 'disableReloading', flag: 'disable-reloading', section: 'Reloading', kind: 'boolean', readBy: 'master',
     default: false,
     help: 'Do not watch any file; reload only on SIGHUP.',
+    docs: 'Wins over --reload-on-changes when both are given, as in mod_wsgi-express.',
     schema: flag(),
   },
   {
     key: 'setenv', flag: 'setenv', section: 'Environment', kind: 'pairs', readBy: 'worker',
     valueName: 'NAME VALUE', default: [],
     help: 'Add NAME=VALUE to every request environ (repeatable).',
-    docs: 'As mod_wsgi\'s `SetEnv`: the value is added to the request environ, not to `process.env`. It never replaces a key the request or the server sets (`REMOTE_ADDR`, `HTTP_*`, `tsgi.*`).',
+    docs: 'As mod_wsgi\'s `SetEnv`: the value is added to the request environ, not to `process.env`. Given twice for one NAME, the last value wins. It never replaces a key the request or the server sets (`REMOTE_ADDR`, `HTTP_*`, `tsgi.*`).',
     schema: pairs('a NAME and a VALUE'),
   },
   {
     key: 'passenv', flag: 'passenv', section: 'Environment', kind: 'list', readBy: 'worker',
     valueName: 'NAME', default: [],
     help: "Copy the server's environment variable NAME into every request environ (repeatable).",
+    docs: 'One NAME per flag, as in mod_wsgi-express: `--passenv HOME --passenv LANG`. A NAME not set in the environment the server was started with is skipped, with a warning at start-up (Apache\'s `PassEnv` warns the same way). --setenv wins over --passenv for the same NAME.',
     schema: list('an environment variable name'),
   },
   {
@@ -199,8 +204,9 @@ export const OPTIONS = [
   },
   {
     key: 'pidFile', flag: 'pid-file', section: 'Logging', kind: 'string', readBy: 'master',
-    valueName: 'FILE',
+    valueName: 'FILE', defaultText: 'SERVER_ROOT/tsgi-express.pid',
     help: "Write the master's pid to FILE (removed on exit).",
+    docs: 'Always written, as mod_wsgi-express writes `SERVER_ROOT/httpd.pid`. On exit it is removed only if it still holds this server\'s pid.',
     schema: text('a file path'),
   },
   {

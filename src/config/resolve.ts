@@ -62,15 +62,8 @@ function resolveScript(entry: string, cwd: string): string {
   return file;
 }
 
-function checkCombinations(v: Record<string, unknown>): void {
-  if (v.reloadOnChanges && v.disableReloading) {
-    throw new UsageError('--reload-on-changes and --disable-reloading cannot be used together');
-  }
-}
-
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
   const v = validateOptions(raw);
-  checkCombinations(v);
   const entry = (v.entryPoint as string | undefined) ?? positional;
   if (!entry) throw new UsageError('no application given: pass SCRIPT or --entry-point PATH');
   const isModule = v.applicationType === 'module';
@@ -78,12 +71,16 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
   if (explicitWd && !existsSync(explicitWd)) {
     throw new UsageError(`--working-directory ${explicitWd}: no such directory`);
   }
+  if (explicitWd && !statSync(explicitWd).isDirectory()) {
+    throw new UsageError(`--working-directory ${explicitWd}: not a directory`);
+  }
   const scriptPath = isModule
     ? resolveModuleEntry(entry, explicitWd ?? ctx.cwd)
     : resolveScript(entry, ctx.cwd);
   const workingDirectory = explicitWd ?? (isModule ? ctx.cwd : path.dirname(scriptPath));
   const host = v.host as string | undefined;
-  const serverName = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
+  // mod_wsgi-express: the listener host, or localhost when none is given.
+  const serverName = host ?? 'localhost';
   const debug = v.debugMode === true;
   const serverRoot = v.serverRoot
     ? path.resolve(ctx.cwd, v.serverRoot as string)

@@ -1,6 +1,6 @@
 /**
- * Small zod builders for option values. Values arrive as strings from argv and as
- * JSON values from the master (workers re-validate), so numbers accept both.
+ * Small zod builders for option values. Values arrive as strings from argv or as
+ * JSON values (tests and programmatic callers), so numbers accept both.
  * Messages complete the sentence "--flag ..." (see formatIssue in resolve.ts).
  */
 import { z } from 'zod';

@@ -6,6 +6,11 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/** mod_wsgi-express writes SERVER_ROOT/httpd.pid whether asked or not; so do we, under our name. */
+export function pidFilePath(config: { pidFile?: string | undefined; serverRoot: string }): string {
+  return config.pidFile ?? path.join(config.serverRoot, 'tsgi-express.pid');
+}
+
 /** mod_wsgi-express's default: $TMPDIR/tsgi-express-HOST:PORT:UID. */
 export function defaultServerRoot(ctx: { env: NodeJS.ProcessEnv; uid: number }, serverName: string, port: number): string {
   return path.join(ctx.env.TMPDIR || tmpdir(), `tsgi-express-${serverName}:${port}:${ctx.uid}`);

@@ -1,6 +1,7 @@
 /**
  * Error-log line format, after Apache's:
- *   [Sat Nov 21 12:08:16.395912 2026] [tsgi:info] [pid 13797] [rid 1a-2b] message
+ *   [Sat Nov 21 12:08:16.395000 2026] [tsgi:info] [pid 13797] [rid an9-4] message
+ * (Apache prints microseconds; Date.now() has milliseconds, so the last three digits are 000.)
  */
 import type { ErrorRecord } from '../ipc/messages.js';
 

@@ -3,10 +3,12 @@
  * columns), printed once every worker is ready.
  */
 import type { Config } from '../config/schema.js';
+import { pidFilePath } from '../config/server-root.js';
 
 export function serverUrl(config: Config): string {
   const port = config.port === 80 ? '' : `:${config.port}`;
-  return `http://${config.serverName}${port}/`;
+  const host = config.serverName.includes(':') ? `[${config.serverName}]` : config.serverName; // IPv6
+  return `http://${host}${port}/`;
 }
 
 function reloading(config: Config): string {
@@ -32,7 +34,7 @@ export function banner(config: Config, interfaceKind: string): string {
     ['Reloading', reloading(config)],
     ['Error Log', `/dev/stderr (${config.logLevel})`],
     ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],
+    ['PID File', pidFilePath(config)],
   ];
-  if (config.pidFile) rows.push(['PID File', config.pidFile]);
   return rows.map(([label, value]) => `${label.padEnd(19)}: ${value}`).join('\n') + '\n';
 }

@@ -5,9 +5,9 @@
  * supervisor: reload, stop, kill.
  */
 import cluster from 'node:cluster';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defaultServerRoot } from '../config/server-root.js';
+import { defaultServerRoot, pidFilePath } from '../config/server-root.js';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import type { ReadyMessage } from '../ipc/messages.js';
@@ -68,6 +68,22 @@ function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string
   return [...new Set(messages.flatMap((m) => m.files))];
 }
 
+/** Removes the pid file unless another server has written its own pid there since. */
+function removePidFile(file: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+/** Apache warns at start-up about a PassEnv variable that is not set; so do we, once. */
+function warnUnsetPassenv(config: Config, logs: LogWriter): void {
+  for (const name of new Set(config.passenv)) {
+    if (process.env[name] === undefined) logs.log.warn(`--passenv ${name}: not set in the server's environment; left out of the environ`);
+  }
+}
+
 function reportCannotListen(config: Config, text: string): number {
   const where = `${config.host ?? '*'}:${config.port}`;
   process.stderr.write(`tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`);
@@ -93,10 +109,12 @@ export async function runMaster(given: Config): Promise<number> {
   mkdirSync(config.serverRoot, { recursive: true });
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
   setupCluster(config, socket, logs);
-  if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
+  warnUnsetPassenv(config, logs);
+  const pidFile = pidFilePath(config);
+  writeFileSync(pidFile, `${process.pid}\n`);
   const cleanup = () => {
     socket?.close();
-    if (config.pidFile) rmSync(config.pidFile, { force: true });
+    removePidFile(pidFile);
   };
 
   let reloadQueued: Promise<unknown> | undefined;

@@ -106,10 +106,14 @@ export class WorkerHandle {
 
   private awaitReady(config: Config, logs: LogWriter): Promise<ReadyMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new StartFailure(`worker ${this.pid} did not become ready within --startup-timeout ${config.startupTimeout}s`));
-        this.kill();
-      }, config.startupTimeout * 1000);
+      // --startup-timeout 0 waits for ever, as in mod_wsgi-express.
+      const timer =
+        config.startupTimeout > 0
+          ? setTimeout(() => {
+              reject(new StartFailure(`worker ${this.pid} did not become ready within --startup-timeout ${config.startupTimeout}s`));
+              this.kill();
+            }, config.startupTimeout * 1000)
+          : undefined;
       this.worker.on('message', (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         if (message.t === 'log') logs.fromWorker(this.pid, message);

@@ -11,6 +11,7 @@
  */
 import { ServerResponse } from 'node:http';
 import { formatAccess } from '../logging/access-format.js';
+import { clientAddress } from './client-address.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from './context.js';
 
@@ -65,7 +66,7 @@ export function accessLogStage(format: 'common' | 'combined', log: Log): Stage {
     const { req } = ctx;
     log.access(
       formatAccess(format, {
-        remoteAddr: req.socket.remoteAddress ?? '-',
+        remoteAddr: clientAddress(req.socket.remoteAddress) ?? '-',
         user: ctx.remoteUser,
         timeMs: ctx.startUs / 1000,
         requestLine: requestLine(ctx),

@@ -4,6 +4,7 @@
  * header-filter stage, so every interface sees the same headers.
  */
 import type { Environ, ErrorStream, FileWrapper, Input } from '../index.js';
+import { clientAddress } from '../pipeline/client-address.js';
 import type { RequestContext } from '../pipeline/context.js';
 
 /** What the environ takes from the server rather than from the request. */
@@ -81,11 +82,12 @@ export function buildEnviron(
     SCRIPT_NAME: ctx.scriptName,
     PATH_INFO: ctx.pathInfo,
     QUERY_STRING: ctx.queryString,
-    REQUEST_URI: req.url,
+    // The node interface rewrites req.url below the mount point; originalUrl keeps the target as sent.
+    REQUEST_URI: (req as { originalUrl?: string }).originalUrl ?? req.url,
     SERVER_NAME: 'localhost',
     SERVER_PORT: server.port,
     SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : 'HTTP/' + req.httpVersion,
-    REMOTE_ADDR: socket.remoteAddress ?? '',
+    REMOTE_ADDR: clientAddress(socket.remoteAddress) ?? '',
     REMOTE_PORT: String(socket.remotePort ?? ''),
     'tsgi.version': TSGI_VERSION,
     'tsgi.url_scheme': server.scheme,

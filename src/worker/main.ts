@@ -24,10 +24,13 @@ function send(message: WorkerMessage, done?: () => void): void {
 }
 
 function serverInfo(config: Config): ServerInfo {
-  const extra: [string, string][] = config.setenv.map(([k, v]) => [k, v]);
+  // Later --setenv values replace earlier ones (as repeated SetEnv lines do);
+  // --setenv wins over --passenv for the same name.
+  const set = new Map(config.setenv);
+  const extra: [string, string][] = [...set];
   for (const name of config.passenv) {
     const value = process.env[name];
-    if (value !== undefined) extra.push([name, value]);
+    if (value !== undefined && !set.has(name)) extra.push([name, value]);
   }
   return {
     port: String(config.port),

@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { OPTIONS, type OptionSpec } from '../../src/config/options.js';
 import { renderOptionsDoc } from '../../src/config/options-doc.js';
 import { resolveConfig, validateOptions } from '../../src/config/resolve.js';
+import { parseArgs } from '../../src/cli/parse-args.js';
+import { banner } from '../../src/master/banner.js';
 import { UsageError } from '../../src/errors.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -106,8 +108,16 @@ describe('resolveConfig', () => {
     assert.match(usage({}, null), /no application given/);
   });
 
-  it('rejects --reload-on-changes with --disable-reloading', () => {
-    assert.match(usage({ reloadOnChanges: true, disableReloading: true }), /cannot be used together/);
+  it('accepts --reload-on-changes with --disable-reloading, as mod_wsgi-express does (the banner says off)', () => {
+    const c = resolveConfig({ reloadOnChanges: true, disableReloading: true }, hello, ctx);
+    assert.equal(c.disableReloading, true);
+    assert.match(banner(c, 'tsgi'), /^Reloading {10}: off$/m);
+  });
+
+  it('--passenv takes one name per flag, so the script after it stays the script', async () => {
+    const config = await parseArgs(['start-server', '--passenv', 'HOME', '--passenv', 'LANG', hello], 100);
+    assert.deepEqual(config?.passenv, ['HOME', 'LANG']);
+    assert.equal(config?.scriptPath, path.join(ROOT, hello));
   });
 
   it('validateOptions leaves absent options without a default absent', () => {

@@ -1,0 +1,107 @@
+// Options whose meaning follows mod_wsgi-express in details a first version got
+// wrong, each through a real server: REMOTE_ADDR on the dual-stack default
+// listener, repeated --setenv, --passenv (one name per flag, unset names),
+// --startup-timeout 0, the default pid file, --disable-reloading winning over
+// --reload-on-changes, --working-directory naming a file, and REQUEST_URI in
+// the node interface below a mount point.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { killAll, runCli, startServer } from '../helpers/server.js';
+
+let dir = '';
+const ENV_APP = `
+export function application(environ: Record<string, unknown>, startResponse: (s: string, h: [string, string][]) => unknown) {
+  startResponse('200 OK', [['Content-Type', 'application/json']]);
+  const keys = ['REMOTE_ADDR', 'GREETING', 'FROM_SHELL', 'NOT_SET_ANYWHERE'];
+  return [JSON.stringify(Object.fromEntries(keys.map((k) => [k, environ[k] ?? null])))];
+}
+`;
+const NODE_APP = `
+export default (req: any, res: any) => {
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ requestUri: req.environ.REQUEST_URI, url: req.url, originalUrl: req.originalUrl }));
+};
+`;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tsgi-parity-'));
+  await writeFile(path.join(dir, 'env.ts'), ENV_APP);
+  await writeFile(path.join(dir, 'node-app.ts'), NODE_APP);
+  await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+});
+after(async () => {
+  killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function json(url: string): Promise<Record<string, unknown>> {
+  const res = await request(url);
+  assert.equal(res.statusCode, 200);
+  return (await res.body.json()) as Record<string, unknown>;
+}
+
+describe('the environ, as mod_wsgi builds it', { timeout: 60_000 }, () => {
+  it('REMOTE_ADDR and %h of an IPv4 client on the default listener are the plain IPv4 address', async () => {
+    // No --host: Node listens on '::' and reports IPv4 peers as ::ffff:127.0.0.1.
+    const server = await startServer([path.join(dir, 'env.ts'), '--access-log'], { host: null });
+    const env = await json(`http://127.0.0.1:${server.port}/`);
+    assert.equal(env.REMOTE_ADDR, '127.0.0.1');
+    await server.waitFor(/^127\.0\.0\.1 - - \[/m);
+    assert.doesNotMatch(server.output(), /::ffff:/);
+  });
+
+  it('the last --setenv wins; --passenv takes one name per flag and warns about an unset one', async () => {
+    const server = await startServer(
+      ['--setenv', 'GREETING', 'first', '--setenv', 'GREETING', 'second',
+        '--passenv', 'FROM_SHELL', '--passenv', 'NOT_SET_ANYWHERE', path.join(dir, 'env.ts')],
+      { env: { FROM_SHELL: 'shell value', NOT_SET_ANYWHERE: undefined } },
+    );
+    const env = await json(server.url);
+    assert.equal(env.GREETING, 'second');
+    assert.equal(env.FROM_SHELL, 'shell value');
+    assert.equal(env.NOT_SET_ANYWHERE, null);
+    assert.match(server.output(), /\[tsgi:warn\].*--passenv NOT_SET_ANYWHERE: not set in the server's environment/);
+    assert.doesNotMatch(server.output(), /--passenv FROM_SHELL/);
+  });
+
+  it('the node interface gets the raw target as REQUEST_URI below a mount point', async () => {
+    const server = await startServer([path.join(dir, 'node-app.ts'), '--interface', 'node', '--mount-point', '/api']);
+    const seen = await json(`${server.url}api/a%2Fb/c?q=1`);
+    assert.deepEqual(seen, { requestUri: '/api/a%2Fb/c?q=1', url: '/a%2Fb/c?q=1', originalUrl: '/api/a%2Fb/c?q=1' });
+  });
+});
+
+describe('start-up and files, as mod_wsgi-express', { timeout: 60_000 }, () => {
+  it('--startup-timeout 0 means no limit, not an immediate timeout', async () => {
+    const server = await startServer([path.join(dir, 'env.ts'), '--startup-timeout', '0']);
+    assert.equal((await request(server.url)).statusCode, 200);
+  });
+
+  it('writes SERVER_ROOT/tsgi-express.pid by default and removes it on a graceful stop', async () => {
+    const root = path.join(dir, 'root');
+    const server = await startServer([path.join(dir, 'env.ts'), '--server-root', root]);
+    const pidFile = path.join(root, 'tsgi-express.pid');
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(server.pid));
+    assert.match(server.output(), new RegExp(`PID File {11}: ${pidFile}`));
+    server.signal('SIGTERM');
+    assert.equal((await server.exited()).code, 0);
+    assert.equal(existsSync(pidFile), false, 'pid file left behind');
+  });
+
+  it('--disable-reloading wins over --reload-on-changes', async () => {
+    const server = await startServer([path.join(dir, 'env.ts'), '--reload-on-changes', '--disable-reloading']);
+    assert.match(server.output(), /Reloading {10}: off/);
+  });
+
+  it('--working-directory naming a file is a usage error before anything starts', async () => {
+    const file = path.join(dir, 'env.ts');
+    const { code, output } = await runCli(['start-server', file, '--working-directory', file, '--port', '0']);
+    assert.equal(code, 2);
+    assert.match(output, /^tsgi-express: error: --working-directory .*env\.ts: not a directory$/m);
+  });
+});
