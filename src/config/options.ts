@@ -5,7 +5,7 @@
  * Meanings follow mod_wsgi-express unless the docs line says otherwise.
  */
 import type { z } from 'zod';
-import { choice, flag, integer, list, pairs, seconds, text } from './schema-helpers.js';
+import { choice, flag, integer, list, logFormat, pairs, seconds, text } from './schema-helpers.js';
 
 export type Section =
   | 'Application'
@@ -51,7 +51,6 @@ export const SECTIONS: readonly Section[] = [
 const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
 const APPLICATION_TYPES = ['script', 'module'] as const;
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-const ACCESS_LOG_FORMATS = ['common', 'combined'] as const;
 
 export const OPTIONS = [
   {
@@ -198,9 +197,9 @@ export const OPTIONS = [
   {
     key: 'accessLogFormat', flag: 'access-log-format', section: 'Logging', kind: 'string', readBy: 'worker',
     valueName: 'FORMAT', default: 'common',
-    help: "The access log format: Apache's common or combined.",
-    docs: '`common` is `%h %l %u %t "%r" %>s %b`; `combined` adds `"%{Referer}i" "%{User-agent}i"`. `%b` counts body bytes sent, chunked responses included, and is `-` for none.',
-    schema: choice(ACCESS_LOG_FORMATS),
+    help: "The access log format: common, combined, or an Apache LogFormat string.",
+    docs: '`common` is `%h %l %u %t "%r" %>s %b`; `combined` adds `"%{Referer}i" "%{User-agent}i"`. `%b` counts body bytes sent, chunked responses included, and is `-` for none. Any other value is an Apache LogFormat, as in mod_wsgi-express, with these directives: `%h %a %{c}a %A %l %u %t %{sec|msec|usec}t %r %m %U %q %H %s %>s %b %B %D %T %{s|ms|us}T %p %{local|canonical|remote}p %P %{pid}P %L` (the request id) `%v %V %X %{Name}i %{Name}o %%`, and `\\n`, `\\t`. Any other directive, and status conditions such as `%400{Referer}i`, stop the server at start-up with a message naming it.',
+    schema: logFormat(),
   },
   {
     key: 'pidFile', flag: 'pid-file', section: 'Logging', kind: 'string', readBy: 'master',

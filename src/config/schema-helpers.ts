@@ -4,6 +4,7 @@
  * Messages complete the sentence "--flag ..." (see formatIssue in resolve.ts).
  */
 import { z } from 'zod';
+import { compileLogFormat, LogFormatError } from '../logging/log-format.js';
 
 function toNumber(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -44,6 +45,18 @@ export function text(what = 'a non-empty string') {
 
 export function choice<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: `must be one of: ${values.join(', ')}` });
+}
+
+/** `common`, `combined` or an Apache LogFormat string this server can produce. */
+export function logFormat() {
+  return text('common, combined or an Apache LogFormat string').superRefine((value, ctx) => {
+    try {
+      compileLogFormat(value);
+    } catch (err) {
+      if (!(err instanceof LogFormatError)) throw err;
+      ctx.addIssue({ code: 'custom', message: `is not a usable LogFormat: ${err.message}` });
+    }
+  });
 }
 
 /** Repeatable option taking one word each time (--passenv NAME). */

@@ -61,7 +61,8 @@ export interface Config {
   readonly passenv: readonly string[];
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
-  readonly accessLogFormat: 'common' | 'combined';
+  /** `common`, `combined` or an Apache LogFormat string (validated by compiling it). */
+  readonly accessLogFormat: string;
   readonly pidFile?: string;
   readonly debugMode: boolean;
   readonly version: string;

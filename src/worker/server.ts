@@ -39,7 +39,7 @@ export interface WorkerServer {
 
 function buildStages(config: Config, log: Log, admission: Admission): NamedStage[] {
   const stages: NamedStage[] = [];
-  if (config.accessLog) stages.push({ name: 'access-log', stage: accessLogStage(config.accessLogFormat, log) });
+  if (config.accessLog) stages.push({ name: 'access-log', stage: accessLogStage(config.accessLogFormat, config.serverName, log) });
   stages.push({ name: 'header-filter', stage: headerFilter });
   stages.push({ name: 'mount', stage: mountStage(config.mountPoint) });
   stages.push({ name: 'admission', stage: admission.stage });

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, Client, request } from 'undici';
-import { fixture, killAll, sleepInApp, startServer, waitGone, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, runCli, sleepInApp, startServer, waitGone, type RunningServer } from '../helpers/server.js';
 
 const tempDirs: string[] = [];
 after(async () => {
@@ -169,6 +169,27 @@ describe('access log formats', { timeout: 60_000 }, () => {
     await server.waitFor(/"GET \/stream HTTP\/1\.1" 200 15 "http:\/\/ref\.example\/" "tester\/1\.0"/);
     await request(`${server.url}pid`, { method: 'HEAD' }).then((r) => r.body.text());
     await server.waitFor(/"HEAD \/pid HTTP\/1\.1" 200 - "-" "[^"]*"/);
+  });
+});
+
+describe('access log: an Apache LogFormat string', { timeout: 60_000 }, () => {
+  it('writes the directives asked for, per request, through a real server', async () => {
+    const format = '%m %U %q %>s %B [%{X-Trace}i] [%{Content-Type}o] %L %X %P %{remote}p "%r"';
+    const server = await startServer([fixture('app.ts'), '--access-log', '--access-log-format', format]);
+    const res = await request(`${server.url}environ?x=1`, { headers: { 'X-Trace': 't1' } });
+    const environ = (await res.body.json()) as Record<string, unknown>;
+    const bytes = Number(res.headers['content-length']);
+    const line = await server.waitFor(/^GET .*$/m);
+    const expected =
+      `GET /environ ?x=1 200 ${bytes} [t1] [application/json] ${environ['tsgi_express.request_id']} + ` +
+      `${environ['tsgi_express.process_id']} ${environ.REMOTE_PORT} "GET /environ?x=1 HTTP/1.1"`;
+    assert.equal(line[0], expected);
+  });
+
+  it('a directive it cannot log stops the server before it starts, naming it', async () => {
+    const { code, output } = await runCli(['start-server', fixture('app.ts'), '--access-log-format', '%h %{FOO}e', '--port', '0']);
+    assert.equal(code, 2);
+    assert.match(output, /^tsgi-express: error: --access-log-format is not a usable LogFormat: %\{FOO\}e is not a directive/m);
   });
 });
 
