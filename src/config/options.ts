@@ -91,6 +91,7 @@ export const OPTIONS = [
     key: 'workingDirectory', flag: 'working-directory', section: 'Application', kind: 'string', readBy: 'both',
     valueName: 'DIR', defaultText: "the script's directory (the current directory with --application-type module)",
     help: 'The directory the workers run in and resolve modules from.',
+    docs: 'mod_wsgi-express defaults to the directory the command runs in; tsgi-express to the script\'s, so relative paths in an app mean the same wherever it is started from.',
     schema: text('a directory'),
   },
   {
@@ -124,7 +125,7 @@ export const OPTIONS = [
     key: 'threads', flag: 'threads', section: 'Processes and threads', kind: 'number', readBy: 'both',
     valueName: 'NUMBER', default: 100,
     help: 'Requests one worker runs at once; more wait in its queue.',
-    docs: 'Node runs the requests of one worker concurrently on one event loop (as Python threads share the GIL). `--threads 1` serialises requests for applications that are not reentrant.',
+    docs: 'Node runs the requests of one worker concurrently on one event loop (as Python threads share the GIL). `--threads 1` serialises requests for applications that are not reentrant. mod_wsgi-express defaults to 5 threads; 100 here, because concurrent requests on one event loop cost no thread each.',
     schema: integer(1, 100000),
   },
   {
@@ -186,6 +187,7 @@ export const OPTIONS = [
     key: 'logLevel', flag: 'log-level', section: 'Logging', kind: 'string', readBy: 'both',
     valueName: 'LEVEL', default: 'info',
     help: 'The least severe error-log level written: error, warn, info or debug.',
+    docs: 'mod_wsgi-express defaults to `warn` and takes any Apache `LogLevel`; tsgi-express has these four levels and defaults to `info`, which shows signals received and reloads.',
     schema: choice(LOG_LEVELS),
   },
   {
