@@ -15,10 +15,11 @@ import type { InterfaceOptions } from './options.js';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** Length of the raw path prefix holding `segments` path segments ('/a/b' has 2). */
+/** Length of the raw path prefix holding `segments` path segments ('/a/b' has 2; so has '//a//b'). */
 function prefixLength(path: string, segments: number): number {
   let at = 0;
   for (let seen = 0; seen < segments; seen++) {
+    while (path.charCodeAt(at + 1) === 47 /* '/' */) at++; // the mount stage merged repeated slashes
     const slash = path.indexOf('/', at + 1);
     if (slash < 0) return path.length;
     at = slash;

@@ -2,7 +2,9 @@
  * Stage: split the request target into SCRIPT_NAME (the mount point), PATH_INFO
  * (percent-decoded, %2F included) and QUERY_STRING. A path that is not valid
  * percent-encoded UTF-8 gets 400; a path outside the mount point gets 404
- * without reaching the application (mod_wsgi-express behaviour).
+ * without reaching the application (mod_wsgi-express behaviour). Repeated
+ * slashes are merged first, as mod_wsgi does for SCRIPT_NAME and PATH_INFO
+ * (wsgi_environ.c); encoded ones (%2F%2F) are the client's data and stay.
  */
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
@@ -12,6 +14,10 @@ function originForm(url: string): string {
   if (url.charCodeAt(0) === 47 /* / */) return url;
   const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
   return m ? url.slice(m[0].length) || '/' : url;
+}
+
+function mergeSlashes(raw: string): string {
+  return raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
 }
 
 function decodePath(raw: string): string | undefined {
@@ -29,7 +35,7 @@ export function mountStage(mountPoint: string): Stage {
   return (ctx: RequestContext, next) => {
     const target = originForm(ctx.req.url ?? '/');
     const q = target.indexOf('?');
-    const path = decodePath(q < 0 ? target : target.slice(0, q));
+    const path = decodePath(mergeSlashes(q < 0 ? target : target.slice(0, q)));
     if (path === undefined) {
       sendError(ctx.res, 400, { detail: 'The request path is not valid percent-encoded UTF-8.' });
       return;

@@ -2,8 +2,9 @@
 // wrong, each through a real server: REMOTE_ADDR on the dual-stack default
 // listener, repeated --setenv, --passenv (one name per flag, unset names),
 // --startup-timeout 0, the default pid file, --disable-reloading winning over
-// --reload-on-changes, --working-directory naming a file, and REQUEST_URI in
-// the node interface below a mount point.
+// --reload-on-changes, --working-directory naming a file, REQUEST_URI in the
+// node interface below a mount point, and repeated slashes in SCRIPT_NAME and
+// PATH_INFO.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,11 +28,18 @@ export default (req: any, res: any) => {
   res.end(JSON.stringify({ requestUri: req.environ.REQUEST_URI, url: req.url, originalUrl: req.originalUrl }));
 };
 `;
+const PATHS_APP = `
+export function application(environ: Record<string, string>, startResponse: (s: string, h: [string, string][]) => unknown) {
+  startResponse('200 OK', [['Content-Type', 'application/json']]);
+  return [JSON.stringify({ script: environ.SCRIPT_NAME, path: environ.PATH_INFO, uri: environ.REQUEST_URI })];
+}
+`;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tsgi-parity-'));
   await writeFile(path.join(dir, 'env.ts'), ENV_APP);
   await writeFile(path.join(dir, 'node-app.ts'), NODE_APP);
+  await writeFile(path.join(dir, 'paths.ts'), PATHS_APP);
   await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
 });
 after(async () => {
@@ -69,10 +77,21 @@ describe('the environ, as mod_wsgi builds it', { timeout: 60_000 }, () => {
     assert.doesNotMatch(server.output(), /--passenv FROM_SHELL/);
   });
 
+  it('repeated slashes are merged in SCRIPT_NAME and PATH_INFO, not in REQUEST_URI or %2F%2F', async () => {
+    const server = await startServer([path.join(dir, 'paths.ts'), '--mount-point', '/app']);
+    const seen = await json(`${server.url.replace(/\/$/, '')}//app//x///y?q=1`);
+    assert.deepEqual(seen, { script: '/app', path: '/x/y', uri: '//app//x///y?q=1' });
+    const encoded = await json(`${server.url}app/a%2F%2Fb`);
+    assert.equal(encoded.path, '/a//b');
+  });
+
   it('the node interface gets the raw target as REQUEST_URI below a mount point', async () => {
     const server = await startServer([path.join(dir, 'node-app.ts'), '--interface', 'node', '--mount-point', '/api']);
     const seen = await json(`${server.url}api/a%2Fb/c?q=1`);
     assert.deepEqual(seen, { requestUri: '/api/a%2Fb/c?q=1', url: '/a%2Fb/c?q=1', originalUrl: '/api/a%2Fb/c?q=1' });
+    // A repeated slash before the mount point still reaches the app, below it as /x.
+    const doubled = await json(`${server.url.replace(/\/$/, '')}//api/x`);
+    assert.equal(doubled.url, '/x');
   });
 });
 

@@ -26,6 +26,10 @@ describe('urlBelowMount', () => {
     assert.equal(urlBelowMount('/sub/x/y?q', '/sub'), '/x/y?q');
     assert.equal(urlBelowMount('/s%20b/x', '/s b'), '/x');
     assert.equal(urlBelowMount('/a/b/c', '/a/b'), '/c');
+    // Repeated slashes count once, as in the mount stage's match; below the mount they stay raw.
+    assert.equal(urlBelowMount('//sub/x', '/sub'), '/x');
+    assert.equal(urlBelowMount('/a//b///c?q', '/a/b'), '///c?q');
+    assert.equal(urlBelowMount('/sub//x', '/sub'), '//x');
     assert.equal(urlBelowMount('http://h:1/sub/x?y', '/sub'), '/x?y');
   });
 });
