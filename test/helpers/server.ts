@@ -2,11 +2,11 @@
  * Starts the real, compiled CLI (bin/tsgi-express) as a child process on an
  * ephemeral loopback port and waits for its readiness line. Every server started
  * here is killed (its whole process group, by pid) by killAll(), which each test
- * file registers with after().
+ * file registers with after(), and its server root is removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,8 @@ export interface RunningServer {
 }
 
 const started = new Set<ChildProcess>();
+/** Server roots the servers reported (by default one per port under $TMPDIR), removed by killAll(). */
+const serverRoots = new Set<string>();
 
 interface RunOptions {
   cwd?: string;
@@ -102,6 +104,8 @@ export async function startServer(args: string[], opts: RunOptions = {}): Promis
       check();
     });
   const ready = await waitFor(READY_LINE, opts.readyTimeoutMs ?? 20_000);
+  const root = /^Server Root {8}: (.+)$/m.exec(out)?.[1];
+  if (root) serverRoots.add(root);
   const url = ready[1]!;
   return {
     child,
@@ -127,6 +131,9 @@ function killGroup(child: ChildProcess): void {
 export function killAll(): void {
   for (const child of started) killGroup(child);
   started.clear();
+  // A killed master leaves its server root (and pid file) behind; thousands of runs add up.
+  for (const root of serverRoots) rmSync(root, { recursive: true, force: true });
+  serverRoots.clear();
 }
 
 /** Pids still alive in the process group of a server (for "nothing left behind" checks). */
