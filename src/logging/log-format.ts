@@ -19,6 +19,8 @@ export interface AccessFacts {
   /** The request target as sent. */
   readonly target: string;
   readonly protocol: string;
+  /** `METHOD target protocol`, as %r and the named formats write it. */
+  readonly requestLine: string;
   readonly status: number;
   readonly bytes: number;
   readonly pid: number;
@@ -56,7 +58,7 @@ const SIMPLE: Record<string, Part> = {
   l: () => '-',
   u: (f) => (f.user ? escapeField(f.user) : '-'),
   t: (f) => accessTime(f.startMs),
-  r: (f) => escapeField(`${f.method} ${f.target} ${f.protocol}`),
+  r: (f) => escapeField(f.requestLine),
   m: (f) => escapeField(f.method),
   U: (f) => escapeField(pathOf(f.target)),
   q: (f) => escapeField(queryOf(f.target)),

@@ -12,8 +12,7 @@
 import { ServerResponse } from 'node:http';
 import { formatAccess } from '../logging/access-format.js';
 import { compileLogFormat, type AccessFacts } from '../logging/log-format.js';
-import { serverNameFromHost } from '../tsgi/environ.js';
-import { clientAddress } from './client-address.js';
+import { clientAddress, requestTarget, serverNameFromHost } from './request-view.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from './context.js';
 
@@ -53,10 +52,8 @@ function countBodyBytes(): void {
   };
 }
 
-function requestLine(ctx: RequestContext): string {
-  // The node interface (like Express routers) rewrites req.url below the mount point.
-  const req = ctx.req as RequestContext['req'] & { originalUrl?: string };
-  return `${req.method} ${req.originalUrl ?? req.url} HTTP/${req.httpVersion}`;
+function requestLine(req: RequestContext['req']): string {
+  return `${req.method} ${requestTarget(req)} HTTP/${req.httpVersion}`;
 }
 
 /** A response header as sent, including those writeHead() was given as an array (not kept for getHeader()). */
@@ -70,75 +67,92 @@ function sentHeader(res: ServerResponse, name: string): string | undefined {
   return lines.length ? lines.map((line) => line.slice(prefix.length).trim()).join(', ') : undefined;
 }
 
-function connectionState(res: ServerResponse, protocol: string): '+' | '-' | 'X' {
-  if (!res.writableFinished) return 'X';
-  const connection = sentHeader(res, 'Connection');
-  const closed = connection ? /close/i.test(connection) : protocol === 'HTTP/1.0';
-  return closed ? '-' : '+';
+/**
+ * What a custom LogFormat reads, for one finished response. Getters, so a
+ * format pays only for the directives it uses (%V builds req.headers, %X
+ * scans the sent header block), and one object per line, no closures.
+ */
+class ResponseFacts implements AccessFacts {
+  private readonly req: RequestContext['req'];
+  private readonly socket: RequestContext['req']['socket'];
+
+  constructor(
+    private readonly res: Logged,
+    private readonly ctx: RequestContext,
+    readonly serverName: string,
+  ) {
+    this.req = ctx.req;
+    this.socket = ctx.req.socket;
+  }
+
+  get remoteAddr() { return clientAddress(this.socket.remoteAddress) ?? '-'; }
+  get remotePort() { return this.socket.remotePort; }
+  get localAddr() { return clientAddress(this.socket.localAddress) ?? '-'; }
+  get localPort() { return this.socket.localPort; }
+  get user() { return this.ctx.remoteUser; }
+  get startMs() { return this.ctx.startUs / 1000; }
+  get durationUs() { return (performance.now() - this.ctx.startMono) * 1000; }
+  get method() { return this.req.method ?? '-'; }
+  get target() { return requestTarget(this.req); }
+  get protocol() { return `HTTP/${this.req.httpVersion}`; }
+  get requestLine() { return requestLine(this.req); }
+  get status() { return this.res.statusCode; }
+  get bytes() { return this.req.method === 'HEAD' ? 0 : this.res[BYTES]!; }
+  get pid() { return process.pid; }
+  get requestId() { return this.ctx.id; }
+  get requestedName() { return serverNameFromHost(this.req.headers.host); }
+
+  get connection(): '+' | '-' | 'X' {
+    if (!this.res.writableFinished) return 'X';
+    const connection = sentHeader(this.res, 'Connection');
+    const closed = connection ? /close/i.test(connection) : this.req.httpVersion === '1.0';
+    return closed ? '-' : '+';
+  }
+
+  requestHeader(name: string): string | undefined {
+    const value = this.req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  responseHeader(name: string): string | undefined {
+    return sentHeader(this.res, name);
+  }
 }
 
-/** Everything a custom LogFormat may ask for; built only for custom formats. */
-function facts(res: Logged, ctx: RequestContext, serverName: string): AccessFacts {
-  const req = ctx.req as RequestContext['req'] & { originalUrl?: string };
-  const socket = req.socket;
-  const protocol = `HTTP/${req.httpVersion}`;
-  return {
-    remoteAddr: clientAddress(socket.remoteAddress) ?? '-',
-    remotePort: socket.remotePort,
-    localAddr: clientAddress(socket.localAddress) ?? '-',
-    localPort: socket.localPort,
-    user: ctx.remoteUser,
-    startMs: ctx.startUs / 1000,
-    durationUs: (performance.now() - ctx.startMono) * 1000,
-    method: req.method ?? '-',
-    target: req.originalUrl ?? req.url ?? '/',
-    protocol,
-    status: res.statusCode,
-    bytes: req.method === 'HEAD' ? 0 : res[BYTES]!,
-    pid: process.pid,
-    requestId: ctx.id,
-    serverName,
-    requestedName: serverNameFromHost(req.headers.host),
-    connection: connectionState(res, protocol),
-    requestHeader: (name) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    responseHeader: (name) => sentHeader(res, name),
-  };
-}
+type LineWriter = (res: Logged, ctx: RequestContext) => string;
 
 /**
  * `common` and `combined` keep their own formatter: they are what most servers
- * run, and it builds no closures per request (the benchmark's access-log
+ * run, and it builds one small entry per request (the benchmark's access-log
  * target). Any other format is compiled once (logging/log-format.ts).
  */
-function lineWriter(format: string, serverName: string): (res: Logged, ctx: RequestContext) => string {
-  if (format === 'common' || format === 'combined') {
-    const combined = format === 'combined';
-    return (res, ctx) => {
-      const { req } = ctx;
-      return formatAccess(format, {
-        remoteAddr: clientAddress(req.socket.remoteAddress) ?? '-',
-        user: ctx.remoteUser,
-        timeMs: ctx.startUs / 1000,
-        requestLine: requestLine(ctx),
-        status: res.statusCode,
-        bytes: req.method === 'HEAD' ? 0 : res[BYTES]!,
-        // Only `combined` shows these; reading req.headers makes Node build it.
-        referer: combined ? req.headers.referer : undefined,
-        userAgent: combined ? req.headers['user-agent'] : undefined,
-      });
-    };
-  }
+function namedWriter(format: 'common' | 'combined'): LineWriter {
+  const combined = format === 'combined';
+  return (res, ctx) => {
+    const { req } = ctx;
+    return formatAccess(format, {
+      remoteAddr: clientAddress(req.socket.remoteAddress) ?? '-',
+      user: ctx.remoteUser,
+      timeMs: ctx.startUs / 1000,
+      requestLine: requestLine(req),
+      status: res.statusCode,
+      bytes: req.method === 'HEAD' ? 0 : res[BYTES]!,
+      // Only `combined` shows these; reading req.headers makes Node build it.
+      referer: combined ? req.headers.referer : undefined,
+      userAgent: combined ? req.headers['user-agent'] : undefined,
+    });
+  };
+}
+
+function customWriter(format: string, serverName: string): LineWriter {
   const compiled = compileLogFormat(format);
-  return (res, ctx) => compiled(facts(res, ctx, serverName));
+  return (res, ctx) => compiled(new ResponseFacts(res, ctx, serverName));
 }
 
 export function accessLogStage(format: string, serverName: string, log: Log): Stage {
   countBodyBytes();
-  const write = lineWriter(format, serverName);
-  const custom = format !== 'common' && format !== 'combined';
+  const named = format === 'common' || format === 'combined';
+  const write = named ? namedWriter(format) : customWriter(format, serverName);
   // Shared by every response ('close' calls it with `this` = the response).
   const logLine = function (this: Logged) {
     log.access(write(this, this[CONTEXT]!));
@@ -147,9 +161,10 @@ export function accessLogStage(format: string, serverName: string, log: Log): St
     const res = ctx.res as Logged;
     res[BYTES] = 0;
     res[CONTEXT] = ctx;
-    // Read now: Node caches the peer address, which is gone once the socket closes.
+    // Read now: Node caches the peer address, which is gone once the socket closes
+    // (and, for %A/%p, our own end's: a getsockname the named formats need not pay).
     void ctx.req.socket.remoteAddress;
-    if (custom) void ctx.req.socket.localAddress; // %A, %p: the same holds for our own end
+    if (!named) void ctx.req.socket.localAddress;
     res.on('close', logLine);
     next(ctx);
   };

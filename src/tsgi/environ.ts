@@ -4,7 +4,7 @@
  * header-filter stage, so every interface sees the same headers.
  */
 import type { Environ, ErrorStream, FileWrapper, Input } from '../index.js';
-import { clientAddress } from '../pipeline/client-address.js';
+import { clientAddress, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
 import type { RequestContext } from '../pipeline/context.js';
 
 /** What the environ takes from the server rather than from the request. */
@@ -36,17 +36,6 @@ function cgiKey(rawName: string): string {
     if (HEADER_KEYS.size < 1000) HEADER_KEYS.set(rawName, key);
   }
   return key;
-}
-
-/** SERVER_NAME: the Host header's name without the port, else localhost. */
-export function serverNameFromHost(host: string | undefined): string {
-  if (!host) return 'localhost';
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return end > 0 ? host.slice(0, end + 1) : host;
-  }
-  const colon = host.indexOf(':');
-  return colon < 0 ? host : host.slice(0, colon);
 }
 
 /** Adds the request headers; returns the Host header (read here, so req.headers is never built). */
@@ -82,8 +71,7 @@ export function buildEnviron(
     SCRIPT_NAME: ctx.scriptName,
     PATH_INFO: ctx.pathInfo,
     QUERY_STRING: ctx.queryString,
-    // The node interface rewrites req.url below the mount point; originalUrl keeps the target as sent.
-    REQUEST_URI: (req as { originalUrl?: string }).originalUrl ?? req.url,
+    REQUEST_URI: requestTarget(req),
     SERVER_NAME: 'localhost',
     SERVER_PORT: server.port,
     SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : 'HTTP/' + req.httpVersion,

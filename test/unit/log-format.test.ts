@@ -11,6 +11,7 @@ function facts(over: Partial<AccessFacts> = {}): AccessFacts {
   return {
     remoteAddr: '127.0.0.1', remotePort: 40000, localAddr: '127.0.0.1', localPort: 8000, user: undefined,
     startMs: START, durationUs: 2_345_678, method: 'GET', target: '/a/b?x=1', protocol: 'HTTP/1.1',
+    requestLine: 'GET /a/b?x=1 HTTP/1.1',
     status: 404, bytes: 12, pid: 4242, requestId: '3a-1', serverName: 'localhost', requestedName: 'example.org',
     connection: '+',
     requestHeader: (n) => reqHeaders[n.toLowerCase()],
@@ -55,7 +56,7 @@ describe('Apache LogFormat strings', () => {
   });
 
   it('escapes what the client sent: quotes, backslashes and control characters', () => {
-    assert.equal(line('"%{User-agent}i" "%r"', { target: '/x\x01' }), '"tester \\"1\\"" "GET /x\\x01 HTTP/1.1"\n');
+    assert.equal(line('"%{User-agent}i" "%r"', { requestLine: 'GET /x\x01 HTTP/1.1' }), '"tester \\"1\\"" "GET /x\\x01 HTTP/1.1"\n');
   });
 
   it('refuses what it cannot log, naming it', () => {

@@ -1,0 +1,31 @@
+/**
+ * How the server presents a request to the app (environ) and to the access log,
+ * in one place so the two cannot drift: the client's address, the request
+ * target as sent, and the server name the client asked for.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * On the default dual-stack listener (`::`) Node reports an IPv4 client as
+ * `::ffff:127.0.0.1`; Apache, and so mod_wsgi's REMOTE_ADDR, give `127.0.0.1`.
+ */
+export function clientAddress(address: string | undefined): string | undefined {
+  if (address === undefined || !address.startsWith('::ffff:') || !address.includes('.')) return address;
+  return address.slice(7);
+}
+
+/** The target as the client sent it: the node interface (and Express routers) rewrite req.url below the mount point. */
+export function requestTarget(req: IncomingMessage & { originalUrl?: string }): string {
+  return req.originalUrl ?? req.url ?? '/';
+}
+
+/** SERVER_NAME (%V): the Host header's name without the port, else localhost. */
+export function serverNameFromHost(host: string | undefined): string {
+  if (!host) return 'localhost';
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end > 0 ? host.slice(0, end + 1) : host;
+  }
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}
