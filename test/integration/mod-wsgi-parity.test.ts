@@ -112,9 +112,30 @@ describe('start-up and files, as mod_wsgi-express', { timeout: 60_000 }, () => {
     assert.equal(existsSync(pidFile), false, 'pid file left behind');
   });
 
-  it('--disable-reloading wins over --reload-on-changes', async () => {
-    const server = await startServer([path.join(dir, 'env.ts'), '--reload-on-changes', '--disable-reloading']);
-    assert.match(server.output(), /Reloading {10}: off/);
+  it('--disable-reloading wins over --reload-on-changes: a saved change is not loaded', async () => {
+    const version = (v: string) => `export function application(e: unknown, sr: (s: string, h: [string, string][]) => unknown) {\n` +
+      `  sr('200 OK', [['Content-Type', 'text/plain']]);\n  return ['${v}'];\n}\n`;
+    const frozen = path.join(dir, 'frozen.ts');
+    const watched = path.join(dir, 'watched.ts');
+    await writeFile(frozen, version('v1'));
+    await writeFile(watched, version('v1'));
+    const off = await startServer([frozen, '--reload-on-changes', '--disable-reloading']);
+    const on = await startServer([watched, '--reload-on-changes']);
+    assert.match(off.output(), /Reloading {10}: off/);
+    await writeFile(frozen, version('v2'));
+    await writeFile(watched, version('v2'));
+    // The control server shows a reload had time to happen; the other must not have had one.
+    await on.waitFor(/Reload complete/);
+    assert.equal(await request(on.url).then((r) => r.body.text()), 'v2');
+    assert.equal(await request(off.url).then((r) => r.body.text()), 'v1');
+    assert.doesNotMatch(off.output(), /Reloading \(/); // the log line of a reload, not the banner's row
+  });
+
+  it('--host 0.0.0.0 names the server by that address, as mod_wsgi-express', async () => {
+    const server = await startServer([path.join(dir, 'env.ts')], { host: '0.0.0.0' });
+    assert.match(server.output(), new RegExp(`Server URL {9}: http://0\\.0\\.0\\.0:${server.port}/`));
+    assert.match(server.output(), new RegExp(`Server Root {8}: \\S*tsgi-express-0\\.0\\.0\\.0:${server.port}:`));
+    assert.equal((await request(`http://127.0.0.1:${server.port}/`)).statusCode, 200);
   });
 
   it('--working-directory naming a file is a usage error before anything starts', async () => {
