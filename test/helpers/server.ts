@@ -42,6 +42,8 @@ interface RunOptions {
   readyTimeoutMs?: number;
   /** The --host startServer passes (default 127.0.0.1); null: none, every interface. */
   host?: string | null;
+  /** The CLI script to run (default: this checkout's bin/tsgi-express). */
+  bin?: string;
 }
 
 /** Runs the CLI to completion (for bad flags and startup failures). */
@@ -58,7 +60,7 @@ export async function runCli(args: string[], opts: RunOptions = {}) {
 }
 
 function spawnCli(args: string[], opts: RunOptions): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     detached: true, // own process group, so killAll() reaches workers too
