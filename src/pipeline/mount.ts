@@ -5,6 +5,9 @@
  * without reaching the application (mod_wsgi-express behaviour). Repeated
  * slashes are merged first, as mod_wsgi does for SCRIPT_NAME and PATH_INFO
  * (wsgi_environ.c); encoded ones (%2F%2F) are the client's data and stay.
+ * The asterisk target (RFC 9112 3.2.4) names the server, not a resource: the
+ * server answers `OPTIONS *` itself and refuses `*` with any other method, as
+ * Apache does, so no application sees a PATH_INFO of '*'.
  */
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
@@ -29,11 +32,23 @@ function decodePath(raw: string): string | undefined {
   }
 }
 
+/** `OPTIONS *`: what the server offers in general; the methods a resource allows are the app's to say. */
+function answerAsterisk(ctx: RequestContext): void {
+  if (ctx.req.method !== 'OPTIONS') {
+    sendError(ctx.res, 400, { detail: "The request target '*' is only for OPTIONS." });
+    return;
+  }
+  ctx.res.writeHead(200, { 'Content-Length': 0 });
+  ctx.res.end();
+}
+
 export function mountStage(mountPoint: string): Stage {
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
-    const target = originForm(ctx.req.url ?? '/');
+    const url = ctx.req.url ?? '/';
+    if (url === '*') return answerAsterisk(ctx);
+    const target = originForm(url);
     const q = target.indexOf('?');
     const path = decodePath(mergeSlashes(q < 0 ? target : target.slice(0, q)));
     if (path === undefined) {

@@ -22,6 +22,17 @@ async function get(url: string, headers: Record<string, string | string[]> = {})
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
+/** Writes `text` on a raw connection and resolves with all the server sent until it closed. */
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let data = '';
+    socket.on('data', (d) => (data += d));
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
 describe('a server with two workers', { timeout: 60_000 }, () => {
   let server: RunningServer;
   before(async () => {
@@ -96,15 +107,19 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
   });
 
   it('answers 400 to a malformed request and keeps serving', async () => {
-    const reply = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(server.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
-      let data = '';
-      socket.on('data', (d) => (data += d));
-      socket.on('close', () => resolve(data));
-      socket.on('error', reject);
-    });
+    const reply = await exchange(server.port, 'NOT HTTP AT ALL\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request/);
     assert.equal((await get(`${server.url}app/pid`)).status, 200);
+  });
+
+  it("answers OPTIONS * itself, and '*' with another method with 400", async () => {
+    const options = await exchange(server.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(options, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(options, /\r\nContent-Length: 0\r\n/i);
+    assert.ok(options.endsWith('\r\n\r\n'), 'no body');
+    const other = await exchange(server.port, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(other, /^HTTP\/1\.1 400 Bad Request/);
+    assert.match(other, /only for OPTIONS/);
   });
 
   it('answers 400 to a path that is not valid UTF-8', async () => {
