@@ -6,7 +6,7 @@
 import type { AppHandler, RequestContext, Stage } from './context.js';
 
 /** The order stages run in, whatever order a builder lists them in; builders may leave any out. */
-export const STAGE_ORDER = ['access-log', 'header-filter', 'mount', 'admission'] as const;
+export const STAGE_ORDER = ['access-log', 'host-check', 'header-filter', 'mount', 'admission'] as const;
 export type StageName = (typeof STAGE_ORDER)[number];
 
 export interface NamedStage {

@@ -2,7 +2,8 @@
  * Stage: drop request headers an application must never see, before any
  * interface looks at them (mod_wsgi wsgi_environ.c): a name with any character
  * outside A-Z a-z 0-9 '-' (so `X_User` cannot spoof `X-User` once both map to
- * HTTP_X_USER), and `Proxy` (httpoxy, CVE-2016-5385).
+ * HTTP_X_USER), `Proxy` (httpoxy, CVE-2016-5385), and `Proxy-Authorization`
+ * (credentials for a proxy on the way, never for the application).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Stage } from './context.js';
@@ -14,7 +15,8 @@ function isAllowedName(name: string): boolean {
       (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45;
     if (!ok) return false;
   }
-  return name.length !== 5 || name.toLowerCase() !== 'proxy';
+  if (name.length === 5) return name.toLowerCase() !== 'proxy';
+  return name.length !== 19 || name.toLowerCase() !== 'proxy-authorization';
 }
 
 function removeHeaders(req: IncomingMessage): void {

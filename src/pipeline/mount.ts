@@ -5,6 +5,9 @@
  * without reaching the application (mod_wsgi-express behaviour). Repeated
  * slashes are merged first, as mod_wsgi does for SCRIPT_NAME and PATH_INFO
  * (wsgi_environ.c); encoded ones (%2F%2F) are the client's data and stay.
+ * Dot segments (`.`, `..`, also as %2e) are removed as Apache does before the
+ * mount point is matched, so `/app/../x` is not inside mount point /app; a
+ * `..` above the root gets 400, as does a path with '#' or an encoded NUL.
  * The asterisk target (RFC 9112 3.2.4) names the server, not a resource: the
  * server answers `OPTIONS *` itself and refuses `*` with any other method, as
  * Apache does, so no application sees a PATH_INFO of '*'.
@@ -23,13 +26,57 @@ function mergeSlashes(raw: string): string {
   return raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
 }
 
-function decodePath(raw: string): string | undefined {
-  if (!raw.includes('%')) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
+/** 0: not a dot segment; 1: '.'; 2: '..' (either may be percent-encoded, %2e). */
+function dotSegment(segment: string): number {
+  if (segment.length === 0 || segment.length > 6) return 0;
+  const plain = segment.replace(/%2e/gi, '.');
+  return plain === '.' ? 1 : plain === '..' ? 2 : 0;
+}
+
+function mayHaveDotSegments(path: string): boolean {
+  return path.includes('/.') || (path.includes('%') && /\/%2e/i.test(path));
+}
+
+/** RFC 3986 5.2.4 on a raw path; undefined when a '..' climbs above the root. */
+function removeDotSegments(path: string): string | undefined {
+  const segments = path.split('/');
+  const kept: string[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const dots = dotSegment(segment);
+    if (dots === 2 && kept.pop() === undefined) return undefined;
+    if (dots === 0) kept.push(segment);
+    else if (i === segments.length - 1) kept.push(''); // '/a/.' and '/a/b/..' keep their trailing slash
   }
+  return '/' + kept.join('/');
+}
+
+/** The decoded path, or why it cannot be one. */
+function decodePath(raw: string): string | { problem: string } {
+  if (raw.includes('#')) return { problem: "The request path holds a '#' (a fragment is not sent to a server)." };
+  if (!raw.includes('%')) return raw;
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return { problem: 'The request path is not valid percent-encoded UTF-8.' };
+  }
+  return path.includes('\0') ? { problem: 'The request path holds an encoded NUL (%00).' } : path;
+}
+
+/**
+ * The raw path with its dot segments removed. When that changes it, req.url
+ * becomes the normalised target, so every interface sees the path that was
+ * matched; req.originalUrl (REQUEST_URI, the access log) keeps what was sent.
+ */
+function normalisePath(ctx: RequestContext, url: string, raw: string, query: string): string | undefined {
+  if (!mayHaveDotSegments(raw)) return raw;
+  const normal = removeDotSegments(raw);
+  if (normal !== undefined && normal !== raw) {
+    ctx.req.originalUrl = url;
+    ctx.req.url = normal + query;
+  }
+  return normal;
 }
 
 /** `OPTIONS *`: what the server offers in general; the methods a resource allows are the app's to say. */
@@ -50,11 +97,10 @@ export function mountStage(mountPoint: string): Stage {
     if (url === '*') return answerAsterisk(ctx);
     const target = originForm(url);
     const q = target.indexOf('?');
-    const path = decodePath(mergeSlashes(q < 0 ? target : target.slice(0, q)));
-    if (path === undefined) {
-      sendError(ctx.res, 400, { detail: 'The request path is not valid percent-encoded UTF-8.' });
-      return;
-    }
+    const raw = normalisePath(ctx, url, mergeSlashes(q < 0 ? target : target.slice(0, q)), q < 0 ? '' : target.slice(q));
+    if (raw === undefined) return void sendError(ctx.res, 400, { detail: "The request path climbs above the root ('..')." });
+    const path = decodePath(raw);
+    if (typeof path !== 'string') return void sendError(ctx.res, 400, { detail: path.problem });
     ctx.queryString = q < 0 ? '' : target.slice(q + 1);
     if (mount === '') {
       ctx.scriptName = '';

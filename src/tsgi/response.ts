@@ -14,6 +14,7 @@ import { ResponseRuleError } from '../errors.js';
 import type { Chunk, Header, StartResponse, Write } from '../index.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext } from '../pipeline/context.js';
+import { endConnection } from '../pipeline/connection.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { FileBody } from './file-wrapper.js';
 import { checkRecall, parseStart, type ResponseStart } from './start-response.js';
@@ -54,23 +55,14 @@ function describe(value: unknown): string {
   return value.constructor?.name ?? 'object';
 }
 
-/** Destroys a socket whose writes never finish (client not reading), so an abort cannot hang on. */
-const ABORT_FLUSH_MS = 10_000;
-
 /**
  * Ends the connection without completing the response: what was written still
  * reaches the client, then FIN, so it sees a truncated body (an unterminated
- * chunked body or fewer bytes than Content-Length). Destroying at once would
- * discard writes Node has corked for this tick.
+ * chunked body or fewer bytes than Content-Length).
  */
 function closeConnection(res: ServerResponse, socket: Socket | null): void {
   if (socket === null || socket.destroyed) return void res.destroy();
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), ABORT_FLUSH_MS).unref();
-  socket.once('finish', () => {
-    clearTimeout(timer);
-    socket.destroy();
-  });
+  endConnection(socket);
 }
 
 export class TsgiResponse {

@@ -11,7 +11,10 @@ import { accessLogStage } from '../pipeline/access-log.js';
 import { composePipeline, type NamedStage } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { headerFilter } from '../pipeline/header-filter.js';
+import { hostCheck } from '../pipeline/host-check.js';
 import { mountStage } from '../pipeline/mount.js';
+import { endConnection } from '../pipeline/connection.js';
+import { onClientError } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { runInRequest } from './request-scope.js';
 
@@ -40,6 +43,7 @@ export interface WorkerServer {
 function buildStages(config: Config, log: Log, admission: Admission): NamedStage[] {
   const stages: NamedStage[] = [];
   if (config.accessLog) stages.push({ name: 'access-log', stage: accessLogStage(config.accessLogFormat, config.serverName, log) });
+  stages.push({ name: 'host-check', stage: hostCheck });
   stages.push({ name: 'header-filter', stage: headerFilter });
   stages.push({ name: 'mount', stage: mountStage(config.mountPoint) });
   stages.push({ name: 'admission', stage: admission.stage });
@@ -61,11 +65,13 @@ export function createWorkerServer(config: Config, app: AppHandler, log: Log): W
     if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    if (err.code !== 'ECONNRESET' && socket.writable) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    }
-    socket.destroy();
-  });
+  server.on('clientError', onClientError);
+  // Node's default (2000) drops the headers past it without a word; the size limit
+  // (maxHeaderSize) still bounds a request.
+  server.maxHeadersCount = 0;
+  // An origin server does not tunnel. Without a listener Node closes the connection silently.
+  server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) =>
+    endConnection(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'),
+  );
   return { server, admission, state };
 }

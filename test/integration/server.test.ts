@@ -122,6 +122,50 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
     assert.match(other, /only for OPTIONS/);
   });
 
+  it('finishes the responses already on a connection before the 400 for a bad request after them', async () => {
+    const pipelined = await exchange(server.port, 'GET /app/pid HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nX_Bad Header\r\n\r\n');
+    assert.match(pipelined, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\d+HTTP\/1\.1 400 Bad Request\r\n/);
+    // Garbage arriving while a chunked body streams: the body ends whole, then the 400.
+    const streamed = await exchange(server.port, 'GET /app/stream HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n');
+    assert.match(streamed, /aaaaa[\s\S]*bbbbb[\s\S]*ccccc\r\n0\r\n\r\nHTTP\/1\.1 400 Bad Request\r\n/);
+    // Bytes after a request that said Connection: close are ignored, not answered.
+    const closed = await exchange(server.port, 'GET /app/pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /app/pid HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(closed.match(/HTTP\/1\.1 /g)?.length, 1, closed);
+    assert.match(closed, /^HTTP\/1\.1 200 OK/);
+  });
+
+  it('answers 400 to a repeated Host or one that is not host[:port]', async () => {
+    const status = async (...hosts: string[]) =>
+      (await exchange(server.port, `GET /app/pid HTTP/1.1\r\n${hosts.map((h) => `Host: ${h}\r\n`).join('')}Connection: close\r\n\r\n`)).slice(9, 12);
+    assert.equal(await status('a.example', 'b.example'), '400');
+    for (const bad of ['x/admin?', 'a.example/evil', 'h#frag', 'user@h', 'h:80x', 'ex ample']) assert.equal(await status(bad), '400', bad);
+    for (const good of ['a.example', 'a.example:8080', '[::1]:8080', '127.0.0.1', '']) assert.equal(await status(good), '200', good);
+  });
+
+  it('removes dot segments before matching the mount point; above the root, #, NUL: 400', async () => {
+    const send = (target: string) => exchange(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match(await send('/app/../x'), /^HTTP\/1\.1 404 /, 'a dot segment must not lead out of the mount point');
+    assert.match(await send('/app/%2e%2e/x'), /^HTTP\/1\.1 404 /);
+    const inside = await send('/x/../app/./environ?q=1');
+    const env = JSON.parse(inside.slice(inside.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual([env.SCRIPT_NAME, env.PATH_INFO, env.REQUEST_URI], ['/app', '/environ', '/x/../app/./environ?q=1']);
+    for (const bad of ['/..', '/app/../..', '/app/a#b', '/app/a%00b']) assert.match(await send(bad), /^HTTP\/1\.1 400 /, bad);
+  });
+
+  it('answers CONNECT with 405: an origin server does not tunnel', async () => {
+    const reply = await exchange(server.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+  });
+
+  it('passes every header to the app, past Node\'s default of 2000, but never Proxy-Authorization', async () => {
+    const many = Array.from({ length: 2050 }, (_, i) => `a: ${i}\r\n`).join('');
+    const reply = await exchange(server.port,
+      `GET /app/environ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nProxy-Authorization: Basic eDp5\r\n${many}X-Last: present\r\n\r\n`);
+    const env = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+    assert.equal(env.HTTP_X_LAST, 'present');
+    assert.equal(env.HTTP_PROXY_AUTHORIZATION, undefined);
+  });
+
   it('answers 400 to a path that is not valid UTF-8', async () => {
     assert.equal((await get(`${server.url}app/%ff%fe`)).status, 400);
   });

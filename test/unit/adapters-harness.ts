@@ -1,6 +1,6 @@
 /**
  * Serves one AppHandler from a plain node:http server on 127.0.0.1, with the
- * header-filter and mount stages in front as in a worker, so adapter tests run
+ * host-check, header-filter and mount stages in front as in a worker, so adapter tests run
  * through real sockets without the CLI. Records what the handler logs.
  */
 import http from 'node:http';
@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { makeLog, type Log } from '../../src/logging/log.js';
 import type { AppHandler, RequestContext } from '../../src/pipeline/context.js';
 import { headerFilter } from '../../src/pipeline/header-filter.js';
+import { hostCheck } from '../../src/pipeline/host-check.js';
 import { mountStage } from '../../src/pipeline/mount.js';
 import type { ServerInfo } from '../../src/tsgi/environ.js';
 import type { InterfaceOptions } from '../../src/adapters/options.js';
@@ -63,7 +64,7 @@ export async function serve(
       req, res, id: `t${++counter}`, startMono: now, startUs: Date.now() * 1000,
       scriptName: '', pathInfo: '', queryString: '',
     };
-    headerFilter(ctx, (c) => mount(c, (c2) => handler(c2)));
+    hostCheck(ctx, (c) => headerFilter(c, (c2) => mount(c2, (c3) => handler(c3))));
   });
   return {
     url: `http://127.0.0.1:${port}`,
