@@ -120,7 +120,19 @@ export async function sendResponse(response: Response, res: ServerResponse): Pro
   };
   res.once('close', onClose);
   try {
-    const first = await reader.read();
+    const firstRead = reader.read();
+    const first = await Promise.race([firstRead, nextTurn()]);
+    if (first === undefined) {
+      // No chunk yet (an event stream waiting for its first event): the head goes now,
+      // so the client sees the response open, as it would from any Node fetch server.
+      res.writeHead(status, reason, headers);
+      res.flushHeaders();
+      const step = await firstRead;
+      if (res.destroyed) return;
+      if (step.done) return void res.end();
+      if (!res.write(checkChunk(step.value))) await drained(res);
+      return await writeRest(res, reader);
+    }
     const chunk = first.done ? '' : checkChunk(first.value);
     const second = first.done ? first : reader.read();
     // A body given whole (string, bytes, JSON) has ended by the next turn: send it with a length.

@@ -53,6 +53,10 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     // The Request body is the one reader of the socket; tsgi.input reads through it.
     const input = lazyInput(request as { body: AsyncIterable<Uint8Array> | null });
     const environ = buildEnviron(ctx, server, input, requestErrors(ctx, log));
+    // Hono's Node helpers (getConnInfo, node-ws) read c.env.incoming/outgoing, as
+    // @hono/node-server provides them.
+    environ.incoming = ctx.req;
+    environ.outgoing = ctx.res;
     let result: Response | Promise<Response>;
     try {
       result = fetchFn(request, environ);

@@ -92,8 +92,10 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions):
   return (ctx) => {
     const { req, res } = ctx;
     const url = req.url ?? '/';
-    req.originalUrl = url;
+    req.originalUrl ??= url; // already set by the mount stage when it removed dot segments
     req.url = urlBelowMount(url, ctx.scriptName);
+    // Express routers start from req.baseUrl, as in a sub-app mounted with app.use(path, sub).
+    if (ctx.scriptName !== '') (req as IncomingMessage & { baseUrl?: string }).baseUrl = ctx.scriptName;
     (req as Tagged)[CONTEXT] = { ctx, opts };
     let result: unknown;
     try {

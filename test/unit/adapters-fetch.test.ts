@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
@@ -33,6 +34,33 @@ describe('fetch adapter: the request', () => {
     assert.equal(seen!.environ.QUERY_STRING, 'x=1&y=2');
     assert.equal(seen!.environ.REMOTE_ADDR, '127.0.0.1');
     assert.equal(seen!.environ.FROM_SETENV, 'yes');
+  });
+
+  it('refuses a Host that would put a path into the URL, without calling the app', async () => {
+    let called = false;
+    const h = await fetchApp((req) => {
+      called = true;
+      return new Response(new URL(req.url).pathname);
+    });
+    for (const host of ['x/json?', 'a.example/evil', 'h#frag', 'user@h', 'h:80x']) {
+      const res = await request(`${h.url}/hello`, { headers: { host } });
+      assert.equal(res.statusCode, 400, host);
+      await res.body.dump();
+    }
+    assert.equal(called, false);
+    const ok = await request(`${h.url}/hello`, { headers: { host: 'Example.COM:8080' } });
+    assert.equal(await ok.body.text(), '/hello');
+  });
+
+  it("gives Hono's Node helpers c.env.incoming and c.env.outgoing, as @hono/node-server does", async () => {
+    let seen: { address?: string; sameRes: boolean } | undefined;
+    const h = await fetchApp((_req, environ) => {
+      const incoming = environ.incoming as IncomingMessage;
+      seen = { address: incoming.socket.remoteAddress, sameRes: (environ.outgoing as ServerResponse).req === incoming };
+      return new Response('ok');
+    });
+    await (await request(h.url)).body.dump();
+    assert.deepEqual(seen, { address: '127.0.0.1', sameRes: true });
   });
 
   it('has the filtered headers: X_User and Proxy absent, repeats joined', async () => {
@@ -143,6 +171,27 @@ describe('fetch adapter: the response', () => {
       if (chunks.length === 1) release();
     }
     assert.deepEqual(chunks, ['data: one\n\n', 'data: two\n\n']);
+  });
+
+  it('sends the status and headers before a stream has its first chunk', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const h = await fetchApp(() => {
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await released; // an event stream with no event yet
+          controller.enqueue(new TextEncoder().encode('data: late\n\n'));
+          controller.close();
+        },
+      });
+      return new Response(body, { status: 201, headers: { 'content-type': 'text/event-stream' } });
+    });
+    // undici resolves request() once the head has arrived: before the first chunk is released.
+    const res = await request(h.url);
+    assert.equal(res.statusCode, 201);
+    assert.equal(res.headers['content-type'], 'text/event-stream');
+    release();
+    assert.equal(await res.body.text(), 'data: late\n\n');
   });
 
   it('sends HEAD without a body', async () => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import { createNodeHandler, urlBelowMount, type NodeHandler } from '../../src/adapters/node.js';
 import { debugErrorPage, serve, type Harness } from './adapters-harness.js';
 
@@ -49,6 +49,34 @@ describe('node adapter', () => {
     assert.deepEqual(seen, { url: '/a%20b?x=1', originalUrl: '/sub/a%20b?x=1', script: '/sub', path: '/a b', sameRes: true });
     await (await request(`${h.url}/sub`)).body.dump();
     assert.equal(seen!.url, '/');
+  });
+
+  it('sets req.baseUrl to the mount point, where an Express router starts, as for a mounted sub-app', async () => {
+    let baseUrl: unknown = 'unset';
+    const h = await nodeApp((req: IncomingMessage & { baseUrl?: string }, res: ServerResponse) => {
+      baseUrl = req.baseUrl;
+      res.end('ok');
+    }, '/sub');
+    await (await request(`${h.url}/sub/x`)).body.dump();
+    assert.equal(baseUrl, '/sub');
+  });
+
+  it('sees the path with dot segments removed, and the target as sent in originalUrl', async () => {
+    let seen: { url?: string; originalUrl?: string; requestUri?: unknown } | undefined;
+    const h = await nodeApp((req: IncomingMessage, res: ServerResponse) => {
+      seen = { url: req.url, originalUrl: req.originalUrl, requestUri: req.environ!.REQUEST_URI };
+      res.end('ok');
+    }, '/sub');
+    // A Client sends the path as given; a URL would have its dot segments resolved by undici.
+    const client = new Client(h.url);
+    try {
+      const res = await client.request({ method: 'GET', path: '/x/../sub/a/./b?q=1' });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(seen, { url: '/a/b?q=1', originalUrl: '/x/../sub/a/./b?q=1', requestUri: '/x/../sub/a/./b?q=1' });
   });
 
   it('has the filtered headers and reads a 1 MiB body as a stream', async () => {
