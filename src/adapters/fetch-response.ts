@@ -13,10 +13,17 @@ export function isResponse(value: unknown): value is Response {
   return typeof v.status === 'number' && typeof v.headers?.get === 'function' && 'body' in v;
 }
 
+/**
+ * Headers about the connection, which the server owns (RFC 9110 7.6.1). A Response
+ * passed on from an upstream fetch() can carry its `transfer-encoding: chunked`;
+ * sent beside our own Content-Length, that would make the framing ambiguous.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
 /** Flat [name, value, ...] list for writeHead; Set-Cookie values stay separate lines. */
 function flatHeaders(headers: Headers): string[] {
   const flat: string[] = [];
-  for (const [name, value] of headers) if (name !== 'set-cookie') flat.push(name, value);
+  for (const [name, value] of headers) if (name !== 'set-cookie' && !HOP_BY_HOP.has(name)) flat.push(name, value);
   for (const cookie of headers.getSetCookie()) flat.push('set-cookie', cookie);
   return flat;
 }

@@ -15,6 +15,9 @@ import { lazyInput } from './stream-input.js';
 
 export type FetchFunction = (request: Request, environ: Environ) => Response | Promise<Response>;
 
+/** Methods `new Request()` refuses (Fetch standard, "forbidden method"); CONNECT never gets here. */
+const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK']);
+
 function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
@@ -46,8 +49,10 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     try {
       request = toRequest(ctx.req, ctx.res, server);
     } catch (err) {
-      log.info(`cannot form a request URL: ${(err as Error).message}`, ctx.id);
-      sendError(ctx.res, 400, { detail: 'The Host header or request target is not valid.' });
+      log.info(`cannot form a Request: ${(err as Error).message}`, ctx.id);
+      if (FORBIDDEN_METHODS.has(ctx.req.method ?? '')) {
+        sendError(ctx.res, 405, { detail: `The Fetch standard has no Request for the ${ctx.req.method} method.` });
+      } else sendError(ctx.res, 400, { detail: 'The Host header or request target is not valid.' });
       return;
     }
     // The Request body is the one reader of the socket; tsgi.input reads through it.

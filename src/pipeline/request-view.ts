@@ -19,6 +19,19 @@ export function requestTarget(req: IncomingMessage & { originalUrl?: string }): 
   return req.originalUrl ?? req.url ?? '/';
 }
 
+const ABSOLUTE_FORM = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/;
+
+/**
+ * The host a request is for: with an absolute-form target (`GET http://h:8080/x`, as
+ * sent to proxies) its authority, which RFC 9112 3.2.2 says a server MUST use
+ * instead of Host, as Apache does; otherwise the Host header.
+ */
+export function requestHost(target: string, hostHeader: string | undefined): string | undefined {
+  if (target.charCodeAt(0) === 47 /* / */) return hostHeader;
+  const authority = ABSOLUTE_FORM.exec(target)?.[1];
+  return authority ? authority.slice(authority.lastIndexOf('@') + 1) : hostHeader;
+}
+
 /** SERVER_NAME (%V): the Host header's name without the port, else localhost. */
 export function serverNameFromHost(host: string | undefined): string {
   if (!host) return 'localhost';

@@ -4,7 +4,7 @@
  * header-filter stage, so every interface sees the same headers.
  */
 import type { Environ, ErrorStream, FileWrapper, Input } from '../index.js';
-import { clientAddress, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
+import { clientAddress, requestHost, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
 import type { RequestContext } from '../pipeline/context.js';
 
 /** What the environ takes from the server rather than from the request. */
@@ -64,6 +64,7 @@ export function buildEnviron(
 ): Environ {
   const { req } = ctx;
   const socket = req.socket;
+  const target = requestTarget(req);
   // Every fixed key in one literal: V8 sizes the object for them at once instead
   // of growing it key by key (headers and --setenv values are added after).
   const environ: Record<string, unknown> = {
@@ -71,7 +72,7 @@ export function buildEnviron(
     SCRIPT_NAME: ctx.scriptName,
     PATH_INFO: ctx.pathInfo,
     QUERY_STRING: ctx.queryString,
-    REQUEST_URI: requestTarget(req),
+    REQUEST_URI: target,
     SERVER_NAME: 'localhost',
     SERVER_PORT: server.port,
     SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : 'HTTP/' + req.httpVersion,
@@ -94,7 +95,9 @@ export function buildEnviron(
     'tsgi_express.debug_mode': server.debugMode,
   };
   if (ctx.remoteUser !== undefined) environ.REMOTE_USER = ctx.remoteUser;
-  const host = addHeaders(environ, req.rawHeaders);
+  const hostHeader = addHeaders(environ, req.rawHeaders);
+  const host = requestHost(target, hostHeader);
+  if (host !== hostHeader) environ.HTTP_HOST = host;
   if (host) environ.SERVER_NAME = serverNameFromHost(host);
   // --setenv/--passenv never replace a key the request or the server set (as in Apache,
   // where the CGI variables are added over SetEnv's).

@@ -52,6 +52,18 @@ describe('fetch adapter: the request', () => {
     assert.equal(await ok.body.text(), '/hello');
   });
 
+  it('answers TRACE, which a fetch Request cannot carry, with 405 without calling the app', async () => {
+    let called = false;
+    const h = await fetchApp(() => {
+      called = true;
+      return new Response('no');
+    });
+    const res = await request(h.url, { method: 'TRACE' });
+    assert.equal(res.statusCode, 405);
+    assert.match(await res.body.text(), /no Request for the TRACE method/);
+    assert.equal(called, false);
+  });
+
   it("gives Hono's Node helpers c.env.incoming and c.env.outgoing, as @hono/node-server does", async () => {
     let seen: { address?: string; sameRes: boolean } | undefined;
     const h = await fetchApp((_req, environ) => {
@@ -147,6 +159,22 @@ describe('fetch adapter: the response', () => {
     assert.equal(res.headers['transfer-encoding'], undefined);
     assert.deepEqual(res.headers['set-cookie'], ['a=1; Path=/', 'b=2; HttpOnly']);
     assert.equal(await res.body.text(), 'héllo');
+  });
+
+  it("drops the app's connection headers, so an upstream's transfer-encoding cannot clash with Content-Length", async () => {
+    const h = await fetchApp(
+      () => new Response('abc', { headers: { 'transfer-encoding': 'chunked', connection: 'close', 'keep-alive': 'timeout=99', 'x-kept': 'yes' } }),
+    );
+    const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    let raw = '';
+    socket.on('data', (d) => (raw += d));
+    await once(socket, 'close');
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase();
+    assert.match(head, /\r\ncontent-length: 3(\r\n|$)/);
+    assert.doesNotMatch(head, /transfer-encoding|keep-alive: timeout=99/);
+    assert.match(head, /\r\nx-kept: yes/);
+    assert.ok(raw.endsWith('\r\n\r\nabc'), raw);
   });
 
   it('streams chunks as they are produced', async () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import type { Application, Environ } from '../../src/index.js';
 import { createErrorStream } from '../../src/tsgi/errors-stream.js';
 import { fakeLog, startTsgi, until, type Harness } from '../helpers/tsgi-harness.js';
@@ -48,6 +48,25 @@ test('environ keys', async () => {
   assert.equal(env['tsgi_express.request_id'], h.ids.at(-1));
   assert.equal(env['tsgi_express.process_id'], process.pid);
   assert.equal(typeof env['tsgi.file_wrapper'], 'function');
+});
+
+test('an absolute-form target names the host, not the Host header (RFC 9112 3.2.2, as Apache)', async () => {
+  let env!: Environ;
+  app = (e, sr) => {
+    env = e;
+    sr('200 OK', []);
+    return [];
+  };
+  const client = new Client(h.url);
+  try {
+    const res = await client.request({ method: 'GET', path: 'http://Example.test:8080/abs?q=1', headers: { host: 'other.test' } });
+    await res.body.dump();
+  } finally {
+    await client.close();
+  }
+  assert.equal(env.HTTP_HOST, 'Example.test:8080');
+  assert.equal(env.SERVER_NAME, 'Example.test');
+  assert.equal(env.REQUEST_URI, 'http://Example.test:8080/abs?q=1');
 });
 
 test('tsgi.errors: lines tagged with the request id; a partial line is flushed at request end', async () => {
