@@ -3,6 +3,7 @@
  * (the 'clientError' event): an error status, then the connection is closed.
  * A response already on its way on that connection (pipelining, a stream) is
  * finished first, as Apache does; writing the error into it would corrupt it.
+ * Also the answer to CONNECT, which never becomes a request.
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -36,4 +37,9 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void 
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!inFlight || inFlight.writableEnded) return endConnection(socket, last);
   inFlight.once('close', () => (inFlight.writableFinished ? endConnection(socket, last) : socket.destroy()));
+}
+
+/** CONNECT (the 'connect' event): an origin server does not tunnel. Without a listener Node closes silently. */
+export function onConnect(_req: unknown, socket: Socket): void {
+  endConnection(socket, reply('405 Method Not Allowed'));
 }

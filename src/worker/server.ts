@@ -3,7 +3,6 @@
  * pipeline (pipeline/build.ts) to the application handler.
  */
 import http from 'node:http';
-import type net from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
@@ -13,8 +12,7 @@ import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { headerFilter } from '../pipeline/header-filter.js';
 import { hostCheck } from '../pipeline/host-check.js';
 import { mountStage } from '../pipeline/mount.js';
-import { endConnection } from '../pipeline/connection.js';
-import { onClientError } from './client-error.js';
+import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { runInRequest } from './request-scope.js';
 
@@ -69,9 +67,6 @@ export function createWorkerServer(config: Config, app: AppHandler, log: Log): W
   // Node's default (2000) drops the headers past it without a word; the size limit
   // (maxHeaderSize) still bounds a request.
   server.maxHeadersCount = 0;
-  // An origin server does not tunnel. Without a listener Node closes the connection silently.
-  server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) =>
-    endConnection(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'),
-  );
+  server.on('connect', onConnect);
   return { server, admission, state };
 }
