@@ -98,7 +98,7 @@ export const OPTIONS = [
     key: 'serverRoot', flag: 'server-root', section: 'Application', kind: 'string', readBy: 'master',
     valueName: 'DIR', defaultText: '$TMPDIR/tsgi-express-HOST:PORT:UID',
     help: 'The directory for files the server writes (the pid file, unless --pid-file says otherwise).',
-    docs: 'Created if missing. Logs go to the terminal (stderr and stdout), not here.',
+    docs: 'Created if missing, and then removed on exit if it is empty (mod_wsgi-express keeps its own, which holds the generated Apache configuration). Logs go to the terminal (stderr and stdout), not here.',
     schema: text('a directory'),
   },
   {

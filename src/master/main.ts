@@ -5,7 +5,7 @@
  * supervisor: reload, stop, kill.
  */
 import cluster from 'node:cluster';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultServerRoot, pidFilePath } from '../config/server-root.js';
 import type { Config } from '../config/schema.js';
@@ -77,6 +77,14 @@ function removePidFile(file: string): void {
   }
 }
 
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir); // refuses (ENOTEMPTY) when anything is in it
+  } catch {
+    // not empty, or already gone
+  }
+}
+
 /** Apache warns at start-up about a PassEnv variable that is not set; so do we, once. */
 function warnUnsetPassenv(config: Config, logs: LogWriter): void {
   for (const name of new Set(config.passenv)) {
@@ -106,7 +114,9 @@ export async function runMaster(given: Config): Promise<number> {
     return reportCannotListen(given, err instanceof Error ? err.message : String(err));
   }
   const { config, socket } = settled;
-  mkdirSync(config.serverRoot, { recursive: true });
+  // A root this run created (not given, not left by an earlier run) goes again on exit once
+  // empty: it holds only the pid file, and every run on a new port would leave one behind.
+  const createdRoot = mkdirSync(config.serverRoot, { recursive: true }) !== undefined;
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
   setupCluster(config, socket, logs);
   warnUnsetPassenv(config, logs);
@@ -115,6 +125,7 @@ export async function runMaster(given: Config): Promise<number> {
   const cleanup = () => {
     socket?.close();
     removePidFile(pidFile);
+    if (createdRoot) removeIfEmpty(config.serverRoot);
   };
 
   let reloadQueued: Promise<unknown> | undefined;

@@ -6,13 +6,13 @@
 // node interface below a mount point, and repeated slashes in SCRIPT_NAME and
 // PATH_INFO.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { killAll, runCli, startServer } from '../helpers/server.js';
+import { fixture, killAll, runCli, startServer } from '../helpers/server.js';
 
 let dir = '';
 const ENV_APP = `
@@ -110,6 +110,20 @@ describe('start-up and files, as mod_wsgi-express', { timeout: 60_000 }, () => {
     server.signal('SIGTERM');
     assert.equal((await server.exited()).code, 0);
     assert.equal(existsSync(pidFile), false, 'pid file left behind');
+    assert.equal(existsSync(root), false, 'the server root it created, now empty, left behind');
+  });
+
+  it('keeps a server root that existed before it, and removes one it made when start-up fails', async () => {
+    const kept = path.join(dir, 'kept-root');
+    mkdirSync(kept);
+    const server = await startServer([path.join(dir, 'env.ts'), '--server-root', kept]);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited()).code, 0);
+    assert.ok(existsSync(kept), 'a root the user made must stay');
+    const made = path.join(dir, 'failed-root');
+    const { code } = await runCli(['start-server', fixture('throws-at-import.ts'), '--server-root', made, '--port', '0', '--host', '127.0.0.1']);
+    assert.notEqual(code, 0);
+    assert.equal(existsSync(made), false, 'a failed start left its server root behind');
   });
 
   it('--disable-reloading wins over --reload-on-changes: a saved change is not loaded', async () => {
