@@ -8,6 +8,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
+import { absoluteForm } from '../pipeline/request-view.js';
 import { buildEnviron } from '../tsgi/environ.js';
 import { createInput } from '../tsgi/input.js';
 import { requestErrors } from './request-errors.js';
@@ -33,17 +34,11 @@ function prefixLength(path: string, segments: number): number {
  */
 export function urlBelowMount(url: string, scriptName: string): string {
   if (scriptName === '') return url;
-  let start = 0;
-  if (url.charCodeAt(0) !== 47 /* '/' */) {
-    // Absolute-form target: skip scheme and authority.
-    const authority = url.indexOf('//');
-    start = authority < 0 ? 0 : url.indexOf('/', authority + 2);
-    if (start < 0) return '/';
-  }
-  const query = url.indexOf('?', start);
-  const path = query < 0 ? url.slice(start) : url.slice(start, query);
+  const target = absoluteForm(url)?.rest ?? url;
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
   const rest = path.slice(prefixLength(path, scriptName.split('/').length - 1));
-  const search = query < 0 ? '' : url.slice(query);
+  const search = query < 0 ? '' : target.slice(query);
   return (rest === '' ? '/' : rest) + search;
 }
 

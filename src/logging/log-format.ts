@@ -16,7 +16,7 @@ export interface AccessFacts {
   readonly startMs: number;
   readonly durationUs: number;
   readonly method: string;
-  /** The request target as sent. */
+  /** The request target in origin-form (of an absolute-form target, its path and query), for %U and %q. */
   readonly target: string;
   readonly protocol: string;
   /** `METHOD target protocol`, as %r and the named formats write it. */

@@ -12,7 +12,7 @@
 import { ServerResponse } from 'node:http';
 import { formatAccess } from '../logging/access-format.js';
 import { compileLogFormat, type AccessFacts } from '../logging/log-format.js';
-import { clientAddress, requestTarget, serverNameFromHost } from './request-view.js';
+import { absoluteForm, clientAddress, requestHost, requestTarget, serverNameFromHost } from './request-view.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from './context.js';
 
@@ -93,14 +93,17 @@ class ResponseFacts implements AccessFacts {
   get startMs() { return this.ctx.startUs / 1000; }
   get durationUs() { return (performance.now() - this.ctx.startMono) * 1000; }
   get method() { return this.req.method ?? '-'; }
-  get target() { return requestTarget(this.req); }
+  get target() {
+    const target = requestTarget(this.req);
+    return absoluteForm(target)?.rest ?? target;
+  }
   get protocol() { return `HTTP/${this.req.httpVersion}`; }
   get requestLine() { return requestLine(this.req); }
   get status() { return this.res.statusCode; }
   get bytes() { return this.req.method === 'HEAD' ? 0 : this.res[BYTES]!; }
   get pid() { return process.pid; }
   get requestId() { return this.ctx.id; }
-  get requestedName() { return serverNameFromHost(this.req.headers.host); }
+  get requestedName() { return serverNameFromHost(requestHost(requestTarget(this.req), this.req.headers.host)); }
 
   get connection(): '+' | '-' | 'X' {
     if (!this.res.writableFinished) return 'X';

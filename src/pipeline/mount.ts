@@ -14,13 +14,7 @@
  */
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
-
-/** The request target in origin-form: absolute-form (RFC 9112 3.2.2) keeps only its path. */
-function originForm(url: string): string {
-  if (url.charCodeAt(0) === 47 /* / */) return url;
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
-  return m ? url.slice(m[0].length) || '/' : url;
-}
+import { absoluteForm } from './request-view.js';
 
 function mergeSlashes(raw: string): string {
   return raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
@@ -95,7 +89,7 @@ export function mountStage(mountPoint: string): Stage {
   return (ctx: RequestContext, next) => {
     const url = ctx.req.url ?? '/';
     if (url === '*') return answerAsterisk(ctx);
-    const target = originForm(url);
+    const target = absoluteForm(url)?.rest ?? url;
     const q = target.indexOf('?');
     const raw = normalisePath(ctx, url, mergeSlashes(q < 0 ? target : target.slice(0, q)), q < 0 ? '' : target.slice(q));
     if (raw === undefined) return void sendError(ctx.res, 400, { detail: "The request path climbs above the root ('..')." });

@@ -22,13 +22,26 @@ export function requestTarget(req: IncomingMessage & { originalUrl?: string }): 
 const ABSOLUTE_FORM = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/;
 
 /**
- * The host a request is for: with an absolute-form target (`GET http://h:8080/x`, as
- * sent to proxies) its authority, which RFC 9112 3.2.2 says a server MUST use
- * instead of Host, as Apache does; otherwise the Host header.
+ * An absolute-form target (`http://h:8080/x?q`, as sent to proxies; RFC 9112 3.2.2)
+ * split into its authority and the origin-form rest (`/x?q`); undefined for a target
+ * in any other form. The one place that parses it, for the mount stage, the node
+ * interface and the environ.
+ */
+export function absoluteForm(target: string): { authority: string; rest: string } | undefined {
+  if (target.charCodeAt(0) === 47 /* / */) return undefined;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) return undefined;
+  const rest = target.slice(m[0].length);
+  return { authority: m[1]!, rest: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
+}
+
+/**
+ * The host a request is for: with an absolute-form target its authority, which
+ * RFC 9112 3.2.2 says a server MUST use instead of Host, as Apache does;
+ * otherwise the Host header.
  */
 export function requestHost(target: string, hostHeader: string | undefined): string | undefined {
-  if (target.charCodeAt(0) === 47 /* / */) return hostHeader;
-  const authority = ABSOLUTE_FORM.exec(target)?.[1];
+  const authority = absoluteForm(target)?.authority;
   return authority ? authority.slice(authority.lastIndexOf('@') + 1) : hostHeader;
 }
 

@@ -132,6 +132,10 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
     const closed = await exchange(server.port, 'GET /app/pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /app/pid HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(closed.match(/HTTP\/1\.1 /g)?.length, 1, closed);
     assert.match(closed, /^HTTP\/1\.1 200 OK/);
+    // Chunk extensions past Node's limit: 413, as Node's own handler answers.
+    const extended = await exchange(server.port,
+      `POST /app/pid HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;${'a'.repeat(20_000)}\r\nx\r\n0\r\n\r\n`);
+    assert.match(extended, /HTTP\/1\.1 413 Payload Too Large\r\n/);
   });
 
   it('answers 400 to a repeated Host or one that is not host[:port]', async () => {
@@ -150,6 +154,10 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
     const env = JSON.parse(inside.slice(inside.indexOf('\r\n\r\n') + 4));
     assert.deepEqual([env.SCRIPT_NAME, env.PATH_INFO, env.REQUEST_URI], ['/app', '/environ', '/x/../app/./environ?q=1']);
     for (const bad of ['/..', '/app/../..', '/app/a#b', '/app/a%00b']) assert.match(await send(bad), /^HTTP\/1\.1 400 /, bad);
+    // An absolute-form target: its path is matched, its host wins over Host (RFC 9112 3.2.2).
+    const absolute = await send('http://Example.test:8080/app/environ');
+    const abs = JSON.parse(absolute.slice(absolute.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual([abs.PATH_INFO, abs.HTTP_HOST, abs.SERVER_NAME], ['/environ', 'Example.test:8080', 'Example.test']);
   });
 
   it('answers CONNECT with 405: an origin server does not tunnel', async () => {
@@ -233,7 +241,7 @@ describe('access log formats', { timeout: 60_000 }, () => {
 
 describe('access log: an Apache LogFormat string', { timeout: 60_000 }, () => {
   it('writes the directives asked for, per request, through a real server', async () => {
-    const format = '%m %U %q %>s %B [%{X-Trace}i] [%{Content-Type}o] %L %X %P %{remote}p "%r"';
+    const format = '%m %U %q %>s %B [%{X-Trace}i] [%{Content-Type}o] %L %X %P %{remote}p "%r" %V';
     const server = await startServer([fixture('app.ts'), '--access-log', '--access-log-format', format]);
     const res = await request(`${server.url}environ?x=1`, { headers: { 'X-Trace': 't1' } });
     const environ = (await res.body.json()) as Record<string, unknown>;
@@ -241,8 +249,13 @@ describe('access log: an Apache LogFormat string', { timeout: 60_000 }, () => {
     const line = await server.waitFor(/^GET .*$/m);
     const expected =
       `GET /environ ?x=1 200 ${bytes} [t1] [application/json] ${environ['tsgi_express.request_id']} + ` +
-      `${environ['tsgi_express.process_id']} ${environ.REMOTE_PORT} "GET /environ?x=1 HTTP/1.1"`;
+      `${environ['tsgi_express.process_id']} ${environ.REMOTE_PORT} "GET /environ?x=1 HTTP/1.1" 127.0.0.1`;
     assert.equal(line[0], expected);
+    // An absolute-form target: %U is its path, %V its host (as SERVER_NAME), %r the line as sent.
+    const from = server.output().length;
+    await exchange(server.port, 'GET http://Example.test:8080/pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const absolute = await server.waitFor(/^GET \S*pid .*$/m, 10_000, from);
+    assert.match(absolute[0], /^GET \/pid  200 .* "GET http:\/\/Example\.test:8080\/pid HTTP\/1\.1" Example\.test$/);
   });
 
   it('a directive it cannot log stops the server before it starts, naming it', async () => {
