@@ -62,12 +62,18 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-async function writeRest(res: ServerResponse, reader: ReadableStreamDefaultReader<unknown>): Promise<void> {
+/** Writes the body from `pending` (a read already started) to its end, with backpressure. */
+async function writeRest(
+  res: ServerResponse,
+  reader: ReadableStreamDefaultReader<unknown>,
+  pending: Promise<{ done: boolean; value?: unknown }>,
+): Promise<void> {
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await pending;
     if (res.destroyed) return; // the client went away: nothing more to send or end
     if (done) return void res.end();
     if (!res.write(checkChunk(value))) await drained(res);
+    pending = reader.read();
   }
 }
 
@@ -134,14 +140,10 @@ export async function sendResponse(response: Response, res: ServerResponse): Pro
       // so the client sees the response open, as it would from any Node fetch server.
       res.writeHead(status, reason, headers);
       res.flushHeaders();
-      const step = await firstRead;
-      if (res.destroyed) return;
-      if (step.done) return void res.end();
-      if (!res.write(checkChunk(step.value))) await drained(res);
-      return await writeRest(res, reader);
+      return await writeRest(res, reader, firstRead);
     }
     const chunk = first.done ? '' : checkChunk(first.value);
-    const second = first.done ? first : reader.read();
+    const second = first.done ? Promise.resolve(first) : reader.read();
     // A body given whole (string, bytes, JSON) has ended by the next turn: send it with a length.
     const early = await Promise.race([second, nextTurn()]);
     if (early?.done) {
@@ -151,11 +153,7 @@ export async function sendResponse(response: Response, res: ServerResponse): Pro
     }
     res.writeHead(status, reason, headers);
     if (!res.write(chunk)) await drained(res);
-    const next = early ?? (await second);
-    if (res.destroyed) return;
-    if (next.done) return void res.end();
-    if (!res.write(checkChunk(next.value))) await drained(res);
-    await writeRest(res, reader);
+    await writeRest(res, reader, second);
   } finally {
     res.off('close', onClose);
   }
