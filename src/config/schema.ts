@@ -31,42 +31,20 @@ const derivedShape = {
 
 export const configSchema = z.object({ ...tableShape(), ...derivedShape }).strict();
 
-type ApplicationType = 'script' | 'module';
-type Interface = 'auto' | 'tsgi' | 'fetch' | 'node';
-type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+type Spec = (typeof OPTIONS)[number];
+type Value<S extends Spec> = z.output<S['schema']>;
+/** Options with a static default are always present; the others only when given. */
+type TableConfig = { readonly [S in Extract<Spec, { default: unknown }> as S['key']]: Value<S> } & {
+  readonly [S in Exclude<Spec, { default: unknown }> as S['key']]?: Value<S>;
+};
+type Derived = z.output<z.ZodObject<typeof derivedShape>>;
 
-/** The validated, frozen configuration shared by the master and every worker. */
-export interface Config {
-  readonly entryPoint: string;
-  readonly scriptPath: string;
-  readonly applicationType: ApplicationType;
-  readonly callableObject: string;
-  readonly interface: Interface;
-  readonly mountPoint: string;
-  readonly workingDirectory: string;
-  readonly serverRoot: string;
-  readonly host?: string;
-  readonly serverName: string;
-  readonly port: number;
-  readonly processes: number;
-  readonly multiprocess: boolean;
-  readonly threads: number;
-  readonly startupTimeout: number;
-  readonly shutdownTimeout: number;
-  readonly gracefulTimeout: number;
-  readonly queueTimeout: number;
-  readonly reloadOnChanges: boolean;
-  readonly disableReloading: boolean;
-  readonly setenv: readonly (readonly [string, string])[];
-  readonly passenv: readonly string[];
-  readonly logLevel: LogLevel;
-  readonly accessLog: boolean;
-  /** `common`, `combined` or an Apache LogFormat string (validated by compiling it). */
-  readonly accessLogFormat: string;
-  readonly pidFile?: string;
-  readonly debugMode: boolean;
-  readonly version: string;
-}
+/**
+ * The validated, frozen configuration shared by the master and every worker:
+ * one key per row of the options table (typed by its schema), plus the derived
+ * values above. Adding an option to the table adds it here; nothing is written twice.
+ */
+export type Config = Readonly<Omit<TableConfig, keyof Derived> & Derived>;
 
 /** Parses a Config handed over by the master; throws on anything malformed. */
 export function parseConfig(value: unknown): Config {

@@ -1,22 +1,28 @@
 /**
- * The request pipeline: the ordered, named stages every request passes through,
- * ending in the application call. Later features (host check, static files,
- * auth, body limits) are new entries in STAGE_ORDER, not rewrites.
+ * Composes the pipeline (pipeline/stages.ts, the ordered list) into one function
+ * ending in the application call.
  */
+import type { Config } from '../config/schema.js';
 import type { AppHandler, RequestContext, Stage } from './context.js';
-
-/** The order stages run in, whatever order a builder lists them in; builders may leave any out. */
-export const STAGE_ORDER = ['access-log', 'host-check', 'header-filter', 'mount', 'admission'] as const;
-export type StageName = (typeof STAGE_ORDER)[number];
+import { PIPELINE, type StageDeps, type StageEntry, type StageName } from './stages.js';
 
 export interface NamedStage {
   readonly name: StageName;
   readonly stage: Stage;
 }
 
-/** Chains the stages, in STAGE_ORDER, into one function; `next` is bound here, once, not per request. */
-export function composePipeline(given: readonly NamedStage[], app: AppHandler): (ctx: RequestContext) => void {
-  const stages = [...given].sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
+/** The stages the Config turns on, in pipeline order. */
+export function buildStages(config: Config, deps: StageDeps, entries: readonly StageEntry[] = PIPELINE): NamedStage[] {
+  const stages: NamedStage[] = [];
+  for (const entry of entries) {
+    const stage = entry.build(config, deps);
+    if (stage) stages.push({ name: entry.name as StageName, stage });
+  }
+  return stages;
+}
+
+/** Chains the stages, in the order given, into one function; `next` is bound here, once, not per request. */
+export function composePipeline(stages: readonly NamedStage[], app: AppHandler): (ctx: RequestContext) => void {
   let next: (ctx: RequestContext) => void = app;
   for (let i = stages.length - 1; i >= 0; i--) {
     const { stage } = stages[i]!;

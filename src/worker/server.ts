@@ -1,17 +1,13 @@
 /**
  * The worker's HTTP server: one RequestContext per request, passed through the
- * pipeline (pipeline/build.ts) to the application handler.
+ * pipeline (pipeline/stages.ts) to the application handler.
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
-import { accessLogStage } from '../pipeline/access-log.js';
-import { composePipeline, type NamedStage } from '../pipeline/build.js';
+import { buildStages, composePipeline } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
-import { headerFilter } from '../pipeline/header-filter.js';
-import { hostCheck } from '../pipeline/host-check.js';
-import { mountStage } from '../pipeline/mount.js';
 import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { runInRequest } from './request-scope.js';
@@ -38,21 +34,11 @@ export interface WorkerServer {
   readonly state: DrainState;
 }
 
-function buildStages(config: Config, log: Log, admission: Admission): NamedStage[] {
-  const stages: NamedStage[] = [];
-  if (config.accessLog) stages.push({ name: 'access-log', stage: accessLogStage(config.accessLogFormat, config.serverName, log) });
-  stages.push({ name: 'host-check', stage: hostCheck });
-  stages.push({ name: 'header-filter', stage: headerFilter });
-  stages.push({ name: 'mount', stage: mountStage(config.mountPoint) });
-  stages.push({ name: 'admission', stage: admission.stage });
-  return stages;
-}
-
 export function createWorkerServer(config: Config, app: AppHandler, log: Log): WorkerServer {
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs);
-  const pipeline = composePipeline(buildStages(config, log, admission), app);
+  const pipeline = composePipeline(buildStages(config, { log, admission }), app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
   const ridPrefix = process.pid.toString(36) + '-';

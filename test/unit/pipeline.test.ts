@@ -2,21 +2,35 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { Admission } from '../../src/pipeline/admission.js';
-import { composePipeline, type NamedStage } from '../../src/pipeline/build.js';
+import { buildStages, composePipeline } from '../../src/pipeline/build.js';
 import type { RequestContext } from '../../src/pipeline/context.js';
+import { PIPELINE, type StageEntry } from '../../src/pipeline/stages.js';
+import type { Config } from '../../src/config/schema.js';
+import type { StageDeps } from '../../src/pipeline/stages.js';
 
-test('stages run in STAGE_ORDER whatever order they are listed in, then the app', () => {
+test('stages run in the order the pipeline lists them, skipping those the config leaves out, then the app', () => {
   const seen: string[] = [];
-  const named = (name: NamedStage['name']): NamedStage => ({
+  const entry = (name: string, on = true): StageEntry => ({
     name,
-    stage: (ctx, next) => {
-      seen.push(name);
-      next(ctx);
-    },
+    build: () =>
+      on
+        ? (ctx, next) => {
+            seen.push(name);
+            next(ctx);
+          }
+        : undefined,
   });
-  const run = composePipeline([named('admission'), named('mount'), named('access-log')], () => seen.push('app'));
+  const stages = buildStages({} as Config, {} as StageDeps, [entry('access-log'), entry('mount', false), entry('admission')]);
+  const run = composePipeline(stages, () => seen.push('app'));
   run({} as RequestContext);
-  assert.deepEqual(seen, ['access-log', 'mount', 'admission', 'app']);
+  assert.deepEqual(seen, ['access-log', 'admission', 'app']);
+});
+
+test('the pipeline starts with the access log (it logs every answer) and ends with admission (the app call follows)', () => {
+  const names = PIPELINE.map((e) => e.name);
+  assert.equal(names[0], 'access-log');
+  assert.equal(names.at(-1), 'admission');
+  assert.equal(new Set(names).size, names.length, 'stage names are unique');
 });
 
 test('a stage that answers the request stops the chain', () => {

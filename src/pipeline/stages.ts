@@ -1,0 +1,36 @@
+/**
+ * THE request pipeline: one literal, ordered list of named stages. Each entry
+ * builds its stage from the Config once, at start-up, or returns undefined when
+ * the Config leaves it out (no access log, say). A new feature (static files,
+ * authentication, limits) is a new entry here, in the place it must run.
+ */
+import type { Config } from '../config/schema.js';
+import type { Log } from '../logging/log.js';
+import { accessLogStage } from './access-log.js';
+import type { Admission } from './admission.js';
+import type { Stage } from './context.js';
+import { headerFilter } from './header-filter.js';
+import { hostCheck } from './host-check.js';
+import { mountStage } from './mount.js';
+
+/** What the stages are built from, besides the Config. */
+export interface StageDeps {
+  readonly log: Log;
+  readonly admission: Admission;
+}
+
+export interface StageEntry {
+  readonly name: string;
+  readonly build: (config: Config, deps: StageDeps) => Stage | undefined;
+}
+
+export const PIPELINE = [
+  // First, so that every answer below (a 400, a 404, a 503) is logged too.
+  { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverName, d.log) : undefined) },
+  { name: 'host-check', build: () => hostCheck },
+  { name: 'header-filter', build: () => headerFilter },
+  { name: 'mount', build: (c) => mountStage(c.mountPoint) },
+  { name: 'admission', build: (_c, d) => d.admission.stage },
+] as const satisfies readonly StageEntry[];
+
+export type StageName = (typeof PIPELINE)[number]['name'];
