@@ -13,6 +13,7 @@ major=${1:?usage: $0 MAJOR}
 case "$major" in
   22) version=22.23.3 ;;
   24) version=24.21.0 ;;
+  26) version=26.12.1 ;;
   *) echo "$0: no pinned Node version for major $major" >&2; exit 2 ;;
 esac
 

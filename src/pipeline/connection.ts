@@ -11,6 +11,9 @@ const FLUSH_MS = 10_000;
  */
 export function endConnection(socket: Socket, last?: string): void {
   if (socket.destroyed) return;
+  // Node 26 keeps a response's writes of this tick in the response itself until it
+  // uncorks the socket on the next tick; ending the socket first would lose them.
+  if (socket.writableCorked > 0) return void setImmediate(endConnection, socket, last);
   if (last === undefined) socket.end();
   else socket.end(last);
   const timer = setTimeout(() => socket.destroy(), FLUSH_MS).unref();

@@ -20,6 +20,9 @@ function isAllowedName(name: string): boolean {
 }
 
 function removeHeaders(req: IncomingMessage): void {
+  // Node builds req.headers lazily from rawHeaders and the count it parsed (Node 26
+  // reads that many entries): build it before rawHeaders shrinks, then keep the two in step.
+  const headers = req.headers;
   const raw = req.rawHeaders;
   const kept: string[] = [];
   const dropped = new Set<string>();
@@ -29,8 +32,7 @@ function removeHeaders(req: IncomingMessage): void {
   }
   raw.length = 0;
   raw.push(...kept);
-  // req.headers may already be built from rawHeaders; keep the two in step.
-  for (const name of dropped) delete req.headers[name];
+  for (const name of dropped) delete headers[name];
 }
 
 export const headerFilter: Stage = (ctx, next) => {
