@@ -1,6 +1,13 @@
 /**
  * Typed messages between the master and its workers (over the cluster IPC
- * channel). Each message type has one handler on the receiving side.
+ * channel). Each message type has one handler on the receiving side: the
+ * master's table is master/worker-messages.ts, the worker's worker/main.ts
+ * (`fromMaster`). Adding a type here without its handler is a type error there.
+ *
+ * Questions (`ask`, answered by `answer`) are correlated request/reply messages:
+ * `WorkerQuestions` are what the master may ask a worker, `MasterQuestions` what
+ * a worker may ask the master. A new question is one row in one of those
+ * interfaces and one entry in the answering side's table.
  */
 import type { Level } from '../logging/levels.js';
 
@@ -42,13 +49,47 @@ export interface BorrowSocketMessage {
   readonly t: 'borrow-socket';
 }
 
-export type WorkerMessage = ReadyMessage | LoadFailedMessage | LogMessage | ListenerClosedMessage | BorrowSocketMessage;
+/** Why a worker is recycled: mod_wsgi's names for its daemon-process restarts. */
+export type RecycleReason = 'maximum_requests' | 'restart_interval' | 'inactivity_timeout' | 'cpu_time_limit' | 'memory_limit';
+
+/** The worker reached a limit it counts itself (--maximum-requests) and asks to be replaced. */
+export interface RecycleMessage {
+  readonly t: 'recycle';
+  readonly reason: RecycleReason;
+  readonly detail: string;
+}
+
+/** A correlated question; the other side replies with an AnswerMessage of the same id. */
+export interface AskMessage {
+  readonly t: 'ask';
+  readonly id: number;
+  readonly q: string;
+  readonly body?: unknown;
+}
+
+export interface AnswerMessage {
+  readonly t: 'answer';
+  readonly id: number;
+  readonly body?: unknown;
+  /** Set instead of body when the question failed (unknown question, a handler that threw). */
+  readonly error?: string;
+}
+
+export type WorkerMessage =
+  | ReadyMessage
+  | LoadFailedMessage
+  | LogMessage
+  | ListenerClosedMessage
+  | BorrowSocketMessage
+  | RecycleMessage
+  | AskMessage
+  | AnswerMessage;
 
 export interface DrainMessage {
   readonly t: 'drain';
   /** Seconds in-flight requests may take before the worker exits anyway. */
   readonly timeout: number;
-  readonly reason: 'reload' | 'shutdown';
+  readonly reason: 'reload' | 'shutdown' | 'recycle';
 }
 
 export interface ListenerClosedAck {
@@ -60,8 +101,63 @@ export interface ListenSocketMessage {
   readonly t: 'listen-socket';
 }
 
-export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage;
+export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage;
+
+/** What a worker says about itself when the master asks (every tick: it is also the heartbeat). */
+export interface WorkerStats {
+  /** Requests whose response has closed. */
+  readonly requests: number;
+  /** Requests in the application now, and waiting for a --threads slot. */
+  readonly inFlight: number;
+  readonly queued: number;
+  /** Resident set size, bytes. */
+  readonly rss: number;
+  /** CPU time used by the process, seconds (user + system). */
+  readonly cpuSeconds: number;
+}
+
+/** One worker as the master sees it (the answer to a worker's `pool` question). */
+export interface WorkerReport {
+  readonly pid: number;
+  readonly generation: number;
+  readonly state: string;
+  /** Seconds since it was forked. */
+  readonly age: number;
+  /** Its answer to the master's last heartbeat, if any yet. */
+  readonly stats?: WorkerStats;
+  /** Set while it is being recycled. */
+  readonly recycling?: RecycleReason;
+}
+
+/** The master's view of the whole pool: what a status page or metrics endpoint shows. */
+export interface PoolReport {
+  readonly masterPid: number;
+  /** Seconds since the master started. */
+  readonly uptime: number;
+  readonly generation: number;
+  /** Workers the master keeps running (--processes, changed by SIGTTIN/SIGTTOU). */
+  readonly target: number;
+  readonly workers: readonly WorkerReport[];
+  /** Workers recycled, by reason. */
+  readonly recycles: Readonly<Record<RecycleReason, number>>;
+  /** Serving workers that died and were replaced (crashed), or were killed for not answering (deadlock_timeout). */
+  readonly restarts: Readonly<Record<'crashed' | 'deadlock_timeout', number>>;
+  /** Workers that failed to start (after the first generation). */
+  readonly startFailures: number;
+}
+
+/** Questions the master asks a worker: name -> what is sent and what comes back. */
+export interface WorkerQuestions {
+  stats: { ask: undefined; answer: WorkerStats };
+}
+
+/** Questions a worker asks the master. */
+export interface MasterQuestions {
+  pool: { ask: undefined; answer: PoolReport };
+}
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';
 }
+
+export const isMasterMessage = isWorkerMessage as (value: unknown) => value is MasterMessage;

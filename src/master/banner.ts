@@ -16,8 +16,8 @@ function reloading(config: Config): string {
   return config.reloadOnChanges ? 'all modules' : 'script';
 }
 
-function capacity(config: Config): string {
-  const p = config.processes;
+/** `200 (2 processes * 100 threads)`: the banner's line, and the log's after SIGTTIN/SIGTTOU. */
+export function capacity(config: Config, p = config.processes): string {
   const t = config.threads;
   const text = `${p * t} (${p} process${p === 1 ? '' : 'es'} * ${t} thread${t === 1 ? '' : 's'})`;
   return config.debugMode ? `${text}; debug mode overrides --processes and --threads` : text;

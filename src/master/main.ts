@@ -1,8 +1,8 @@
 /**
  * The master: validates nothing itself (the CLI hands it a Config), never runs
- * application code. It forks the workers, prints the banner when all are ready,
- * watches files, and turns signals and file changes into short verbs on the
- * supervisor: reload, stop, kill.
+ * application code. It settles the port, writes the pid file and runs the
+ * arbiter (arbiter.ts), the event loop that turns signals, ticks, file changes
+ * and worker exits into short verbs on the worker pool (supervisor.ts).
  */
 import cluster from 'node:cluster';
 import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,15 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { defaultServerRoot, pidFilePath } from '../config/server-root.js';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
-import type { ReadyMessage } from '../ipc/messages.js';
-import { banner, serverUrl } from './banner.js';
+import { Arbiter } from './arbiter.js';
 import { pickFreePort } from './free-port.js';
 import { ListeningSocket } from './listening-socket.js';
 import { LogWriter } from './log-writer.js';
-import { installSignals, removeSignals } from './signals.js';
-import { Supervisor } from './supervisor.js';
 import { StartFailure } from './worker-handle.js';
-import { ChangeWatcher } from './watcher.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
@@ -60,12 +56,6 @@ function setupCluster(config: Config, socket: ListeningSocket | undefined, logs:
     silent: !config.debugMode,
     execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
   });
-}
-
-function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
-  if (config.disableReloading) return [];
-  if (!config.reloadOnChanges) return [config.scriptPath];
-  return [...new Set(messages.flatMap((m) => m.files))];
 }
 
 /** Removes the pid file unless another server has written its own pid there since. */
@@ -122,70 +112,12 @@ export async function runMaster(given: Config): Promise<number> {
   warnUnsetPassenv(config, logs);
   const pidFile = pidFilePath(config);
   writeFileSync(pidFile, `${process.pid}\n`);
-  const cleanup = () => {
+  const arbiter = new Arbiter({ config, logs, socket, bootFailed: (err) => reportStartFailure(err, config) });
+  try {
+    return await arbiter.run();
+  } finally {
     socket?.close();
     removePidFile(pidFile);
     if (createdRoot) removeIfEmpty(config.serverRoot);
-  };
-
-  let reloadQueued: Promise<unknown> | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
-  const watcher = new ChangeWatcher((files) => requestReload(`changed: ${files.join(', ')}`));
-  const onReady = (messages: readonly ReadyMessage[]) => void watcher.add(filesToWatch(config, messages));
-  const supervisor = new Supervisor(config, logs, { onReady }, socket);
-  // Reloads run one at a time; requests that arrive meanwhile collapse into one more.
-  const requestReload = (reason: string) => {
-    reloadQueued ??= chain = chain.then(() => {
-      reloadQueued = undefined;
-      return supervisor.reload(reason);
-    });
-  };
-
-  // Installed before the first fork: as PID 1 in a container a signal with no
-  // handler is ignored, and whoever reads Ready may signal at once.
-  let ready = false;
-  let stopRequested = false;
-  const stopped = installSignals({
-    reload: () => {
-      if (ready) requestReload('SIGHUP');
-      else logs.log.warn('SIGHUP before the server is ready: ignored');
-    },
-    stop: () => {
-      stopRequested = true;
-      // Refuse new connections once the workers have closed their copies of the socket.
-      socket?.close();
-      return supervisor.stop(config.shutdownTimeout);
-    },
-    kill: () => {
-      stopRequested = true;
-      socket?.close();
-      return supervisor.kill();
-    },
-    log: logs.log,
-  });
-
-  let messages: readonly ReadyMessage[];
-  try {
-    messages = await supervisor.start();
-  } catch (err) {
-    if (stopRequested) {
-      await stopped;
-      cleanup();
-      return ExitCode.OK;
-    }
-    removeSignals();
-    cleanup();
-    return reportStartFailure(err, config);
   }
-  await watcher.add(filesToWatch(config, messages));
-  ready = true;
-  if (!stopRequested) {
-    process.stdout.write(banner(config, messages[0]?.kind ?? 'tsgi'));
-    const n = config.processes;
-    process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(config)}\n`);
-  }
-  await stopped;
-  await watcher.close();
-  cleanup();
-  return ExitCode.OK;
 }

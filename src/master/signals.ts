@@ -1,48 +1,27 @@
 /**
- * Signals: handlers only call the master's verbs. SIGTERM and SIGINT stop
- * gracefully (a second SIGINT stops at once), SIGHUP reloads. Resolves when the
- * server has stopped. The master may be PID 1 in a container, where signals
- * without a handler are ignored, so every one it honours has a handler.
+ * Signals only queue an event (arbiter.ts runs the verb: handleSigterm and so
+ * on). The handlers are installed before the first fork: the master may be PID 1
+ * in a container, where a signal without a handler is ignored, and a signal that
+ * arrives during start-up waits in the queue instead of being lost.
+ *
+ * SIGTERM, SIGINT: stop gracefully (a second SIGINT: at once). SIGHUP: rolling
+ * reload. SIGTTIN, SIGTTOU: one worker more, one fewer. A new signal is one more
+ * name here and one more `handle<Signal>` verb in the arbiter.
  */
-import type { Log } from '../logging/log.js';
+export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const;
+export type MasterSignal = (typeof SIGNALS)[number];
 
-export interface SignalVerbs {
-  reload(): void;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  log: Log;
+const installed = new Map<MasterSignal, () => void>();
+
+export function installSignals(queue: (signal: MasterSignal) => void): void {
+  for (const signal of SIGNALS) {
+    const handler = () => queue(signal);
+    installed.set(signal, handler);
+    process.on(signal, handler);
+  }
 }
-
-const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export function removeSignals(): void {
-  for (const sig of SIGNALS) process.removeAllListeners(sig);
-}
-
-export function installSignals(verbs: SignalVerbs): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping: Promise<void> | undefined;
-    const done = () => {
-      removeSignals();
-      resolve();
-    };
-    const stop = (sig: NodeJS.Signals) => {
-      if (stopping) {
-        if (sig === 'SIGINT') {
-          verbs.log.warn('Second SIGINT: stopping now');
-          void verbs.kill().then(done);
-        }
-        return;
-      }
-      verbs.log.info(`${sig} received: stopping gracefully`);
-      stopping = verbs.stop().then(done);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      if (stopping) return;
-      verbs.log.info('SIGHUP received: rolling reload');
-      verbs.reload();
-    });
-  });
+  for (const [signal, handler] of installed) process.off(signal, handler);
+  installed.clear();
 }

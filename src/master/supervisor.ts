@@ -1,50 +1,96 @@
 /**
- * The worker pool: start, replace crashed workers (with back-off), rolling
- * reload, graceful stop. Short verbs: spawn, topUp, retire, reload, stop.
- * A rolling reload starts a full new generation, waits until every new worker is
- * ready, and only then retires the old one; if the new code cannot load, the new
- * workers are killed and the old ones keep serving.
+ * The worker pool and its verbs: start, reload (a whole new generation),
+ * recycle (one worker, rolling), topUp (back to the target count), scaleUp and
+ * scaleDown (SIGTTIN, SIGTTOU), heartbeat, stop, kill, and reap (a worker
+ * exited). The arbiter calls them from its event loop; none of them waits for
+ * a worker: what follows from a worker's readiness or exit comes back as a
+ * promise settling or an event.
+ *
+ * Rolling, always: a new generation (reload) or a replacement (recycle) is
+ * ready before the workers it replaces are told to drain, and if it cannot
+ * load, the old ones keep serving. A worker that was serving and died is
+ * replaced at once; only workers that fail to start back off.
  */
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
-import type { ReadyMessage } from '../ipc/messages.js';
+import type { PoolReport, ReadyMessage, RecycleReason } from '../ipc/messages.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
-import { forkWorker, StartFailure, WorkerHandle } from './worker-handle.js';
+import { forkWorker, WorkerHandle, type WorkerMessageSink } from './worker-handle.js';
+import { dispatchTo, workerMessageHandlers, type MasterAnswers } from './worker-messages.js';
 
-const CRASH_WINDOW_MS = 60_000;
-const MAX_BACKOFF_MS = 30_000;
+/** Back-off for workers that fail to start: 0.5 s, 1 s, 2 s ... at most 30 s; reset by one that starts. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
 
-export interface SupervisorHooks {
-  /** A generation became ready: the files its workers loaded. */
-  onReady(messages: readonly ReadyMessage[]): void;
+export const RECYCLE_REASONS: readonly RecycleReason[] = [
+  'maximum_requests',
+  'restart_interval',
+  'inactivity_timeout',
+  'cpu_time_limit',
+  'memory_limit',
+];
+
+export interface PoolHooks {
+  /** A worker exited; the arbiter queues it and hands it back to reap(). */
+  exited(handle: WorkerHandle, code: number | null, signal: string | null): void;
+  /** Workers became ready: the files they loaded (what --reload-on-changes watches). */
+  loaded(messages: readonly ReadyMessage[]): void;
+}
+
+interface Counters {
+  recycles: Record<RecycleReason, number>;
+  restarts: Record<'crashed' | 'deadlock_timeout', number>;
+  startFailures: number;
 }
 
 export class Supervisor {
   private readonly handles = new Map<Worker, WorkerHandle>();
+  private readonly sink: WorkerMessageSink;
+  private readonly startedAt = performance.now();
   private generation = 0;
+  /** How many workers to keep: --processes, changed by SIGTTIN/SIGTTOU. */
+  private target: number;
   private stopping = false;
   private reloading = false;
-  private crashes: number[] = [];
-  private topUpTimer: NodeJS.Timeout | undefined;
+  /** Failed starts in a row, and no start before retryAt (performance.now()). */
+  private bootFailures = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The worker being recycled now: one at a time, so capacity stays. */
+  private recyclingNow: WorkerHandle | undefined;
+  readonly counters: Counters = {
+    recycles: Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>,
+    restarts: { crashed: 0, deadlock_timeout: 0 },
+    startFailures: 0,
+  };
 
   constructor(
     private readonly config: Config,
     private readonly logs: LogWriter,
-    private readonly hooks: SupervisorHooks,
+    private readonly hooks: PoolHooks,
+    answers: MasterAnswers,
     /** The listening socket the master owns and lends to each worker, when it owns one. */
     private readonly socket?: ListeningSocket,
-  ) {}
+  ) {
+    this.target = config.processes;
+    const recycle = (from: WorkerHandle, reason: RecycleReason, detail: string) => this.recycle(from, reason, detail);
+    this.sink = dispatchTo(workerMessageHandlers({ logs, socket, answers, recycle }));
+  }
 
   private get log() {
     return this.logs.log;
   }
 
+  get capacity(): { processes: number; threads: number } {
+    return { processes: this.target, threads: this.config.threads };
+  }
+
   /** Starts the first generation; rejects with the app's error if it cannot load. */
   async start(): Promise<readonly ReadyMessage[]> {
     this.generation = 1;
-    const fresh = this.spawnMany(this.config.processes, this.generation);
+    const fresh = this.spawnMany(this.target, this.generation);
     try {
       const messages = await Promise.all(fresh.map((h) => h.ready));
       this.markReady(fresh, messages);
@@ -60,11 +106,12 @@ export class Supervisor {
     if (this.stopping) return false;
     this.reloading = true;
     const next = this.generation + 1;
-    this.log.info(`Reloading (${reason}): starting ${this.config.processes} new worker(s)`);
-    const fresh = this.spawnMany(this.config.processes, next);
+    this.log.info(`Reloading (${reason}): starting ${this.target} new worker(s)`);
+    const fresh = this.spawnMany(this.target, next);
     try {
       const messages = await Promise.all(fresh.map((h) => h.ready));
-      const old = this.current();
+      if (this.stopping) return false;
+      const old = [...this.handles.values()].filter((h) => !fresh.includes(h) && !h.retired);
       this.generation = next;
       this.markReady(fresh, messages);
       for (const h of old) this.retire(h, 'reload');
@@ -72,19 +119,20 @@ export class Supervisor {
       return true;
     } catch (err) {
       await this.killAll(fresh);
+      if (this.stopping) return false;
       const text = err instanceof Error ? err.message : String(err);
       this.log.error(`Reload failed; the previous code keeps serving. The application could not load:\n${text}`);
-      this.topUp();
       return false;
     } finally {
       this.reloading = false;
+      if (!this.stopping) this.topUp();
     }
   }
 
   /** Graceful stop: in-flight requests get `timeout` seconds, then workers are killed. */
   async stop(timeout: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.topUpTimer);
+    clearTimeout(this.retryTimer);
     const all = [...this.handles.values()];
     for (const h of all) this.retire(h, 'shutdown', timeout);
     const deadline = setTimeout(() => all.forEach((h) => h.kill()), timeout * 1000 + 500);
@@ -95,24 +143,145 @@ export class Supervisor {
   /** Immediate stop (second SIGINT). */
   async kill(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.topUpTimer);
+    clearTimeout(this.retryTimer);
     await this.killAll([...this.handles.values()]);
   }
 
-  get size(): number {
-    return this.handles.size;
+  /** A worker exited (queued by the arbiter). */
+  reap(h: WorkerHandle, code: number | null, signal: string | null): void {
+    this.handles.delete(h.worker);
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (this.stopping || h.retired) {
+      this.log.debug(`worker ${h.pid} retired (${how})`);
+      return;
+    }
+    // Not yet ready: its readiness rejects, and whoever started it decides.
+    if (h.state === 'starting') return;
+    this.counters.restarts.crashed++;
+    const delay = this.topUp();
+    const when = delay > 0 ? `in ${(delay / 1000).toFixed(1)} s (new workers have been failing to start)` : 'now';
+    this.log.error(`worker ${h.pid} died (${how}) ${h.describe()}; starting a replacement ${when}`);
   }
 
-  private current(): WorkerHandle[] {
-    return [...this.handles.values()].filter((h) => h.generation === this.generation && h.state !== 'draining');
+  /**
+   * Brings the current generation back to the target count. Returns 0 when the
+   * missing workers were started (or none were missing), else the ms until the
+   * back-off allows the next start.
+   */
+  topUp(): number {
+    if (this.stopping || this.reloading) return 0;
+    const missing = this.target - this.counted().length;
+    if (missing <= 0) return 0;
+    const wait = this.retryAt - performance.now();
+    if (wait > 0) {
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = undefined;
+        this.topUp();
+      }, wait);
+      return wait;
+    }
+    for (let i = 0; i < missing; i++) this.startReplacement();
+    return 0;
+  }
+
+  /** SIGTTIN: one worker more. */
+  scaleUp(): void {
+    this.target++;
+    this.topUp();
+  }
+
+  /**
+   * SIGTTOU: one worker fewer, drained gracefully. False when already at one;
+   * else the pid of the worker retired (none when one was missing anyway).
+   */
+  scaleDown(): false | { pid?: number } {
+    if (this.target <= 1) return false;
+    this.target--;
+    const candidates = this.counted();
+    if (candidates.length <= this.target) return {};
+    // A starting one first (it serves no one yet), else the oldest.
+    const h = candidates.find((c) => c.state === 'starting') ?? candidates.sort((a, b) => a.startedAt - b.startedAt)[0]!;
+    this.retire(h, 'recycle');
+    return { pid: h.pid };
+  }
+
+  /**
+   * Marks `h` for a rolling recycle: a replacement is started, and once it is
+   * ready `h` drains. One worker at a time; the others wait their turn (tick).
+   */
+  recycle(h: WorkerHandle, reason: RecycleReason, detail: string): void {
+    if (h.retired || h.recycleDue) return;
+    h.recycleDue = { reason, detail };
+    this.recycleNext();
+  }
+
+  /** Starts the next recycle that is due, unless one is running or the pool is busy. */
+  recycleNext(): void {
+    if (this.stopping || this.reloading || this.recyclingNow || performance.now() < this.retryAt) return;
+    const h = [...this.handles.values()].find((c) => c.recycleDue && c.state === 'ready' && !c.retired);
+    if (!h) return;
+    const { reason, detail } = h.recycleDue!;
+    h.recycling = reason;
+    this.recyclingNow = h;
+    this.log.info(`Recycling worker ${h.pid} (${reason}: ${detail}): starting its replacement`);
+    this.startReplacement(h);
+  }
+
+  /** Asks every ready worker for its stats (the heartbeat); answers are kept on the handles. */
+  heartbeat(): void {
+    for (const h of this.handles.values()) {
+      if (h.state !== 'ready' || h.heartbeatPending) continue;
+      h.heartbeatPending = true;
+      h.ask('stats', undefined, 0).then(
+        (stats) => {
+          h.stats = stats;
+          h.lastHeard = performance.now();
+          h.heartbeatPending = false;
+        },
+        () => (h.heartbeatPending = false),
+      );
+    }
+  }
+
+  /** Ready workers not retired. */
+  ready(): WorkerHandle[] {
+    return [...this.handles.values()].filter((h) => h.state === 'ready' && !h.retired);
+  }
+
+  report(): PoolReport {
+    const now = performance.now();
+    return {
+      masterPid: process.pid,
+      uptime: (now - this.startedAt) / 1000,
+      generation: this.generation,
+      target: this.target,
+      workers: [...this.handles.values()].map((h) => ({
+        pid: h.pid,
+        generation: h.generation,
+        state: h.state,
+        age: h.age,
+        ...(h.stats ? { stats: h.stats } : {}),
+        ...(h.recycling ? { recycling: h.recycling } : {}),
+      })),
+      recycles: { ...this.counters.recycles },
+      restarts: { ...this.counters.restarts },
+      startFailures: this.counters.startFailures,
+    };
+  }
+
+  /** The workers that make up the target count: this generation's, not leaving. */
+  private counted(): WorkerHandle[] {
+    return [...this.handles.values()].filter((h) => h.generation === this.generation && !h.retired && !h.recycling);
   }
 
   private markReady(handles: readonly WorkerHandle[], messages: readonly ReadyMessage[]): void {
+    const now = performance.now();
     for (const h of handles) {
       h.state = 'ready';
-      h.readyAt = performance.now();
+      h.readyAt = now;
+      h.lastHeard = now;
     }
-    this.hooks.onReady(messages);
+    this.hooks.loaded(messages);
   }
 
   private spawnMany(count: number, generation: number): WorkerHandle[] {
@@ -121,15 +290,65 @@ export class Supervisor {
 
   private spawn(generation: number): WorkerHandle {
     const worker = forkWorker(this.config, this.socket);
-    const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.socket);
+    const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.sink);
     this.handles.set(worker, handle);
     // Only node:cluster's round-robin hands connections over; a borrowed socket has no hand-offs.
     if (!this.socket) reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
-    worker.once('exit', (code: number | null, signal: string | null) => this.onExit(handle, code, signal));
+    worker.once('exit', (code: number | null, signal: string | null) => this.hooks.exited(handle, code, signal));
     return handle;
   }
 
-  private retire(h: WorkerHandle, reason: 'reload' | 'shutdown', timeout?: number): void {
+  /** A worker outside a reload: to fill a gap, or to replace `replacing` (a recycle). */
+  private startReplacement(replacing?: WorkerHandle): void {
+    const h = this.spawn(this.generation);
+    h.ready.then(
+      (message) => this.replacementReady(h, message, replacing),
+      (err: unknown) => this.replacementFailed(h, err, replacing),
+    );
+  }
+
+  private replacementReady(h: WorkerHandle, message: ReadyMessage, replacing: WorkerHandle | undefined): void {
+    if (h.retired) return;
+    // A reload finished meanwhile: this one runs the old code.
+    if (this.stopping || h.generation !== this.generation) return this.retire(h, 'reload');
+    this.bootFailures = 0;
+    this.retryAt = 0;
+    this.markReady([h], [message]);
+    if (replacing) this.finishRecycle(replacing, h);
+  }
+
+  private replacementFailed(h: WorkerHandle, err: unknown, replacing: WorkerHandle | undefined): void {
+    if (replacing && this.recyclingNow === replacing) {
+      this.recyclingNow = undefined;
+      replacing.recycling = undefined;
+    }
+    if (h.retired || this.stopping) return;
+    this.bootFailures++;
+    this.counters.startFailures++;
+    const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.bootFailures - 1));
+    this.retryAt = performance.now() + delay;
+    const text = err instanceof Error ? err.message : String(err);
+    const keeps = replacing && this.handles.has(replacing.worker) ? `; worker ${replacing.pid} keeps serving until then` : '';
+    this.log.error(
+      `a new worker could not start (${this.bootFailures} in a row); next attempt in ${(delay / 1000).toFixed(1)} s${keeps}:\n${text}`,
+    );
+    this.topUp();
+  }
+
+  private finishRecycle(old: WorkerHandle, fresh: WorkerHandle): void {
+    const reason = old.recycling!;
+    this.recyclingNow = undefined;
+    if (this.handles.has(old.worker) && !old.retired) {
+      this.counters.recycles[reason]++;
+      this.retire(old, 'recycle');
+      this.log.info(`worker ${old.pid} recycled (${reason}): worker ${fresh.pid} serves in its place, ${old.pid} drains`);
+    }
+    this.recycleNext();
+  }
+
+  private retire(h: WorkerHandle, reason: 'reload' | 'shutdown' | 'recycle', timeout?: number): void {
+    if (h.retired) return;
+    h.retired = true;
     if (h.state === 'starting') return h.kill();
     h.state = 'draining';
     const seconds = timeout ?? this.config.gracefulTimeout;
@@ -140,49 +359,10 @@ export class Supervisor {
   }
 
   private async killAll(handles: readonly WorkerHandle[]): Promise<void> {
-    for (const h of handles) h.kill();
-    await Promise.all(handles.map((h) => h.exited));
-  }
-
-  private onExit(h: WorkerHandle, code: number | null, signal: string | null): void {
-    this.handles.delete(h.worker);
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    if (this.stopping || h.state === 'starting') return;
-    if (h.state === 'draining') {
-      this.log.debug(`worker ${h.pid} retired (${how})`);
-      return;
+    for (const h of handles) {
+      h.retired = true;
+      h.kill();
     }
-    this.log.error(`worker ${h.pid} died (${how}) ${h.describe()}; starting a replacement`);
-    this.crashes.push(performance.now());
-    this.topUp();
-  }
-
-  /** Brings the current generation back to --processes workers, backing off on repeated crashes. */
-  private topUp(): void {
-    if (this.stopping || this.reloading || this.topUpTimer) return;
-    const now = performance.now();
-    this.crashes = this.crashes.filter((t) => now - t < CRASH_WINDOW_MS);
-    const n = this.crashes.length;
-    const delay = n <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 250 * 2 ** (n - 2));
-    if (delay > 0) this.log.warn(`${n} worker crashes in the last minute; next start in ${delay} ms`);
-    this.topUpTimer = setTimeout(() => {
-      this.topUpTimer = undefined;
-      void this.fill();
-    }, delay);
-  }
-
-  private async fill(): Promise<void> {
-    if (this.stopping || this.reloading) return;
-    const missing = this.config.processes - this.current().length;
-    const fresh = this.spawnMany(Math.max(0, missing), this.generation);
-    const results = await Promise.allSettled(fresh.map((h) => h.ready));
-    results.forEach((r, i) => {
-      if (r.status === 'fulfilled') this.markReady([fresh[i]!], [r.value]);
-      else if (r.reason instanceof StartFailure) {
-        this.log.error(`replacement worker could not start:\n${r.reason.message}`);
-        this.crashes.push(performance.now());
-        this.topUp();
-      }
-    });
+    await Promise.all(handles.map((h) => h.exited));
   }
 }

@@ -1,12 +1,23 @@
 /**
  * One worker process as the master sees it: its state (starting, ready,
- * draining), when it started, and a promise for its readiness. Forking and the
- * readiness contract live here; the pool policy lives in supervisor.ts.
+ * draining), when it started, its last heartbeat answer, and a promise for its
+ * readiness. Its IPC messages go to the one handler table it was given
+ * (worker-messages.ts); the pool policy lives in supervisor.ts.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
-import { isWorkerMessage, type MasterMessage, type ReadyMessage } from '../ipc/messages.js';
+import {
+  isWorkerMessage,
+  type LoadFailedMessage,
+  type MasterMessage,
+  type ReadyMessage,
+  type RecycleReason,
+  type WorkerMessage,
+  type WorkerQuestions,
+  type WorkerStats,
+} from '../ipc/messages.js';
+import { Asker, type AnswerOf, type AskOf } from '../ipc/rpc.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 
@@ -23,6 +34,9 @@ export class StartFailure extends Error {
   }
 }
 
+/** Routes one message from `from` to its handler (worker-messages.ts). */
+export type WorkerMessageSink = (from: WorkerHandle, message: WorkerMessage, handle: unknown) => void;
+
 const STDERR_TAIL = 8192;
 
 export class WorkerHandle {
@@ -31,8 +45,20 @@ export class WorkerHandle {
   readyAt = 0;
   /** The worker said it stopped taking connections (draining or crashing). */
   listenerClosed = false;
+  /** The master let it go on purpose (stop, reload, recycle, scale-down): its end is no crash. */
+  retired = false;
+  /** A recycle trigger fired: it waits for its turn (one worker recycles at a time). */
+  recycleDue: { readonly reason: RecycleReason; readonly detail: string } | undefined;
+  /** Set while its replacement is being started. */
+  recycling: RecycleReason | undefined;
+  /** Its last answer to the heartbeat, and when it came (performance.now()). */
+  stats: WorkerStats | undefined;
+  lastHeard = 0;
+  heartbeatPending = false;
   readonly ready: Promise<ReadyMessage>;
   readonly exited: Promise<void>;
+  private readonly asker: Asker<WorkerQuestions>;
+  private settleReady!: { resolve(m: ReadyMessage): void; reject(err: StartFailure): void };
   private stderrTail = '';
 
   constructor(
@@ -40,13 +66,19 @@ export class WorkerHandle {
     readonly generation: number,
     config: Config,
     logs: LogWriter,
-    private readonly socket?: ListeningSocket,
+    sink: WorkerMessageSink,
   ) {
+    this.asker = new Asker((m) => this.send(m));
     this.pipeOutput(logs);
     this.reportSendErrors(logs);
-    this.ready = this.awaitReady(config, logs);
+    // One listener for every message, registered once: the table decides.
+    worker.on('message', (message: unknown, handle: unknown) => {
+      if (isWorkerMessage(message)) sink(this, message, handle);
+    });
+    this.ready = this.awaitReady(config);
     this.ready.catch(() => {}); // observed by the supervisor; never an unhandled rejection
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.once('exit', () => this.asker.failAll(`worker ${this.pid} exited`));
   }
 
   get pid(): number {
@@ -58,8 +90,34 @@ export class WorkerHandle {
     return this.state === 'ready' && !this.listenerClosed && this.worker.isConnected();
   }
 
-  send(message: MasterMessage): void {
-    if (this.worker.isConnected()) this.worker.send(message);
+  /** Whether the message could be handed to the channel (false once the worker is gone). */
+  send(message: MasterMessage): boolean {
+    if (!this.worker.isConnected()) return false;
+    this.worker.send(message);
+    return true;
+  }
+
+  /** A correlated question; rejects after `timeoutMs` (0: only when the worker goes). */
+  ask<Q extends keyof WorkerQuestions & string>(
+    q: Q,
+    body: AskOf<WorkerQuestions, Q>,
+    timeoutMs: number,
+  ): Promise<AnswerOf<WorkerQuestions, Q>> {
+    return this.asker.ask(q, body, timeoutMs);
+  }
+
+  /** The table's entry for `answer` messages. */
+  settle(message: Parameters<Asker<WorkerQuestions>['settle']>[0]): void {
+    this.asker.settle(message);
+  }
+
+  /** The table's entries for `ready` and `load-failed`. */
+  readyMessage(message: ReadyMessage): void {
+    this.settleReady.resolve(message);
+  }
+
+  loadFailed(message: LoadFailedMessage): void {
+    this.settleReady.reject(new StartFailure(message.error));
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -68,11 +126,16 @@ export class WorkerHandle {
     }
   }
 
+  /** Seconds since it was forked. */
+  get age(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
   /** What the worker was doing, for crash reports. */
   describe(): string {
-    const seconds = ((performance.now() - this.startedAt) / 1000).toFixed(1);
+    const seconds = this.age.toFixed(1);
     if (this.state === 'starting') return `while starting (loading the app for ${seconds}s)`;
-    if (this.state === 'draining') return 'while draining for a reload or stop';
+    if (this.state === 'draining') return 'while draining';
     return `while serving requests (up ${seconds}s)`;
   }
 
@@ -104,7 +167,7 @@ export class WorkerHandle {
     }
   }
 
-  private awaitReady(config: Config, logs: LogWriter): Promise<ReadyMessage> {
+  private awaitReady(config: Config): Promise<ReadyMessage> {
     return new Promise((resolve, reject) => {
       // --startup-timeout 0 waits for ever, as in mod_wsgi-express.
       const timer =
@@ -114,27 +177,21 @@ export class WorkerHandle {
               this.kill();
             }, config.startupTimeout * 1000)
           : undefined;
-      this.worker.on('message', (message: unknown) => {
-        if (!isWorkerMessage(message)) return;
-        if (message.t === 'log') logs.fromWorker(this.pid, message);
-        else if (message.t === 'borrow-socket') this.socket?.lendTo(this.worker);
-        else if (message.t === 'listener-closed') {
-          this.listenerClosed = true;
-          this.send({ t: 'listener-closed-ack' });
-        } else if (message.t === 'ready') {
+      this.settleReady = {
+        resolve: (m) => {
           clearTimeout(timer);
-          resolve(message);
-        } else if (message.t === 'load-failed') {
+          resolve(m);
+        },
+        reject: (err) => {
           clearTimeout(timer);
-          reject(new StartFailure(message.error));
-        }
-      });
+          reject(err);
+        },
+      };
       this.worker.once('exit', (code, signal) => {
-        clearTimeout(timer);
         const how = signal ? `signal ${signal}` : `exit code ${code}`;
         const tail = this.stderrTail.trim();
         const text = `worker ${this.pid} exited (${how}) before it was ready${tail ? `:\n${tail}` : ''}`;
-        reject(new StartFailure(text, code === ExitCode.LISTEN));
+        this.settleReady.reject(new StartFailure(text, code === ExitCode.LISTEN));
       });
     });
   }

@@ -16,6 +16,7 @@ interface Waiting {
 
 export class Admission {
   private active = 0;
+  private completed = 0;
   /** FIFO from `head`; a taken slot is cleared at once, so a served request is not kept alive by the queue. */
   private readonly queue: (Waiting | undefined)[] = [];
   private head = 0;
@@ -36,6 +37,11 @@ export class Admission {
     return this.active;
   }
 
+  /** Requests that ran in the application and whose response has closed. */
+  get served(): number {
+    return this.completed;
+  }
+
   readonly stage: Stage = (ctx, next) => {
     if (this.active < this.threads && this.queued === 0) this.run(ctx, next);
     else this.enqueue(ctx, next);
@@ -49,6 +55,7 @@ export class Admission {
 
   private done(): void {
     this.active--;
+    this.completed++;
     this.drainQueue();
   }
 

@@ -6,7 +6,8 @@
 import { writeSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
-import type { MasterMessage, WorkerMessage } from '../ipc/messages.js';
+import type { WorkerQuestions, WorkerStats } from '../ipc/messages.js';
+import { answer, type Answerers } from '../ipc/rpc.js';
 import { formatError } from '../pipeline/error-response.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
@@ -14,14 +15,10 @@ import { captureOutput } from './capture-output.js';
 import { drain, ListenerRelease } from './drain.js';
 import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
+import { listenToMaster, send } from './master-channel.js';
 import { currentRequestId } from './request-scope.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
-
-function send(message: WorkerMessage, done?: () => void): void {
-  if (!process.connected) return done?.();
-  process.send!(message, undefined, {}, () => done?.());
-}
 
 function serverInfo(config: Config): ServerInfo {
   // Later --setenv values replace earlier ones (as repeated SetEnv lines do);
@@ -68,27 +65,33 @@ function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, l
 /**
  * What to listen on: with one worker, the socket the master owns and lends
  * (master/listening-socket.ts), asked for only now so the answer cannot arrive
- * before anyone listens for it; otherwise host:port, shared through node:cluster.
+ * before anyone waits for it (it comes through the table, `listen-socket`);
+ * otherwise host:port, shared through node:cluster.
  */
-function listenTarget(config: Config): Promise<object> {
+function listenTarget(config: Config, lent: Promise<object>): Promise<object> {
   if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: config.port, host: config.host });
-  return new Promise((resolve) => {
-    const onMessage = (message: MasterMessage, handle: unknown) => {
-      if (message?.t !== 'listen-socket' || typeof handle !== 'object' || handle === null) return;
-      process.off('message', onMessage);
-      resolve(handle);
-    };
-    process.on('message', onMessage);
-    send({ t: 'borrow-socket' });
-  });
+  send({ t: 'borrow-socket' });
+  return lent;
 }
 
-async function listen(config: Config, ws: WorkerServer, onReady: () => void): Promise<void> {
+async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, onReady: () => void): Promise<void> {
   ws.server.once('error', (err: NodeJS.ErrnoException) => {
     writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
     process.exit(ExitCode.LISTEN);
   });
-  ws.server.listen(await listenTarget(config), onReady);
+  ws.server.listen(await listenTarget(config, lent), onReady);
+}
+
+/** The worker's answer to the master's heartbeat. */
+function stats(ws: WorkerServer): WorkerStats {
+  const cpu = process.cpuUsage();
+  return {
+    requests: ws.admission.served,
+    inFlight: ws.admission.running,
+    queued: ws.admission.queued,
+    rss: process.memoryUsage.rss(),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 /**
@@ -104,9 +107,12 @@ function configFromMaster(json: string | undefined): Config {
   return Object.freeze(value as Config);
 }
 
-/** Terminal signals reach the whole process group; only the master decides what they mean. */
+/**
+ * Terminal signals reach the whole process group, and so does `kill -TTIN -PGID`
+ * (whose default would stop the process); only the master decides what they mean.
+ */
 function leaveSignalsToMaster(): void {
-  for (const sig of ['SIGINT', 'SIGHUP'] as const) process.on(sig, () => {});
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => {});
 }
 
 async function main(): Promise<void> {
@@ -120,7 +126,8 @@ async function main(): Promise<void> {
   try {
     loaded = await loadApp(config.scriptPath);
   } catch (err) {
-    return send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
+    send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
+    return;
   }
   const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode };
   let selected;
@@ -128,19 +135,29 @@ async function main(): Promise<void> {
     selected = await selectInterface(loaded.namespace, config, opts);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
-    return send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
+    send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
+    return;
   }
   const ws = createWorkerServer(config, selected.handler, batcher.log);
   const listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
   process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
-  process.on('message', (message: MasterMessage) => {
-    if (message?.t === 'listener-closed-ack') return listener.acked();
-    if (message?.t !== 'drain') return;
-    const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
-    const closeIdle = message.reason === 'shutdown';
-    drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
+  let lend!: (handle: object) => void;
+  const lent = new Promise<object>((resolve) => (lend = resolve));
+  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => stats(ws) };
+  // The worker's one table of messages from the master.
+  listenToMaster({
+    drain: (message) => {
+      const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
+      const closeIdle = message.reason === 'shutdown';
+      drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
+    },
+    'listener-closed-ack': () => listener.acked(),
+    'listen-socket': (_message, handle) => {
+      if (typeof handle === 'object' && handle !== null) lend(handle);
+    },
+    ask: (message) => answer(answers, message, undefined, (reply) => send(reply)),
   });
-  await listen(config, ws, () => {
+  await listen(config, ws, lent, () => {
     const address = ws.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     send({ t: 'ready', port, kind: selected.kind, files: loaded.files });

@@ -8,6 +8,8 @@ import { Agent, request } from 'undici';
 export interface LoadResult {
   ok: number;
   failed: number;
+  /** Failures that were a timeout (hangMs): requests left hanging. */
+  hung: number;
   errors: string[];
   bodies: Set<string>;
 }
@@ -18,16 +20,19 @@ export interface LoadOptions {
   readonly keepAlive: boolean;
   /** Hard stop, whatever happens (the test bounds itself). */
   readonly maxMs: number;
+  /** A request with no response head (or body) within this fails as hung (undici's default: 300 s). */
+  readonly hangMs?: number;
 }
 
 export class Load {
-  readonly result: LoadResult = { ok: 0, failed: 0, errors: [], bodies: new Set() };
+  readonly result: LoadResult = { ok: 0, failed: 0, hung: 0, errors: [], bodies: new Set() };
   private stopped = false;
   private readonly agent: Agent;
   private readonly loops: Promise<void>[];
 
   constructor(private readonly url: string, private readonly opts: LoadOptions) {
-    this.agent = new Agent({ connections: opts.loops, pipelining: 1 });
+    const timeouts = opts.hangMs ? { headersTimeout: opts.hangMs, bodyTimeout: opts.hangMs } : {};
+    this.agent = new Agent({ connections: opts.loops, pipelining: 1, ...timeouts });
     const deadline = Date.now() + opts.maxMs;
     this.loops = Array.from({ length: opts.loops }, () => this.loop(deadline));
   }
@@ -42,6 +47,8 @@ export class Load {
           this.result.bodies.add(body);
         } else this.fail(`status ${res.statusCode}: ${body.slice(0, 200)}`);
       } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') this.result.hung++;
         this.fail(String((err as Error).message ?? err));
       }
     }

@@ -345,16 +345,6 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
   });
 });
 
-describe('crash loops', { timeout: 60_000 }, () => {
-  it('a worker that keeps crashing is restarted with growing back-off', async () => {
-    const server = await startServer([fixture('crashes-soon.ts')]);
-    await server.waitFor(/worker \d+ died \(exit code 1\)/);
-    await server.waitFor(/2 worker crashes in the last minute; next start in 250 ms/, 10_000);
-    await server.waitFor(/3 worker crashes in the last minute; next start in 500 ms/, 10_000);
-    assert.match(server.output(), /crashing on purpose, again/);
-  });
-});
-
 /** New connections, each with one request, opened while workers are busy; each one's status or error code. */
 async function newConnections(server: RunningServer, count: number, whileOpen: () => Promise<void>): Promise<(number | string)[]> {
   const dispatcher = new Agent({ headersTimeout: 3000, connect: { timeout: 3000 } });

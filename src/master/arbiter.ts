@@ -1,0 +1,251 @@
+/**
+ * The master's event loop. Everything that happens to the master is an event in
+ * one queue: a signal, a tick, a file change, a worker's exit, a long verb
+ * finishing (start-up, reload, stop). One loop takes them in order and runs the
+ * matching `handle<Event>` verb, which is short and never waits: what it starts
+ * comes back later as another event. So verbs never interleave, and a signal
+ * that arrives while the master is starting up or reloading is handled in turn,
+ * not lost. Modelled on gunicorn's arbiter (SIG_QUEUE, handle_*, manage_workers
+ * each tick); the pool's verbs live in supervisor.ts, the IPC handler table in
+ * worker-messages.ts.
+ */
+import type { Config } from '../config/schema.js';
+import type { MasterQuestions, ReadyMessage } from '../ipc/messages.js';
+import type { Answerers } from '../ipc/rpc.js';
+import { banner, capacity, serverUrl } from './banner.js';
+import { EventQueue } from './event-queue.js';
+import type { ListeningSocket } from './listening-socket.js';
+import type { LogWriter } from './log-writer.js';
+import { installSignals, removeSignals, type MasterSignal } from './signals.js';
+import { Supervisor } from './supervisor.js';
+import { ChangeWatcher } from './watcher.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+/** How often the periodic verbs run: top up, heartbeat, recycle and watchdog checks. */
+export const TICK_MS = 1000;
+
+export type MasterEvent =
+  | { readonly type: MasterSignal }
+  | { readonly type: 'tick' }
+  | { readonly type: 'booted'; readonly messages: readonly ReadyMessage[] }
+  | { readonly type: 'boot-failed'; readonly error: unknown }
+  | { readonly type: 'files-changed'; readonly files: readonly string[] }
+  | { readonly type: 'reload-finished' }
+  | { readonly type: 'worker-exit'; readonly handle: WorkerHandle; readonly code: number | null; readonly signal: string | null }
+  | { readonly type: 'stopped' };
+
+type Handlers = { readonly [T in MasterEvent['type']]: (event: Extract<MasterEvent, { type: T }>) => void };
+
+/** Events that need a running server: queued during start-up, handled once it is ready. */
+const AFTER_READY: ReadonlySet<MasterEvent['type']> = new Set(['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'files-changed']);
+
+export interface ArbiterOptions {
+  readonly config: Config;
+  readonly logs: LogWriter;
+  readonly socket: ListeningSocket | undefined;
+  /** Start-up failed: report it; returns the exit code. */
+  readonly bootFailed: (error: unknown) => number;
+}
+
+function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
+  if (config.disableReloading) return [];
+  if (!config.reloadOnChanges) return [config.scriptPath];
+  return [...new Set(messages.flatMap((m) => m.files))];
+}
+
+export class Arbiter {
+  private readonly queue = new EventQueue<MasterEvent>();
+  private readonly supervisor: Supervisor;
+  private readonly watcher: ChangeWatcher;
+  private phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  private readonly waitingForReady: MasterEvent[] = [];
+  private reloading = false;
+  /** A reload asked for while one runs: they collapse into one more. */
+  private reloadAgain: string | undefined;
+  private killing = false;
+  private exitCode: number | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly config: Config;
+  private readonly socket: ListeningSocket | undefined;
+
+  constructor(private readonly opts: ArbiterOptions) {
+    this.config = opts.config;
+    this.socket = opts.socket;
+    this.watcher = new ChangeWatcher((files) => this.queue.push({ type: 'files-changed', files }));
+    const answers: Answerers<MasterQuestions, WorkerHandle> = {
+      pool: () => this.supervisor.report(),
+    };
+    this.supervisor = new Supervisor(
+      opts.config,
+      opts.logs,
+      {
+        exited: (handle, code, signal) => this.queue.push({ type: 'worker-exit', handle, code, signal }),
+        loaded: (messages) => void this.watcher.add(filesToWatch(this.config, messages)),
+      },
+      answers,
+      opts.socket,
+    );
+  }
+
+  private get log() {
+    return this.opts.logs.log;
+  }
+
+  /** Runs until the server has stopped; resolves with the exit code. */
+  async run(): Promise<number> {
+    installSignals((signal) => this.queue.push({ type: signal }));
+    this.tickTimer = setInterval(() => this.queue.push({ type: 'tick' }), TICK_MS);
+    void this.boot();
+    try {
+      for await (const event of this.queue) this.dispatch(event);
+    } finally {
+      clearInterval(this.tickTimer);
+      removeSignals();
+      await this.watcher.close();
+    }
+    return this.exitCode ?? 0;
+  }
+
+  private readonly handlers: Handlers = {
+    SIGTERM: () => this.handleSigterm(),
+    SIGINT: () => this.handleSigint(),
+    SIGHUP: () => this.handleSighup(),
+    SIGTTIN: () => this.handleSigttin(),
+    SIGTTOU: () => this.handleSigttou(),
+    tick: () => this.handleTick(),
+    booted: (e) => this.handleBooted(e.messages),
+    'boot-failed': (e) => this.handleBootFailed(e.error),
+    'files-changed': (e) => this.handleFilesChanged(e.files),
+    'reload-finished': () => this.handleReloadFinished(),
+    'worker-exit': (e) => this.handleWorkerExit(e.handle, e.code, e.signal),
+    stopped: () => this.handleStopped(),
+  };
+
+  private dispatch(event: MasterEvent): void {
+    if (this.phase === 'starting' && AFTER_READY.has(event.type)) {
+      if (event.type.startsWith('SIG')) this.log.info(`${event.type} received while starting: handled once the server is ready`);
+      this.waitingForReady.push(event);
+      return;
+    }
+    try {
+      (this.handlers[event.type] as (e: MasterEvent) => void)(event);
+    } catch (err) {
+      // A verb that throws is a bug in the master; it must not take the server down.
+      this.log.error(`master: handling ${event.type} failed: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+  }
+
+  /** Starts the first generation and arms the watcher; the outcome comes back as an event. */
+  private async boot(): Promise<void> {
+    try {
+      const messages = await this.supervisor.start();
+      await this.watcher.add(filesToWatch(this.config, messages));
+      this.queue.push({ type: 'booted', messages });
+    } catch (error) {
+      this.queue.push({ type: 'boot-failed', error });
+    }
+  }
+
+  private handleBooted(messages: readonly ReadyMessage[]): void {
+    if (this.phase !== 'starting') return;
+    this.phase = 'serving';
+    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi'));
+    const n = this.config.processes;
+    process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}\n`);
+    for (const event of this.waitingForReady.splice(0)) this.queue.push(event);
+  }
+
+  private handleBootFailed(error: unknown): void {
+    if (this.phase === 'stopping') return; // the stop killed the starting workers; 'stopped' follows
+    this.exitCode = this.opts.bootFailed(error);
+    this.queue.close();
+  }
+
+  private handleSigterm(): void {
+    this.stopGracefully('SIGTERM');
+  }
+
+  private handleSigint(): void {
+    if (this.phase !== 'stopping') return this.stopGracefully('SIGINT');
+    if (this.killing) return;
+    this.killing = true;
+    this.log.warn('Second SIGINT: stopping now');
+    void this.supervisor.kill().then(() => this.queue.push({ type: 'stopped' }));
+  }
+
+  private stopGracefully(signal: MasterSignal): void {
+    if (this.phase === 'stopping') return;
+    this.phase = 'stopping';
+    this.log.info(`${signal} received: stopping gracefully`);
+    // Refuse new connections once the workers have closed their copies of the socket.
+    this.socket?.close();
+    void this.supervisor.stop(this.config.shutdownTimeout).then(() => this.queue.push({ type: 'stopped' }));
+  }
+
+  private handleStopped(): void {
+    if (this.exitCode !== undefined) return;
+    this.exitCode = 0;
+    this.queue.close();
+  }
+
+  private handleSighup(): void {
+    if (this.phase !== 'serving') return;
+    this.log.info('SIGHUP received: rolling reload');
+    this.reload('SIGHUP');
+  }
+
+  private handleFilesChanged(files: readonly string[]): void {
+    if (this.phase !== 'serving') return;
+    this.reload(`changed: ${files.join(', ')}`);
+  }
+
+  /** Reloads run one at a time; those asked for meanwhile collapse into one more. */
+  private reload(reason: string): void {
+    if (this.reloading) {
+      this.reloadAgain = reason;
+      return;
+    }
+    this.reloading = true;
+    void this.supervisor.reload(reason).then(() => this.queue.push({ type: 'reload-finished' }));
+  }
+
+  private handleReloadFinished(): void {
+    this.reloading = false;
+    const again = this.reloadAgain;
+    this.reloadAgain = undefined;
+    if (again !== undefined && this.phase === 'serving') this.reload(again);
+  }
+
+  private handleSigttin(): void {
+    if (this.phase !== 'serving') return;
+    this.supervisor.scaleUp();
+    this.log.info(`SIGTTIN received: adding a worker; Request Capacity: ${this.capacityText()}`);
+  }
+
+  private handleSigttou(): void {
+    if (this.phase !== 'serving') return;
+    const scaled = this.supervisor.scaleDown();
+    if (!scaled) {
+      this.log.warn('SIGTTOU received: already down to one worker; ignored');
+      return;
+    }
+    const which = scaled.pid === undefined ? 'one worker fewer' : `worker ${scaled.pid} drains`;
+    this.log.info(`SIGTTOU received: removing a worker (${which}); Request Capacity: ${this.capacityText()}`);
+  }
+
+  private capacityText(): string {
+    return capacity(this.config, this.supervisor.capacity.processes);
+  }
+
+  private handleWorkerExit(handle: WorkerHandle, code: number | null, signal: string | null): void {
+    this.supervisor.reap(handle, code, signal);
+  }
+
+  /** The periodic verbs. */
+  private handleTick(): void {
+    if (this.phase !== 'serving') return;
+    this.supervisor.topUp();
+    this.supervisor.heartbeat();
+    this.supervisor.recycleNext();
+  }
+}
