@@ -50,6 +50,10 @@ export interface Environ {
   SERVER_PROTOCOL: string;
   REMOTE_ADDR: string;
   REMOTE_PORT: string;
+  /** The authenticated user (--auth-user-script, --auth-user-file, --auth-digest-file), as the check named it. */
+  REMOTE_USER?: string;
+  /** 'Basic' or 'Digest' when REMOTE_USER is set. */
+  AUTH_TYPE?: 'Basic' | 'Digest';
   'tsgi.version': readonly [1, 0];
   'tsgi.url_scheme': 'http' | 'https';
   'tsgi.input': Input;
@@ -77,5 +81,9 @@ declare module 'node:http' {
     originalUrl?: string;
     /** Node interface: the TSGI environ of this request, built on first use. */
     readonly environ?: Environ;
+    /** Node interface: the authenticated user (REMOTE_USER), set when the request passed --auth-* checks. */
+    remoteUser?: string;
+    /** Node interface: 'Basic' or 'Digest' when remoteUser is set (AUTH_TYPE). */
+    authType?: 'Basic' | 'Digest';
   }
 }

@@ -14,6 +14,7 @@ export type Section =
   | 'Timeouts'
   | 'Reloading'
   | 'Environment'
+  | 'Access control'
   | 'Logging'
   | 'Debugging';
 
@@ -44,6 +45,7 @@ export const SECTIONS: readonly Section[] = [
   'Timeouts',
   'Reloading',
   'Environment',
+  'Access control',
   'Logging',
   'Debugging',
 ];
@@ -51,6 +53,7 @@ export const SECTIONS: readonly Section[] = [
 const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
 const APPLICATION_TYPES = ['script', 'module'] as const;
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+const AUTH_TYPES = ['Basic', 'Digest'] as const;
 
 export const OPTIONS = [
   {
@@ -182,6 +185,76 @@ export const OPTIONS = [
     help: "Copy the server's environment variable NAME into every request environ (repeatable).",
     docs: 'One NAME per flag, as in mod_wsgi-express: `--passenv HOME --passenv LANG`. A NAME not set in the environment the server was started with is skipped, with a warning at start-up (Apache\'s `PassEnv` warns the same way). --setenv wins over --passenv for the same NAME.',
     schema: list('an environment variable name'),
+  },
+  {
+    key: 'authUserScript', flag: 'auth-user-script', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'FILE',
+    help: 'Authenticate users with a script exporting checkPassword (Basic) or getRealmHash (Digest).',
+    docs: 'Loaded in every worker like the application (TypeScript or JavaScript, through tsx, with source maps). `checkPassword(environ, user, password)` returns `true` (authenticated as `user`), `false` or `null`/`undefined` (401), or a non-empty string (authenticated as that name: `REMOTE_USER`, the access log\'s `%u` and the group check use it); anything else, or a throw, is a 500 logged with the rule broken. `getRealmHash(environ, user, realm)` returns the hex MD5 of `user:realm:password`, or `null`/`undefined` for no such user. Either may return a Promise. A script without the export --auth-type needs stops the server at start (exit 2). Reloaded, like the application, when it changes. See docs/authentication.md.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'authType', flag: 'auth-type', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'TYPE', default: 'Basic',
+    help: 'The HTTP authentication scheme: Basic (RFC 7617) or Digest (RFC 7616, MD5, qop=auth).',
+    docs: '--auth-digest-file implies `Digest`; giving `Basic` with it is an error, and so is `Digest` with --auth-user-file (htpasswd hashes cannot answer a Digest challenge).',
+    schema: choice(AUTH_TYPES),
+  },
+  {
+    key: 'authUserFile', flag: 'auth-user-file', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'FILE',
+    help: 'Authenticate users against an htpasswd file (bcrypt, $apr1$, {SHA}, $5$, $6$), as Apache\'s AuthUserFile.',
+    docs: 'Beyond mod_wsgi-express (the Trac way). Entries made by `htpasswd -B`, `-m`, `-s`, `-2` and `-5` are accepted; plain-text and DES-crypt entries (`htpasswd -p`, `-d`) stop the server at start with the line number. Re-read in place when it changes, even with --disable-reloading; a version with a bad line is logged and the previous one stays in force. Not with --auth-user-script.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'authDigestFile', flag: 'auth-digest-file', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'FILE',
+    help: 'Authenticate users with Digest against an htdigest file (user:realm:hash).',
+    docs: 'Implies --auth-type Digest. Only the entries for --auth-realm count; a file whose entries are all for other realms stops the server at start. Re-read in place when it changes, like --auth-user-file. Not with --auth-user-script or --auth-user-file.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'authGroupScript', flag: 'auth-group-script', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'FILE',
+    help: 'A script exporting groupsForUser(environ, user); the user must be in --auth-group.',
+    docs: '`groupsForUser` returns an iterable of strings (or a Promise of one) for the authenticated (possibly renamed) user. A user not in --auth-group gets 401, as Apache answers; so does an empty list, a throw, a value that is not an iterable (a string is refused too) or an item that is not a string, which are also logged. Needs --auth-user-script, --auth-user-file or --auth-digest-file.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'authGroup', flag: 'auth-group', section: 'Access control', kind: 'string', readBy: 'worker',
+    valueName: 'NAME', default: 'tsgi',
+    help: 'The group --auth-group-script must report the user in.',
+    docs: 'mod_wsgi-express defaults to `wsgi`, a placeholder: set your own. Given without --auth-group-script it is an error.',
+    schema: text('a group name'),
+  },
+  {
+    key: 'hostAccessScript', flag: 'host-access-script', section: 'Access control', kind: 'string', readBy: 'both',
+    valueName: 'FILE',
+    help: 'A script exporting allowAccess(environ, host), asked before authentication for every request.',
+    docs: '`host` is the client\'s IP address. `true` or `null`/`undefined` let the request go on (authentication still applies); `false`, any other value or a throw answer 403 (the last two are logged). Always site-wide, whatever --auth-location says.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'authRealm', flag: 'auth-realm', section: 'Access control', kind: 'string', readBy: 'worker',
+    valueName: 'NAME', defaultText: 'HOST:PORT',
+    help: 'The realm named in the authentication challenge.',
+    docs: 'As mod_wsgi-express: `HOST:PORT`, HOST being --host or `localhost`. For Digest the realm is part of every password hash (htdigest\'s second argument), so it must match the file or the script.',
+    schema: text('a realm name'),
+  },
+  {
+    key: 'authLocation', flag: 'auth-location', section: 'Access control', kind: 'list', readBy: 'worker',
+    valueName: 'URL-PATH', default: [],
+    help: 'Require authentication only under this path prefix (repeatable); by default the whole site.',
+    docs: 'Matched on whole path segments after the path is decoded and normalised (`/trac/login` covers `/trac/login` and `/trac/login/x`, not `/trac/loginx`; `/trac/./login` and `/trac//%6Cogin` are covered), case-sensitively, as Apache\'s `<Location>`. Without it every request needs credentials, including static files and status pages.',
+    schema: list('a URL path'),
+  },
+  {
+    key: 'authNonceLifetime', flag: 'auth-nonce-lifetime', section: 'Access control', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 300,
+    help: 'How long a Digest nonce stays valid; an older one gets 401 with stale=true.',
+    docs: 'A client answering a stale nonce with the right password is asked to retry with a new nonce without prompting the user again. Each (nonce, nc) pair is accepted once, whichever worker it reaches.',
+    schema: integer(1, 86400),
   },
   {
     key: 'logLevel', flag: 'log-level', section: 'Logging', kind: 'string', readBy: 'both',

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { OPTIONS, type OptionSpec } from './options.js';
 import { parseConfig, type Config } from './schema.js';
+import { resolveAuthOptions } from './auth-options.js';
 import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
 
@@ -85,8 +86,10 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
   const serverRoot = v.serverRoot
     ? path.resolve(ctx.cwd, v.serverRoot as string)
     : defaultServerRoot(ctx, serverName, v.port as number);
+  const auth = resolveAuthOptions(v, raw, ctx.cwd);
   return parseConfig({
     ...v,
+    ...auth,
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,

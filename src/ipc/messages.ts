@@ -27,6 +27,8 @@ export interface LoadFailedMessage {
   readonly t: 'load-failed';
   /** The app's error with its source-mapped stack. */
   readonly error: string;
+  /** A usage error found only by loading (an --auth-user-script without its export): exit 2, not 3. */
+  readonly usage?: boolean;
 }
 
 export interface LogMessage {
@@ -101,7 +103,25 @@ export interface ListenSocketMessage {
   readonly t: 'listen-socket';
 }
 
-export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage;
+/** A password file changed and the master checked the new text: use it from now on (master/auth-service.ts). */
+export interface AuthFilesMessage {
+  readonly t: 'auth-files';
+  readonly userFile?: string;
+  readonly digestFile?: string;
+}
+
+export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage | AuthFilesMessage;
+
+/** What every worker needs from the master for access control: the Digest key and the password files' current text. */
+export interface AuthState {
+  /** base64 of the key Digest nonces are signed with (the same in every worker and generation). */
+  readonly key: string;
+  readonly userFile?: string;
+  readonly digestFile?: string;
+}
+
+/** The master's ledger's answer on a Digest (nonce, nc) pair (master/auth-nonce-ledger.ts). */
+export type NonceClaim = 'fresh' | 'replayed' | 'stale';
 
 /** What a worker says about itself when the master asks (every tick: it is also the heartbeat). */
 export interface WorkerStats {
@@ -154,6 +174,10 @@ export interface WorkerQuestions {
 /** Questions a worker asks the master. */
 export interface MasterQuestions {
   pool: { ask: undefined; answer: PoolReport };
+  /** Access control (master/auth-service.ts): the key and the password files, at start. */
+  'auth-state': { ask: undefined; answer: AuthState };
+  /** Access control: has this Digest (nonce, nc) pair been accepted before, on any worker? */
+  'auth-claim': { ask: { nonce: string; nc: string; issuedAt: number }; answer: NonceClaim };
 }
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {

@@ -19,6 +19,8 @@ import type { LogWriter } from './log-writer.js';
 import { installSignals, removeSignals, type MasterSignal } from './signals.js';
 import { Supervisor } from './supervisor.js';
 import { ChangeWatcher } from './watcher.js';
+import { accessScripts } from '../auth/access-config.js';
+import type { AuthService } from './auth-service.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** How often the periodic verbs run: top up, heartbeat, recycle and watchdog checks. */
@@ -30,6 +32,7 @@ export type MasterEvent =
   | { readonly type: 'booted'; readonly messages: readonly ReadyMessage[] }
   | { readonly type: 'boot-failed'; readonly error: unknown }
   | { readonly type: 'files-changed'; readonly files: readonly string[] }
+  | { readonly type: 'password-files-changed' }
   | { readonly type: 'reload-finished' }
   | { readonly type: 'worker-exit'; readonly handle: WorkerHandle; readonly code: number | null; readonly signal: string | null }
   | { readonly type: 'stopped' };
@@ -43,13 +46,16 @@ export interface ArbiterOptions {
   readonly config: Config;
   readonly logs: LogWriter;
   readonly socket: ListeningSocket | undefined;
+  /** Access control's master side (auth-service.ts), when the options need one. */
+  readonly auth?: AuthService;
   /** Start-up failed: report it; returns the exit code. */
   readonly bootFailed: (error: unknown) => number;
 }
 
 function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
   if (config.disableReloading) return [];
-  if (!config.reloadOnChanges) return [config.scriptPath];
+  // The --auth-*-script files are code the workers load: a change reloads them as the app's does.
+  if (!config.reloadOnChanges) return [config.scriptPath, ...accessScripts(config)];
   return [...new Set(messages.flatMap((m) => m.files))];
 }
 
@@ -74,6 +80,8 @@ export class Arbiter {
     this.watcher = new ChangeWatcher((files) => this.queue.push({ type: 'files-changed', files }));
     const answers: Answerers<MasterQuestions, WorkerHandle> = {
       pool: () => this.supervisor.report(),
+      'auth-state': () => this.authService().state(),
+      'auth-claim': (body) => this.authService().claim(body),
     };
     this.supervisor = new Supervisor(
       opts.config,
@@ -91,6 +99,11 @@ export class Arbiter {
     return this.opts.logs.log;
   }
 
+  private authService(): AuthService {
+    if (!this.opts.auth) throw new Error('no access-control option needs the master');
+    return this.opts.auth;
+  }
+
   /** Runs until the server has stopped; resolves with the exit code. */
   async run(): Promise<number> {
     installSignals((signal) => this.queue.push({ type: signal }));
@@ -102,6 +115,7 @@ export class Arbiter {
       clearInterval(this.tickTimer);
       removeSignals();
       await this.watcher.close();
+      await this.opts.auth?.close();
     }
     return this.exitCode ?? 0;
   }
@@ -116,6 +130,7 @@ export class Arbiter {
     booted: (e) => this.handleBooted(e.messages),
     'boot-failed': (e) => this.handleBootFailed(e.error),
     'files-changed': (e) => this.handleFilesChanged(e.files),
+    'password-files-changed': () => this.handlePasswordFilesChanged(),
     'reload-finished': () => this.handleReloadFinished(),
     'worker-exit': (e) => this.handleWorkerExit(e.handle, e.code, e.signal),
     stopped: () => this.handleStopped(),
@@ -140,6 +155,7 @@ export class Arbiter {
     try {
       const messages = await this.supervisor.start();
       await this.watcher.add(filesToWatch(this.config, messages));
+      await this.opts.auth?.watch(() => this.queue.push({ type: 'password-files-changed' }));
       this.queue.push({ type: 'booted', messages });
     } catch (error) {
       this.queue.push({ type: 'boot-failed', error });
@@ -191,7 +207,13 @@ export class Arbiter {
   private handleSighup(): void {
     if (this.phase !== 'serving') return;
     this.log.info('SIGHUP received: rolling reload');
+    this.opts.auth?.reread();
     this.reload('SIGHUP');
+  }
+
+  /** A password file changed: re-read in place, no reload (auth-service.ts says why). */
+  private handlePasswordFilesChanged(): void {
+    this.opts.auth?.reread();
   }
 
   private handleFilesChanged(files: readonly string[]): void {

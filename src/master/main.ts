@@ -14,6 +14,7 @@ import { Arbiter } from './arbiter.js';
 import { pickFreePort } from './free-port.js';
 import { ListeningSocket } from './listening-socket.js';
 import { LogWriter } from './log-writer.js';
+import { AuthService } from './auth-service.js';
 import { StartFailure } from './worker-handle.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
@@ -92,6 +93,10 @@ function reportCannotListen(config: Config, text: string): number {
 function reportStartFailure(err: unknown, config: Config): number {
   const text = err instanceof Error ? err.message : String(err);
   if (err instanceof StartFailure && err.cannotListen) return reportCannotListen(config, text);
+  if (err instanceof StartFailure && err.usage) {
+    process.stderr.write(`tsgi-express: error: ${text}\n`);
+    return ExitCode.USAGE;
+  }
   process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
   return ExitCode.APP_LOAD;
 }
@@ -112,7 +117,17 @@ export async function runMaster(given: Config): Promise<number> {
   warnUnsetPassenv(config, logs);
   const pidFile = pidFilePath(config);
   writeFileSync(pidFile, `${process.pid}\n`);
-  const arbiter = new Arbiter({ config, logs, socket, bootFailed: (err) => reportStartFailure(err, config) });
+  let auth;
+  try {
+    auth = AuthService.create(config, logs.log);
+  } catch (err) {
+    // A password file the parse process accepted a moment ago has changed since.
+    process.stderr.write(`tsgi-express: error: ${(err as Error).message}\n`);
+    socket?.close();
+    removePidFile(pidFile);
+    return ExitCode.USAGE;
+  }
+  const arbiter = new Arbiter({ config, logs, socket, auth, bootFailed: (err) => reportStartFailure(err, config) });
   try {
     return await arbiter.run();
   } finally {

@@ -28,6 +28,8 @@ export class StartFailure extends Error {
   constructor(
     message: string,
     readonly cannotListen = false,
+    /** A bad option only loading could find (an --auth-user-script without its export): exit 2. */
+    readonly usage = false,
   ) {
     super(message);
     this.name = 'StartFailure';
@@ -117,7 +119,7 @@ export class WorkerHandle {
   }
 
   loadFailed(message: LoadFailedMessage): void {
-    this.settleReady.reject(new StartFailure(message.error));
+    this.settleReady.reject(new StartFailure(message.error, false, message.usage === true));
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

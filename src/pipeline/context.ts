@@ -19,8 +19,10 @@ export interface RequestContext {
   pathInfo: string;
   /** Raw query string without '?', '' when absent. */
   queryString: string;
-  /** Authenticated user for REMOTE_USER and the access log (auth stage, later). */
+  /** The user for REMOTE_USER and the access log's %u (the authenticate stage). */
   remoteUser?: string;
+  /** AUTH_TYPE: how remoteUser was authenticated. */
+  authType?: 'Basic' | 'Digest';
 }
 
 /**

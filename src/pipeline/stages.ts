@@ -17,6 +17,8 @@ import { mountStage } from './mount.js';
 export interface StageDeps {
   readonly log: Log;
   readonly admission: Admission;
+  /** Built by the worker from the loaded --auth-* scripts and the master's state (worker/access-control.ts). */
+  readonly access?: { readonly hostAccess?: Stage; readonly authenticate?: Stage };
 }
 
 export interface StageEntry {
@@ -30,6 +32,10 @@ export const PIPELINE = [
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
   { name: 'mount', build: (c) => mountStage(c.mountPoint) },
+  // Access control before anything that answers with content (static files, the app, status pages),
+  // after mount, so that --auth-location matches the normalised path: host access, then authentication.
+  { name: 'host-access', build: (_c, d) => d.access?.hostAccess },
+  { name: 'authenticate', build: (_c, d) => d.access?.authenticate },
   { name: 'admission', build: (_c, d) => d.admission.stage },
 ] as const satisfies readonly StageEntry[];
 

@@ -35,6 +35,8 @@ export function errorPage(status: number, reason: string, detail?: string, trace
 function defaultDetail(status: number): string {
   switch (status) {
     case 400: return 'The request could not be understood by the server.';
+    case 401: return 'This server could not verify that you are authorized to access the document requested.';
+    case 403: return "You don't have permission to access this resource.";
     case 404: return 'The requested URL was not found on this server.';
     case 500: return 'The server encountered an internal error and was unable to complete your request.';
     case 503: return 'The server is busy. Please retry shortly.';

@@ -94,7 +94,10 @@ export function buildEnviron(
     'tsgi_express.script_name': server.scriptPath,
     'tsgi_express.debug_mode': server.debugMode,
   };
-  if (ctx.remoteUser !== undefined) environ.REMOTE_USER = ctx.remoteUser;
+  if (ctx.authType !== undefined) {
+    environ.REMOTE_USER = ctx.remoteUser;
+    environ.AUTH_TYPE = ctx.authType;
+  }
   const hostHeader = addHeaders(environ, req.rawHeaders);
   const host = requestHost(target, hostHeader);
   if (host !== hostHeader) environ.HTTP_HOST = host;

@@ -12,6 +12,8 @@ import { register as registerCjs } from 'tsx/cjs/api';
 
 export interface LoadedApp {
   readonly namespace: Record<string, unknown>;
+  /** The namespaces of the other scripts asked for (the access-control scripts), in order. */
+  readonly others: Record<string, unknown>[];
   /** Absolute paths of loaded files outside node_modules, entry first. */
   readonly files: string[];
 }
@@ -31,8 +33,9 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
-export async function loadApp(scriptPath: string): Promise<LoadedApp> {
-  const imported = new Set<string>([scriptPath]);
+/** Loads the app, then `others` (the --auth-*-script files) through the same loader, so their files are watched too. */
+export async function loadApp(scriptPath: string, others: readonly string[] = []): Promise<LoadedApp> {
+  const imported = new Set<string>([scriptPath, ...others]);
   registerCjs();
   registerEsm({
     onImport(url) {
@@ -40,7 +43,9 @@ export async function loadApp(scriptPath: string): Promise<LoadedApp> {
     },
   });
   const namespace = (await import(pathToFileURL(scriptPath).href)) as Record<string, unknown>;
+  const loadedOthers: Record<string, unknown>[] = [];
+  for (const file of others) loadedOthers.push((await import(pathToFileURL(file).href)) as Record<string, unknown>);
   await settle();
   for (const file of requiredFiles()) imported.add(file);
-  return { namespace, files: [...imported].filter(isLocalFile) };
+  return { namespace, others: loadedOthers, files: [...imported].filter(isLocalFile) };
 }

@@ -5,12 +5,15 @@
  */
 import { writeSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { WorkerQuestions, WorkerStats } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
 import { formatError } from '../pipeline/error-response.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
+import { accessScripts } from '../auth/access-config.js';
+import { buildAccessControl } from './access-control.js';
+import { masterLink } from './auth-channel.js';
 import { captureOutput } from './capture-output.js';
 import { drain, ListenerRelease } from './drain.js';
 import { loadApp } from './load-app.js';
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   if (!config.debugMode) captureOutput(batcher);
   let loaded;
   try {
-    loaded = await loadApp(config.scriptPath);
+    loaded = await loadApp(config.scriptPath, accessScripts(config));
   } catch (err) {
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
@@ -138,9 +141,11 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
     return;
   }
-  const ws = createWorkerServer(config, selected.handler, batcher.log);
-  const listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
-  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
+  // Registered before the access-control stages are built, which ask the master for its
+  // state; the master sends drain, listen-socket and its own questions only once the
+  // worker listens, by when ws and listener are set.
+  let ws!: WorkerServer;
+  let listener!: ListenerRelease;
   let lend!: (handle: object) => void;
   const lent = new Promise<object>((resolve) => (lend = resolve));
   const answers: Answerers<WorkerQuestions, undefined> = { stats: () => stats(ws) };
@@ -156,7 +161,20 @@ async function main(): Promise<void> {
       if (typeof handle === 'object' && handle !== null) lend(handle);
     },
     ask: (message) => answer(answers, message, undefined, (reply) => send(reply)),
+    'auth-files': (message) => masterLink.deliver(message),
   });
+  let access;
+  try {
+    access = await buildAccessControl(config, loaded.others, opts.server, batcher.log);
+  } catch (err) {
+    const usage = err instanceof UsageError;
+    const error = usage ? err.message : formatError(err);
+    send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
+    return;
+  }
+  ws = createWorkerServer(config, selected.handler, batcher.log, access);
+  listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
+  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
   await listen(config, ws, lent, () => {
     const address = ws.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

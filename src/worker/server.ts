@@ -8,6 +8,7 @@ import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import type { StageDeps } from '../pipeline/stages.js';
 import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { runInRequest } from './request-scope.js';
@@ -17,6 +18,7 @@ class Context implements RequestContext {
   pathInfo = '';
   queryString = '';
   remoteUser: string | undefined = undefined;
+  authType: 'Basic' | 'Digest' | undefined = undefined;
   readonly startUs: number;
   constructor(
     readonly req: http.IncomingMessage,
@@ -34,11 +36,11 @@ export interface WorkerServer {
   readonly state: DrainState;
 }
 
-export function createWorkerServer(config: Config, app: AppHandler, log: Log): WorkerServer {
+export function createWorkerServer(config: Config, app: AppHandler, log: Log, access?: StageDeps['access']): WorkerServer {
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs);
-  const pipeline = composePipeline(buildStages(config, { log, admission }), app);
+  const pipeline = composePipeline(buildStages(config, { log, admission, access }), app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
   const ridPrefix = process.pid.toString(36) + '-';

@@ -69,8 +69,14 @@ describe('import rules', () => {
     assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters)\//);
   });
 
-  it('pipeline/, tsgi/ and adapters/ never import node:cluster, master/ or worker/', () => {
-    assertNoImport(['pipeline', 'tsgi', 'adapters'], /^node:cluster$|\/(master|worker)\//);
+  it('pipeline/, tsgi/, adapters/ and auth/ never import node:cluster, master/ or worker/', () => {
+    assertNoImport(['pipeline', 'tsgi', 'adapters', 'auth'], /^node:cluster$|\/(master|worker)\//);
+  });
+
+  it('auth/ modules the master loads never load the pipeline, bcrypt or yargs/zod', () => {
+    const loaded = [...runtimeImports('master/auth-service.ts')];
+    const bad = loaded.filter((s) => /\/(pipeline|tsgi|adapters)\/|^(bcrypt|zod|yargs)$/.test(s));
+    assert.deepEqual(bad, []);
   });
 
   it('every error code is documented in docs/architecture.md', () => {

@@ -1,0 +1,12 @@
+/** Facts about the access-control options that the master and the workers both need. */
+import type { Config } from '../config/schema.js';
+
+/** The scripts loaded with the app, in this order: user, group, host access (each may be absent). */
+export function accessScripts(config: Config): string[] {
+  return [config.authUserScript, config.authGroupScript, config.hostAccessScript].filter((f): f is string => f !== undefined);
+}
+
+/** The realm of the challenge: --auth-realm, else HOST:PORT as mod_wsgi-express names it. */
+export function authRealm(config: Config): string {
+  return config.authRealm ?? `${config.serverName}:${config.port}`;
+}

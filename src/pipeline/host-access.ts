@@ -1,0 +1,45 @@
+/**
+ * Stage: --host-access-script's allowAccess(environ, host), for every request,
+ * before authentication (mod_wsgi's WSGIAccessScript, run in Apache's access
+ * phase). `host` is the client's IP address (mod_wsgi-express turns host name
+ * lookups off). true or null/undefined: go on; false: 403; any other value or a
+ * throw: 403 and an error-log line saying why.
+ */
+import { accessVerdict, type Access } from '../auth/contracts.js';
+import { scriptEnviron, type ScriptServer } from '../auth/script-environ.js';
+import { andThen, callScript } from '../auth/user-sources.js';
+import { escapeField } from '../logging/access-format.js';
+import type { Log } from '../logging/log.js';
+import type { Stage } from './context.js';
+import { formatError, sendError } from './error-response.js';
+import { clientAddress, requestTarget } from './request-view.js';
+
+export function hostAccessStage(
+  allowAccess: (...args: unknown[]) => unknown,
+  server: ScriptServer,
+  log: Log,
+): Stage {
+  return (ctx, next) => {
+    const host = clientAddress(ctx.req.socket.remoteAddress) ?? '';
+    const verdict = callScript(
+      () => allowAccess(scriptEnviron(ctx, server, log), host),
+      accessVerdict,
+      (err): Access => ({ allow: false, rule: `allowAccess threw: ${formatError(err)}` }),
+    );
+    const done = andThen(verdict, (v) => {
+      if (ctx.res.destroyed) return;
+      if (v.allow) return next(ctx);
+      const where = `[client ${host}:${ctx.req.socket.remotePort ?? '-'}]`;
+      const target = escapeField(requestTarget(ctx.req));
+      if (v.rule) log.error(`${where} ${v.rule}`, ctx.id);
+      else log.warn(`${where} client denied by --host-access-script for "${target}"`, ctx.id);
+      sendError(ctx.res, 403);
+    });
+    if (done instanceof Promise) {
+      done.catch((err: unknown) => {
+        log.error(`request failed in the host-access stage or after it: ${formatError(err)}`, ctx.id);
+        if (!sendError(ctx.res, 500)) ctx.res.destroy();
+      });
+    }
+  };
+}
