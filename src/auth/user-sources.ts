@@ -107,6 +107,10 @@ export class HtdigestUsers implements UserSource {
     this.file = parseHtdigest(text);
   }
 
+  get realms(): ReadonlySet<string> {
+    return this.file.realms;
+  }
+
   checkBasic(): Verdict {
     return { kind: 'error', rule: 'an htdigest file cannot answer Basic' };
   }

@@ -56,6 +56,13 @@ function userSource(config: Config, ns: Namespace | undefined, link: MasterLink,
     return users;
   }
   const users = new HtdigestUsers(state?.digestFile ?? '');
+  // resolve.ts checks this when the port is known; with --port 0 only the worker knows the realm.
+  const realms = users.realms;
+  const realm = authRealm(config);
+  if (realms.size > 0 && !realms.has(realm)) {
+    const list = [...realms].map((r) => JSON.stringify(r)).join(', ');
+    throw new UsageError(`--auth-digest-file ${config.authDigestFile} has no entry for the realm "${realm}" (it has ${list}): give --auth-realm`);
+  }
   link.filesChanged((m) => m.digestFile !== undefined && users.replace(m.digestFile));
   return users;
 }

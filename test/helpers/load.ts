@@ -22,6 +22,8 @@ export interface LoadOptions {
   readonly maxMs: number;
   /** A request with no response head (or body) within this fails as hung (undici's default: 300 s). */
   readonly hangMs?: number;
+  /** Sent with every request (credentials, say). */
+  readonly headers?: Record<string, string>;
 }
 
 export class Load {
@@ -40,7 +42,7 @@ export class Load {
   private async loop(deadline: number): Promise<void> {
     while (!this.stopped && Date.now() < deadline) {
       try {
-        const res = await request(this.url, { dispatcher: this.agent, reset: !this.opts.keepAlive });
+        const res = await request(this.url, { dispatcher: this.agent, reset: !this.opts.keepAlive, headers: this.opts.headers });
         const body = await res.body.text();
         if (res.statusCode === 200) {
           this.result.ok++;

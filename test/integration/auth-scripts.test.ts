@@ -192,12 +192,11 @@ describe('--auth-group-script (the seed-002 bug: no combination lets a non-membe
     // A wrong password never reaches the group check, whatever the groups say.
     assert.equal((await get(server, '/', { authorization: basic('spy', 'wrong') })).status, 401);
     assert.equal((await get(server, '/', { authorization: basic('member', 'wrong') })).status, 401);
-    const out = server.output();
-    assert.match(out, /\[tsgi:warn\].*user "outsider": access to "\/" denied by --auth-group-script: not a member of group "tsgi"/);
-    assert.match(out, /\[tsgi:warn\].*user "lonely": .*not a member of any group/);
-    assert.match(out, /\[tsgi:error\].*user "thrower": .*groupsForUser threw: Error: groupsForUser kaboom\n[^\n]*\] +at groupsForUser \(.*groups\.ts:\d+/);
-    assert.match(out, /\[tsgi:error\].*user "stringy": .*must return an iterable of group names/);
-    assert.match(out, /\[tsgi:error\].*user "bad-item": .*not a string: number 7/);
+    await server.waitFor(/\[tsgi:warn\].*user "outsider": access to "\/" denied by --auth-group-script: not a member of group "tsgi"/);
+    await server.waitFor(/\[tsgi:warn\].*user "lonely": .*not a member of any group/);
+    await server.waitFor(/\[tsgi:error\].*user "thrower": .*groupsForUser threw: Error: groupsForUser kaboom\n[^\n]*\] +at groupsForUser \(.*groups\.ts:\d+/);
+    await server.waitFor(/\[tsgi:error\].*user "stringy": .*must return an iterable of group names/);
+    await server.waitFor(/\[tsgi:error\].*user "bad-item": .*not a string: number 7/);
   });
 });
 
@@ -223,10 +222,9 @@ describe('--host-access-script', { timeout: 60_000 }, () => {
       assert.equal((await get(server, '/private', { 'x-access': access, authorization: ok })).status, 403, access);
       assert.equal((await get(server, '/open', { 'x-access': access })).status, 403, `${access}: the host check is site-wide`);
     }
-    const out = server.output();
-    assert.match(out, /\[tsgi:warn\].*\[client 127\.0\.0\.1:\d+\] client denied by --host-access-script for "\/private"/);
-    assert.match(out, /\[tsgi:error\].*allowAccess must return true, false or null\/undefined; it returned number 1/);
-    assert.match(out, /\[tsgi:error\].*allowAccess threw: Error: allowAccess kaboom\n[^\n]*\] +at allowAccess \(.*host\.ts:\d+/);
+    await server.waitFor(/\[tsgi:warn\].*\[client 127\.0\.0\.1:\d+\] client denied by --host-access-script for "\/private"/);
+    await server.waitFor(/\[tsgi:error\].*allowAccess must return true, false or null\/undefined; it returned number 1/);
+    await server.waitFor(/\[tsgi:error\].*allowAccess threw: Error: allowAccess kaboom\n[^\n]*\] +at allowAccess \(.*host\.ts:\d+/);
   });
 });
 
