@@ -23,14 +23,15 @@ export const generator = process.env.BENCH_GENERATOR ?? (has('wrk') ? 'wrk' : 'a
  * The command line for one run. `load` is { url, seconds, connections, upload, close }.
  * One wrk thread: a second would take a core from the server under test.
  */
-export function loadCommand({ url, seconds, connections, upload, close }) {
+export function loadCommand({ url, seconds, connections, upload, close, headers = [] }) {
+  const extra = headers.flatMap((h) => ['-H', h]);
   if (generator === 'wrk') {
-    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA];
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA, ...extra];
     if (close) args.push('-H', 'Connection: close');
     args.push(url);
     return { cmd: 'wrk', args, env: upload ? { UPLOAD: '1' } : {} };
   }
-  const args = ['--json', '-c', String(connections), '-d', String(seconds), '-t', '5'];
+  const args = ['--json', '-c', String(connections), '-d', String(seconds), '-t', '5', ...extra];
   if (close) args.push('-H', 'Connection: close');
   if (upload) args.push('-m', 'POST', '-b', 'a'.repeat(1048576));
   args.push(url);

@@ -36,6 +36,15 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
+    // The baseline is the same hello without authentication; every request carries credentials.
+    name: 'auth',
+    title: 'hello world with Basic credentials (authentication vs none)',
+    path: '/',
+    connections: 50,
+    headers: ['Authorization: Basic ' + Buffer.from('bench:bench').toString('base64')],
+    servers: ['tsgi', 'tsgi-auth-basic', ...optional('tsgi-auth-bcrypt')],
+  },
+  {
     name: 'threads1',
     title: 'hello world, tsgi-express --threads 1',
     path: '/',

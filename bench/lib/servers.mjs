@@ -2,6 +2,8 @@
 // server that serves the same app (for the fetch and Express comparisons).
 // Every server runs PROCESSES processes (2 on the reference machine) except bare-single.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apacheBinary, apacheCommand } from './apache.mjs';
@@ -33,6 +35,15 @@ const tsgiWith = (cli, app, ...extra) => (port) => ({
 
 const gunicorn = which('gunicorn');
 
+/** An htpasswd file with one bcrypt entry (htpasswd's default cost, 5) for user bench, password bench. */
+function benchHtpasswd() {
+  if (!which('htpasswd')) return undefined;
+  const file = join(mkdtempSync(join(tmpdir(), 'tsgi-bench-auth-')), 'htpasswd');
+  execFileSync('htpasswd', ['-cbB', file, 'bench', 'bench'], { stdio: 'ignore' });
+  return file;
+}
+const htpasswdFile = benchHtpasswd();
+
 /** name -> { label, command(port), pair?, ready? } */
 export const SERVERS = {
   'bare-cluster': { label: `bare node:http cluster (${PROCESSES} workers)`, command: bare('bench/servers/bare-cluster.mjs') },
@@ -45,7 +56,12 @@ export const SERVERS = {
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },
   'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
   'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
+  'tsgi-auth-basic': { label: 'tsgi-express, TSGI app, Basic auth, trivial synchronous checkPassword', command: tsgi('bench/apps/hello.ts', '--auth-user-script', 'bench/apps/auth-trivial.mjs') },
 };
+
+if (htpasswdFile) {
+  SERVERS['tsgi-auth-bcrypt'] = { label: 'tsgi-express, TSGI app, Basic auth, htpasswd bcrypt entry (verified-credentials cache)', command: tsgi('bench/apps/hello.ts', '--auth-user-file', htpasswdFile) };
+}
 
 // Before/after comparisons of a server change: BENCH_REF_CLI=/copy/of/old/bin/tsgi-express
 // adds the old build as `tsgi-ref` next to the current one, in the same interleaved run.

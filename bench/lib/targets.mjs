@@ -39,6 +39,14 @@ export function checkTargets(results, startup) {
     const e = h[ref].cpuPerReqUs / h[ours].cpuPerReqUs;
     add(`(CPU) ${what} CPU efficiency >= ${min.toFixed(2)} x ${ref}`, e.toFixed(2) + roundRange(h[ref].roundsCpuUs, h[ours].roundsCpuUs), e >= min);
   }
+  const auth = results.auth ?? {};
+  if (auth.tsgi && auth['tsgi-auth-basic']) {
+    const r = auth['tsgi-auth-basic'].rps / auth.tsgi.rps;
+    add('Basic auth (trivial sync checkPassword) req/s >= 0.85 x same hello without auth', r.toFixed(2) + roundRange(auth['tsgi-auth-basic'].roundsRps, auth.tsgi.roundsRps), r >= 0.85);
+  }
+  if (auth.tsgi && auth['tsgi-auth-bcrypt']) {
+    add('(auth) htpasswd bcrypt entry, cached, vs no auth', (auth['tsgi-auth-bcrypt'].rps / auth.tsgi.rps).toFixed(2), null);
+  }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
     add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);

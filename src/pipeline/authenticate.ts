@@ -202,6 +202,9 @@ export function authenticateStage(setup: AuthSetup): Stage {
 
   return (ctx, next) => {
     if (!underLocation(ctx.scriptName + ctx.pathInfo, locations)) return next(ctx);
+    // Read now: Node caches the peer's address, which is gone once the socket closes, and a
+    // failed login checked after the client hung up must still log who it was (fail2ban).
+    void ctx.req.socket.remoteAddress;
     const header = authorization(ctx.req);
     if (header === null) return void sendError(ctx.res, 400, { detail: 'The request has more than one Authorization header.' });
     if (header === undefined) return challenge(ctx);

@@ -99,6 +99,23 @@ describe('--auth-user-script, Basic', { timeout: 60_000 }, () => {
     assert.doesNotMatch(server.output(), /wrong-Pa55/);
   });
 
+  it('a failed login answered after the client hung up still logs its address (fail2ban needs it)', async () => {
+    // Two workers: connections handed over by node:cluster's round-robin, as in production.
+    const server = await startServer([fixture('auth/echo-app.ts'), '--auth-user-script', fixture('auth/users.ts'), '--processes', '2']);
+    const from = server.output().length;
+    const auth = basic('slow-no', 'x');
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => {
+        socket.write(`GET /gone HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`, () => {
+          setTimeout(() => socket.resetAndDestroy(), 50); // RST, as a client that gives up (wrk at its deadline) sends
+          resolve();
+        });
+      });
+      socket.on('error', reject);
+    });
+    await server.waitFor(/\[client 127\.0\.0\.1:\d+\] user "slow-no": authentication failure for "\/gone": password mismatch/, 5000, from);
+  });
+
   it("'' and any other type: 500, logged with the rule broken", async () => {
     for (const [user, rule] of [['empty', /checkPassword returned an empty string/], ['one', /checkPassword must return true, false, null\/undefined or a user name \(a non-empty string\); it returned number 1/]] as const) {
       const from = server.output().length;
