@@ -63,6 +63,13 @@ export interface Environ {
   'tsgi.run_once': false;
   'tsgi.input_terminated': true;
   'tsgi.file_wrapper': FileWrapper;
+  /**
+   * Aborts when the request is abandoned before the application has finished
+   * it: the client went away, or it ran past --request-timeout (the reason is
+   * then a `RequestTimeoutError`). An accessor: read it from this environ, not
+   * from a copy made with `{ ...environ }`.
+   */
+  readonly 'tsgi.signal': AbortSignal;
   'tsgi_express.version': string;
   'tsgi_express.process_id': number;
   'tsgi_express.request_id': string;

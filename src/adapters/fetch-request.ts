@@ -3,7 +3,8 @@
  * (scheme and Host as the client sent them, mount point included), the filtered
  * headers, and the body streamed straight from the socket.
  *
- * `request.signal` aborts when the client goes away before the response is done.
+ * `request.signal` aborts when the client goes away before the response is done,
+ * or the request times out (--request-timeout): pipeline/request-signal.ts.
  * Handing undici an external AbortSignal for that costs every request a second
  * AbortController, setMaxListeners, an abort listener and a FinalizationRegistry
  * entry (a fifth of a hello world's CPU and most of the worker's extra memory), and
@@ -16,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerInfo } from '../tsgi/environ.js';
+import { requestSignal } from '../pipeline/request-signal.js';
 import { requestBody } from './request-body.js';
 
 /** Only these may carry no body; every other method streams whatever the client sends. */
@@ -44,19 +46,6 @@ function headerPairs(raw: readonly string[]): [string, string][] {
   return pairs;
 }
 
-/** A signal that aborts when `res` closes before the response was completely sent. */
-export function clientGoneSignal(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  if (res.writableFinished) return controller.signal; // answered: nothing left to abort
-  if (res.closed) {
-    controller.abort(new Error('the client closed the connection'));
-    return controller.signal;
-  }
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
-  });
-  return controller.signal;
-}
 
 /** The symbol undici keeps a Request's signal under, if it keeps it in a plain field. */
 function findSignalSymbol(): symbol | undefined {
@@ -92,7 +81,7 @@ if (kSignal !== undefined) {
     configurable: true,
     enumerable: false,
     get(this: Lazy): AbortSignal {
-      return (this[SIGNAL] ??= clientGoneSignal(this[RES]));
+      return (this[SIGNAL] ??= requestSignal(this[RES]));
     },
     // undici's constructor stores the signal of its own controller, which nothing
     // aborts when no signal is passed in: the client's signal replaces it.
@@ -124,7 +113,7 @@ export function toRequest(req: IncomingMessage, res: ServerResponse, server: Ser
     method: req.method,
     headers: headerPairs(req.rawHeaders),
   };
-  if (kSignal === undefined) init.signal = clientGoneSignal(res);
+  if (kSignal === undefined) init.signal = requestSignal(res);
   if (hasBody(req)) {
     init.body = requestBody(req, res);
     init.duplex = 'half';

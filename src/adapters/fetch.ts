@@ -6,6 +6,7 @@
 import type { Environ } from '../index.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
+import { isAbandoned } from '../pipeline/request-signal.js';
 import { buildEnviron } from '../tsgi/environ.js';
 import { requestErrors } from './request-errors.js';
 import { isResponse, sendResponse } from './fetch-response.js';
@@ -28,12 +29,19 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   const { server, log, debugMode } = opts;
 
   const fail = (ctx: RequestContext, err: unknown) => {
+    // After a --request-timeout the app's own error (often the abort it was told of) is no news.
+    if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);
     // Headers already out: the only honest signal left is a cut connection.
     if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
   };
 
   const respond = (ctx: RequestContext, result: unknown) => {
+    // The server already answered (--request-timeout): the app's Response is dropped.
+    if (isAbandoned(ctx.res)) {
+      if (isResponse(result)) result.body?.cancel().catch(() => {});
+      return;
+    }
     if (!isResponse(result)) {
       return fail(ctx, new TypeError(`the fetch handler returned ${describe(result)}, not a Response`));
     }

@@ -8,6 +8,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
+import { isAbandoned } from '../pipeline/request-signal.js';
 import { absoluteForm } from '../pipeline/request-view.js';
 import { buildEnviron } from '../tsgi/environ.js';
 import { createInput } from '../tsgi/input.js';
@@ -78,6 +79,8 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions):
   installEnvironGetter();
 
   const fail = (ctx: RequestContext, err: unknown) => {
+    // After a --request-timeout the app's own error (a write to the answered response) is no news.
+    if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);
     if (ctx.res.writableEnded) return;
     // Headers already out: the only honest signal left is a cut connection.

@@ -16,6 +16,7 @@ import type { Log } from '../logging/log.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { endConnection } from '../pipeline/connection.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
+import { isAbandoned } from '../pipeline/request-signal.js';
 import { FileBody } from './file-wrapper.js';
 import { checkRecall, parseStart, type ResponseStart } from './start-response.js';
 
@@ -124,6 +125,11 @@ export class TsgiResponse {
 
   /** The application failed: 500 before output, aborted connection after. Never throws. */
   fail(err: unknown): void {
+    // After a --request-timeout the app's own error (often the abort it was told of) is no news.
+    if (isAbandoned(this.res)) {
+      this.log.debug(`after the request timed out: ${formatError(err)}`, this.ctx.id);
+      return this.release(true);
+    }
     if (this.stopped) {
       if (err !== this.writeAfterEnd) this.log.error(formatError(err), this.ctx.id);
       return;
@@ -133,6 +139,11 @@ export class TsgiResponse {
   }
 
   private onStart(status: string, headers: readonly Header[], excInfo?: Error): Write {
+    // The server already answered (--request-timeout): nothing the app says goes out.
+    if (isAbandoned(this.res)) {
+      this.stopped = true;
+      return (this.writeFn ??= this.onWrite.bind(this));
+    }
     checkRecall(this.headersOut || this.res.headersSent, excInfo);
     this.start = parseStart(status, headers);
     return (this.writeFn ??= this.onWrite.bind(this));
@@ -154,7 +165,7 @@ export class TsgiResponse {
   private sendBody(body: unknown): void {
     this.body = body;
     try {
-      if (this.stopped) return this.release(true);
+      if (this.stopped || isAbandoned(this.res)) return this.release(true);
       if (this.res.destroyed) return this.clientGone();
       if (typeof body === 'string' || body instanceof Uint8Array) this.sendKnown([body]);
       else if (Array.isArray(body)) this.sendKnown(body);
