@@ -12,6 +12,7 @@ export type Section =
   | 'Network'
   | 'Processes and threads'
   | 'Timeouts'
+  | 'Recycling'
   | 'Reloading'
   | 'Environment'
   | 'Access control'
@@ -43,6 +44,7 @@ export const SECTIONS: readonly Section[] = [
   'Network',
   'Processes and threads',
   'Timeouts',
+  'Recycling',
   'Reloading',
   'Environment',
   'Access control',
@@ -147,8 +149,8 @@ export const OPTIONS = [
   {
     key: 'gracefulTimeout', flag: 'graceful-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',
     valueName: 'SECONDS', default: 15,
-    help: 'On reload, how long old workers may finish in-flight requests.',
-    docs: 'Applies to rolling reloads (a saved change, SIGHUP): the old workers stop accepting at once and are killed when this runs out. mod_wsgi-express uses it for its process-recycling triggers, which tsgi-express does not have yet, and keeps accepting meanwhile.',
+    help: 'On reload or recycle, how long old workers may finish in-flight requests.',
+    docs: 'Applies to rolling reloads (a saved change, SIGHUP), to recycled workers (--maximum-requests and the other Recycling options) and to workers removed with SIGTTOU: once their replacement is ready they stop accepting and are killed when this runs out. mod_wsgi-express keeps a recycled daemon accepting during this time; here its replacement already serves.',
     schema: seconds(),
   },
   {
@@ -157,6 +159,64 @@ export const OPTIONS = [
     help: 'A request that waited this long for a free thread gets 503 without reaching the app.',
     docs: 'mod_wsgi answers 504 here; tsgi-express answers `503 Service Unavailable` with `Retry-After`, because the request never reached the application. 0 disables the timeout.',
     schema: seconds(),
+  },
+  {
+    key: 'requestTimeout', flag: 'request-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 60,
+    help: 'A request running in the application longer than this gets 504, or its connection is cut if its response has started (0: no limit).',
+    docs: "Counted from when the request enters the application (after any wait for a --threads slot), exactly SECONDS: mod_wsgi fires at `SECONDS*(1+ln(threads))` and then recycles the whole process; here the worker goes on serving its other requests. The application is told: `tsgi.signal` in the environ and `Request.signal` for fetch apps abort with a `RequestTimeoutError`, and node apps see `close` on `req` and `res`. Each timeout is logged with the request's method, URL and worker, and counted. Off in --debug-mode, so a request paused in a debugger is not cut off.",
+    schema: seconds(),
+  },
+  {
+    key: 'maximumRequests', flag: 'maximum-requests', section: 'Recycling', kind: 'number', readBy: 'worker',
+    valueName: 'NUMBER', default: 0,
+    help: 'Recycle a worker once it has served this many requests (0: never).',
+    docs: 'Every recycle is rolling: a replacement is started, and once it is ready the old worker stops accepting and finishes its requests (--graceful-timeout); until then it keeps serving, so it may serve a few more. One worker of the server recycles at a time, so capacity stays. Each recycle is logged with its reason, as mod_wsgi names it (`maximum_requests` here), and counted.',
+    schema: integer(0),
+  },
+  {
+    key: 'maximumRequestsJitter', flag: 'maximum-requests-jitter', section: 'Recycling', kind: 'number', readBy: 'worker',
+    valueName: 'NUMBER', default: 0,
+    help: 'Add a random 0 to NUMBER to --maximum-requests, per worker, so that workers do not all recycle together.',
+    docs: "As gunicorn's --max-requests-jitter; mod_wsgi-express has no such option. Needs --maximum-requests.",
+    schema: integer(0),
+  },
+  {
+    key: 'restartInterval', flag: 'restart-interval', section: 'Recycling', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 0,
+    help: 'Recycle a worker once it has been serving this long (0: never).',
+    docs: 'Reason `restart_interval`. Workers started together come due together; they are recycled one after another.',
+    schema: seconds(),
+  },
+  {
+    key: 'inactivityTimeout', flag: 'inactivity-timeout', section: 'Recycling', kind: 'number', readBy: 'both',
+    valueName: 'SECONDS', default: 0,
+    help: 'Recycle a worker that has had no request for this long (0: never).',
+    docs: 'Idle means no request running and none started or finished for SECONDS; requests to --ignore-activity paths do not count. Reason `inactivity_timeout`. Its replacement starts idle too, so an idle server recycles every SECONDS, giving back whatever memory the application held, as mod_wsgi does.',
+    schema: seconds(),
+  },
+  {
+    key: 'ignoreActivity', flag: 'ignore-activity', section: 'Recycling', kind: 'list', readBy: 'worker',
+    valueName: 'URL-PATH', default: [],
+    help: 'Requests to this URL path do not count as activity for --inactivity-timeout (repeatable).',
+    docs: 'For health checks and monitoring: `--ignore-activity /health`. Matches the path and everything below it (`/health/db`, not `/healthz`), as the client sent it, mount point included (mod_wsgi\'s `WSGIIgnoreActivity` in a `<Location>`).',
+    schema: list('a URL path starting with /').refine((paths) => paths.every((p) => p.startsWith('/')), {
+      message: 'must be a URL path starting with /',
+    }),
+  },
+  {
+    key: 'cpuTimeLimit', flag: 'cpu-time-limit', section: 'Recycling', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 0,
+    help: 'Recycle a worker once it has used this much CPU time (0: never).',
+    docs: "User plus system time of the worker process, checked every second. Reason `cpu_time_limit`. mod_wsgi sets RLIMIT_CPU and recycles on SIGXCPU; the effect is the same.",
+    schema: seconds(),
+  },
+  {
+    key: 'memoryLimit', flag: 'memory-limit', section: 'Recycling', kind: 'number', readBy: 'master',
+    valueName: 'MB', default: 0,
+    help: "Recycle a worker whose resident memory (RSS) is above this many megabytes (0: never).",
+    docs: "Each worker's RSS comes with its answer to the master's heartbeat, every second; a worker above the limit is recycled gracefully (reason `memory_limit`), where PM2 polls every 30 s and restarts abruptly. A limit below a worker's size once it has loaded the app would recycle every worker as soon as it starts: the server warns about it at start and does not apply the limit. 1 MB is 1048576 bytes.",
+    schema: integer(0),
   },
   {
     key: 'reloadOnChanges', flag: 'reload-on-changes', section: 'Reloading', kind: 'boolean', readBy: 'master',

@@ -10,6 +10,7 @@ import { parseConfig, type Config } from './schema.js';
 import { resolveAuthOptions } from './auth-options.js';
 import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
+import { checkSupervisionOptions } from './supervision-rules.js';
 
 export type RawOptions = Record<string, unknown>;
 
@@ -65,6 +66,7 @@ function resolveScript(entry: string, cwd: string): string {
 
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
   const v = validateOptions(raw);
+  checkSupervisionOptions(v);
   const entry = (v.entryPoint as string | undefined) ?? positional;
   if (!entry) throw new UsageError('no application given: pass SCRIPT or --entry-point PATH');
   const isModule = v.applicationType === 'module';

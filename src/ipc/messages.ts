@@ -21,6 +21,8 @@ export interface ReadyMessage {
   readonly kind: string;
   /** Local files (outside node_modules) the app loaded: what --reload-on-changes watches. */
   readonly files: readonly string[];
+  /** Its resident set size once the app has loaded, bytes: its start-up size. */
+  readonly rss: number;
 }
 
 export interface LoadFailedMessage {
@@ -130,6 +132,10 @@ export interface WorkerStats {
   /** Requests in the application now, and waiting for a --threads slot. */
   readonly inFlight: number;
   readonly queued: number;
+  /** Requests answered 504, or cut off, by --request-timeout. */
+  readonly requestTimeouts: number;
+  /** Milliseconds since a request (outside --ignore-activity) last started or ended; 0 while one runs. Only with --inactivity-timeout. */
+  readonly idleMs: number;
   /** Resident set size, bytes. */
   readonly rss: number;
   /** CPU time used by the process, seconds (user + system). */

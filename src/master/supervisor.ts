@@ -13,7 +13,7 @@
  */
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
-import type { PoolReport, ReadyMessage, RecycleReason } from '../ipc/messages.js';
+import type { PoolReport, ReadyMessage, RecycleReason, WorkerStats } from '../ipc/messages.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
@@ -60,6 +60,8 @@ export class Supervisor {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The worker being recycled now: one at a time, so capacity stays. */
   private recyclingNow: WorkerHandle | undefined;
+  /** --memory-limit in bytes; 0 when off, or found below a worker's start-up size. */
+  private memoryLimit: number;
   readonly counters: Counters = {
     recycles: Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>,
     restarts: { crashed: 0, deadlock_timeout: 0 },
@@ -75,6 +77,7 @@ export class Supervisor {
     private readonly socket?: ListeningSocket,
   ) {
     this.target = config.processes;
+    this.memoryLimit = config.memoryLimit * 1024 * 1024;
     const recycle = (from: WorkerHandle, reason: RecycleReason, detail: string) => this.recycle(from, reason, detail);
     this.sink = dispatchTo(workerMessageHandlers({ logs, socket, answers, recycle }));
   }
@@ -237,9 +240,44 @@ export class Supervisor {
           h.stats = stats;
           h.lastHeard = performance.now();
           h.heartbeatPending = false;
+          this.checkLimits(h, stats);
         },
         () => (h.heartbeatPending = false),
       );
+    }
+  }
+
+  /**
+   * A worker reports its size once it has loaded the app: a --memory-limit below
+   * it would recycle every worker as soon as it started.
+   */
+  private checkStartupSize(h: WorkerHandle, rss: number): void {
+    if (this.memoryLimit === 0 || rss <= this.memoryLimit) return;
+    this.memoryLimit = 0;
+    const mb = (rss / 1048576).toFixed(0);
+    this.log.warn(
+      `--memory-limit ${this.config.memoryLimit} MB is below a worker's size once it has loaded the app (worker ${h.pid}: ${mb} MB): ` +
+        'every worker would be recycled as soon as it started, so the limit is not applied. Raise it above the start-up size.',
+    );
+  }
+
+  /** The recycle triggers the master watches (--maximum-requests is counted by the worker itself). */
+  private checkLimits(h: WorkerHandle, stats: WorkerStats): void {
+    if (h.retired || h.recycleDue || h.state !== 'ready') return;
+    const c = this.config;
+    const serving = (performance.now() - h.readyAt) / 1000;
+    if (c.restartInterval > 0 && serving >= c.restartInterval) {
+      return this.recycle(h, 'restart_interval', `serving for ${serving.toFixed(1)}s (--restart-interval ${c.restartInterval})`);
+    }
+    if (c.inactivityTimeout > 0 && stats.idleMs >= c.inactivityTimeout * 1000) {
+      return this.recycle(h, 'inactivity_timeout', `idle for ${(stats.idleMs / 1000).toFixed(1)}s (--inactivity-timeout ${c.inactivityTimeout})`);
+    }
+    if (c.cpuTimeLimit > 0 && stats.cpuSeconds >= c.cpuTimeLimit) {
+      return this.recycle(h, 'cpu_time_limit', `used ${stats.cpuSeconds.toFixed(1)}s of CPU (--cpu-time-limit ${c.cpuTimeLimit})`);
+    }
+    if (this.memoryLimit > 0 && stats.rss > this.memoryLimit) {
+      const mb = (stats.rss / 1048576).toFixed(0);
+      return this.recycle(h, 'memory_limit', `RSS ${mb} MB (--memory-limit ${c.memoryLimit})`);
     }
   }
 
@@ -276,11 +314,12 @@ export class Supervisor {
 
   private markReady(handles: readonly WorkerHandle[], messages: readonly ReadyMessage[]): void {
     const now = performance.now();
-    for (const h of handles) {
+    handles.forEach((h, i) => {
       h.state = 'ready';
       h.readyAt = now;
       h.lastHeard = now;
-    }
+      this.checkStartupSize(h, messages[i]!.rss);
+    });
     this.hooks.loaded(messages);
   }
 

@@ -5,8 +5,10 @@
  * A slot is freed when the response closes (finished or aborted), whatever the
  * interface, because only then is the application done with it.
  */
+import type { ServerResponse } from 'node:http';
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
+import type { InFlight } from './in-flight.js';
 
 interface Waiting {
   readonly ctx: RequestContext;
@@ -16,18 +18,24 @@ interface Waiting {
 
 export class Admission {
   private active = 0;
-  private completed = 0;
   /** FIFO from `head`; a taken slot is cleared at once, so a served request is not kept alive by the queue. */
   private readonly queue: (Waiting | undefined)[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** One 'close' listener shared by every response: a per-request closure would be garbage on the hot path. */
-  private readonly release = (): void => this.done();
+  /** One 'close' listener shared by every response (`this` is the response): a per-request closure would be garbage on the hot path. */
+  private readonly release: (this: ServerResponse) => void;
 
   constructor(
     private readonly threads: number,
     private readonly queueTimeoutMs: number,
-  ) {}
+    /** Requests in the application: counts, activity, --request-timeout. */
+    readonly inFlight?: InFlight,
+  ) {
+    const admission = this;
+    this.release = function (this: ServerResponse) {
+      admission.done(this);
+    };
+  }
 
   get queued(): number {
     return this.queue.length - this.head;
@@ -39,7 +47,7 @@ export class Admission {
 
   /** Requests that ran in the application and whose response has closed. */
   get served(): number {
-    return this.completed;
+    return this.inFlight?.requests ?? 0;
   }
 
   readonly stage: Stage = (ctx, next) => {
@@ -50,12 +58,13 @@ export class Admission {
   private run(ctx: RequestContext, next: (ctx: RequestContext) => void): void {
     this.active++;
     ctx.res.on('close', this.release); // 'close' comes once per response
+    this.inFlight?.start(ctx);
     next(ctx);
   }
 
-  private done(): void {
+  private done(res: ServerResponse): void {
     this.active--;
-    this.completed++;
+    this.inFlight?.end(res);
     this.drainQueue();
   }
 

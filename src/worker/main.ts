@@ -6,7 +6,7 @@
 import { writeSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { WorkerQuestions, WorkerStats } from '../ipc/messages.js';
+import type { WorkerQuestions } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
 import { formatError } from '../pipeline/error-response.js';
 import type { ServerInfo } from '../tsgi/environ.js';
@@ -19,6 +19,7 @@ import { drain, ListenerRelease } from './drain.js';
 import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
 import { listenToMaster, send } from './master-channel.js';
+import { createInFlight, workerStats } from './request-accounting.js';
 import { currentRequestId } from './request-scope.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
@@ -85,18 +86,6 @@ async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, o
   ws.server.listen(await listenTarget(config, lent), onReady);
 }
 
-/** The worker's answer to the master's heartbeat. */
-function stats(ws: WorkerServer): WorkerStats {
-  const cpu = process.cpuUsage();
-  return {
-    requests: ws.admission.served,
-    inFlight: ws.admission.running,
-    queued: ws.admission.queued,
-    rss: process.memoryUsage.rss(),
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-  };
-}
-
 /**
  * The Config the master hands over: it built it with configSchema.parse (zod) and
  * serialised it for this fork, so the worker only checks it is one. Parsing it
@@ -146,9 +135,10 @@ async function main(): Promise<void> {
   // worker listens, by when ws and listener are set.
   let ws!: WorkerServer;
   let listener!: ListenerRelease;
+  const inFlight = createInFlight(config, batcher.log);
   let lend!: (handle: object) => void;
   const lent = new Promise<object>((resolve) => (lend = resolve));
-  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => stats(ws) };
+  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => workerStats(ws.admission, inFlight) };
   // The worker's one table of messages from the master.
   listenToMaster({
     drain: (message) => {
@@ -172,13 +162,13 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
     return;
   }
-  ws = createWorkerServer(config, selected.handler, batcher.log, access);
+  ws = createWorkerServer(config, selected.handler, batcher.log, access, inFlight);
   listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
   process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
   await listen(config, ws, lent, () => {
     const address = ws.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    send({ t: 'ready', port, kind: selected.kind, files: loaded.files });
+    send({ t: 'ready', port, kind: selected.kind, files: loaded.files, rss: process.memoryUsage.rss() });
   });
 }
 

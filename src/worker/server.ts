@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
+import type { InFlight } from '../pipeline/in-flight.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import type { StageDeps } from '../pipeline/stages.js';
@@ -36,10 +37,16 @@ export interface WorkerServer {
   readonly state: DrainState;
 }
 
-export function createWorkerServer(config: Config, app: AppHandler, log: Log, access?: StageDeps['access']): WorkerServer {
+export function createWorkerServer(
+  config: Config,
+  app: AppHandler,
+  log: Log,
+  access?: StageDeps['access'],
+  inFlight?: InFlight,
+): WorkerServer {
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
-  const admission = new Admission(config.threads, queueTimeoutMs);
+  const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
   const pipeline = composePipeline(buildStages(config, { log, admission, access }), app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);

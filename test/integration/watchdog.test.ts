@@ -1,0 +1,110 @@
+// The watchdog (issue 21): --request-timeout answers a request that runs too long
+// with 504 (or cuts its connection if its response has started), tells the
+// application, logs it, and the worker goes on serving others.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { request } from 'undici';
+import { fixture, killAll, ROOT, startServer, type RunningServer } from '../helpers/server.js';
+
+const tempDirs: string[] = [];
+after(async () => {
+  killAll();
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+const APP = fixture('supervised-app.ts');
+
+async function timed(url: string): Promise<{ status: number; body: string; ms: number }> {
+  const t0 = performance.now();
+  const res = await request(url, { headersTimeout: 15_000, bodyTimeout: 15_000 });
+  const body = await res.body.text();
+  return { status: res.statusCode, body, ms: performance.now() - t0 };
+}
+
+/** Raw GET; resolves with what came back and how the connection ended. */
+function rawGet(server: RunningServer, path: string): Promise<{ text: string; ended: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    let text = '';
+    let ended = 'close';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => (text += d));
+    socket.on('end', () => (ended = 'end'));
+    socket.on('error', (err: NodeJS.ErrnoException) => (ended = err.code ?? 'error'));
+    socket.on('close', () => resolve({ text, ended, ms: performance.now() - t0 }));
+    socket.setTimeout(15_000, () => socket.destroy());
+  });
+}
+
+describe('--request-timeout', { timeout: 60_000 }, () => {
+  it('TSGI: 504 after exactly the timeout, tsgi.signal aborts, logged with URL and worker; other requests are served meanwhile', async () => {
+    const server = await startServer([APP, '--processes', '1', '--threads', '1', '--request-timeout', '1']);
+    const slow = timed(`${server.url}slow?ms=20000&tag=t1`);
+    await server.waitFor(/request t1 started/);
+    // --threads 1: this one waits for the slot the slow request holds until it times out.
+    const queued = timed(server.url);
+    const res = await slow;
+    assert.equal(res.status, 504);
+    assert.match(res.body, /Gateway Timeout/);
+    assert.ok(res.ms >= 950 && res.ms < 4000, `answered after ${res.ms} ms`);
+    const next = await queued;
+    assert.equal(next.status, 200, 'the worker goes on serving');
+    await server.waitFor(/request t1 aborted: RequestTimeoutError: the request ran longer than --request-timeout 1s/);
+    const pid = next.body.replace('hello ', '');
+    assert.match(server.output(), new RegExp(`\\[tsgi:error\\] \\[pid ${pid}\\] \\[rid [^\\]]+\\] request timed out after 1s \\(request_timeout\\) in worker ${pid}: GET /slow\\?ms=20000&tag=t1; answered 504`));
+    assert.doesNotMatch(server.output(), /died|AbortError|Error: .*RequestTimeout.*\n\s+at /);
+  });
+
+  it('TSGI: a response that has started is cut off, and its signal aborts', async () => {
+    const server = await startServer([APP, '--request-timeout', '1']);
+    const got = await rawGet(server, '/stream-then-hang');
+    assert.match(got.text, /^HTTP\/1\.1 200 OK\r\n[^]*started \d+/);
+    assert.doesNotMatch(got.text, /\r\n0\r\n\r\n$/, 'the chunked body was terminated as if complete');
+    assert.ok(got.ms >= 950 && got.ms < 4000, `cut off after ${got.ms} ms`);
+    await server.waitFor(/stream aborted: RequestTimeoutError/);
+    assert.match(server.output(), /request timed out after 1s \(request_timeout\) in worker \d+: GET \/stream-then-hang; its response had started: connection aborted/);
+    assert.equal((await timed(server.url)).status, 200);
+  });
+
+  it('fetch: 504, and Request.signal aborts', async () => {
+    const server = await startServer([fixture('slow-fetch.ts'), '--request-timeout', '1']);
+    const res = await timed(`${server.url}?ms=20000`);
+    assert.equal(res.status, 504);
+    await server.waitFor(/fetch request aborted: RequestTimeoutError/);
+    assert.match(server.output(), /request timed out after 1s \(request_timeout\) in worker \d+: GET \/\?ms=20000; answered 504/);
+  });
+
+  it('node (req, res): 504, and the app sees close on req', async () => {
+    const server = await startServer([fixture('slow-node.ts'), '--request-timeout', '1']);
+    const res = await timed(`${server.url}?ms=20000`);
+    assert.equal(res.status, 504);
+    await server.waitFor(/node req close; answered by the server: true/);
+    assert.equal((await timed(`${server.url}?ms=1`)).status, 200);
+  });
+
+  it('the application in docs/tsgi.md ("Request timeout") is answered 504 and stops its work', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/tsgi.md'), 'utf8');
+    const code = /## Request timeout[^]*?```ts\n([^]*?)```/.exec(doc)?.[1];
+    assert.ok(code, 'no example under "## Request timeout"');
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-doc-timeout-'));
+    tempDirs.push(dir);
+    await writeFile(path.join(dir, 'app.ts'), code);
+    const server = await startServer([path.join(dir, 'app.ts'), '--request-timeout', '1']);
+    const res = await timed(server.url);
+    assert.equal(res.status, 504);
+    await server.waitFor(/after the request timed out: AbortError/, 5000).catch(() => {}); // logged at debug only
+    assert.doesNotMatch(server.output(), /\[tsgi:error\].*AbortError/);
+  });
+
+  it('a request that finishes in time is not touched, and 0 turns the timeout off', async () => {
+    const server = await startServer([APP, '--request-timeout', '0']);
+    const res = await timed(`${server.url}slow?ms=1500&tag=t2`);
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(server.output(), /timed out|aborted/);
+  });
+});
