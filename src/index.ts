@@ -54,6 +54,8 @@ export interface Environ {
   REMOTE_USER?: string;
   /** 'Basic' or 'Digest' when REMOTE_USER is set. */
   AUTH_TYPE?: 'Basic' | 'Digest';
+  /** `on` when tsgi.url_scheme is https (TLS, or a trusted proxy said so); absent otherwise. */
+  HTTPS?: 'on';
   'tsgi.version': readonly [1, 0];
   'tsgi.url_scheme': 'http' | 'https';
   'tsgi.input': Input;
@@ -76,6 +78,8 @@ export interface Environ {
   'tsgi_express.request_start': number;
   'tsgi_express.script_name': string;
   'tsgi_express.debug_mode': boolean;
+  /** The SCRIPT_NAME a trusted X-Script-Name (or X-Forwarded-Script-Name) set; absent otherwise. */
+  'tsgi_express.mount_point'?: string;
   /** HTTP_* request headers, --setenv/--passenv values. */
   [key: string]: unknown;
 }

@@ -16,6 +16,8 @@
  * later versions), the signal is made eagerly as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from '../pipeline/context.js';
+import { absoluteForm, requestScheme } from '../pipeline/request-view.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { requestSignal } from '../pipeline/request-signal.js';
 import { requestBody } from './request-body.js';
@@ -30,14 +32,24 @@ function hasBody(req: IncomingMessage): boolean {
     (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
-export function publicUrl(req: IncomingMessage, server: ServerInfo): string {
+/**
+ * The URL the client addressed. `scheme` is the request's (a trusted forwarded
+ * scheme, or the connection's); the Host header already holds a trusted
+ * forwarded host, which `forwardedHost` repeats for an absolute-form target.
+ */
+export function publicUrl(req: IncomingMessage, server: ServerInfo, scheme = server.scheme, forwardedHost?: string): string {
   const url = req.url ?? '/';
   if (url.charCodeAt(0) !== 47 /* '/' */) {
-    // Absolute-form request target (proxies send it): already the full URL.
-    if (/^https?:\/\//i.test(url)) return url;
-    return `${server.scheme}://${req.headers.host || 'localhost:' + server.port}/${url === '*' ? '' : url}`;
+    // Absolute-form request target (proxies send it): already the full URL, unless a
+    // trusted proxy said otherwise.
+    if (/^https?:\/\//i.test(url)) {
+      const target = absoluteForm(url);
+      if (target === undefined || (forwardedHost === undefined && url.toLowerCase().startsWith(scheme + ':'))) return url;
+      return `${scheme}://${forwardedHost ?? target.authority}${target.rest}`;
+    }
+    return `${scheme}://${req.headers.host || 'localhost:' + server.port}/${url === '*' ? '' : url}`;
   }
-  return `${server.scheme}://${req.headers.host || 'localhost:' + server.port}${url}`;
+  return `${scheme}://${req.headers.host || 'localhost:' + server.port}${url}`;
 }
 
 function headerPairs(raw: readonly string[]): [string, string][] {
@@ -108,7 +120,8 @@ if (kSignal !== undefined) {
 }
 
 /** Throws TypeError when the Host header cannot form a URL (the caller answers 400). */
-export function toRequest(req: IncomingMessage, res: ServerResponse, server: ServerInfo): Request {
+export function toRequest(ctx: RequestContext, server: ServerInfo): Request {
+  const { req, res } = ctx;
   const init: RequestInit & { duplex?: 'half' } = {
     method: req.method,
     headers: headerPairs(req.rawHeaders),
@@ -118,5 +131,5 @@ export function toRequest(req: IncomingMessage, res: ServerResponse, server: Ser
     init.body = requestBody(req, res);
     init.duplex = 'half';
   }
-  return new ServerRequest(publicUrl(req, server), init, res);
+  return new ServerRequest(publicUrl(req, server, requestScheme(ctx, server.scheme), ctx.forwarded?.host), init, res);
 }

@@ -8,6 +8,7 @@ import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { buildEnviron } from '../tsgi/environ.js';
+import { presentClient } from './client-socket.js';
 import { requestErrors } from './request-errors.js';
 import { isResponse, sendResponse } from './fetch-response.js';
 import { toRequest } from './fetch-request.js';
@@ -55,7 +56,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   return (ctx) => {
     let request: Request;
     try {
-      request = toRequest(ctx.req, ctx.res, server);
+      request = toRequest(ctx, server);
     } catch (err) {
       log.info(`cannot form a Request: ${(err as Error).message}`, ctx.id);
       if (FORBIDDEN_METHODS.has(ctx.req.method ?? '')) {
@@ -68,6 +69,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     const environ = buildEnviron(ctx, server, input, requestErrors(ctx, log));
     // Hono's Node helpers (getConnInfo, node-ws) read c.env.incoming/outgoing, as
     // @hono/node-server provides them.
+    presentClient(ctx.req, ctx.forwarded);
     environ.incoming = ctx.req;
     environ.outgoing = ctx.res;
     let result: Response | Promise<Response>;

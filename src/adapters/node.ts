@@ -12,6 +12,7 @@ import { isAbandoned } from '../pipeline/request-signal.js';
 import { absoluteForm } from '../pipeline/request-view.js';
 import { buildEnviron } from '../tsgi/environ.js';
 import { createInput } from '../tsgi/input.js';
+import { presentClient } from './client-socket.js';
 import { requestErrors } from './request-errors.js';
 import type { InterfaceOptions } from './options.js';
 
@@ -95,6 +96,7 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions):
     // Express routers start from req.baseUrl, as in a sub-app mounted with app.use(path, sub).
     if (ctx.scriptName !== '') (req as IncomingMessage & { baseUrl?: string }).baseUrl = ctx.scriptName;
     (req as Tagged)[CONTEXT] = { ctx, opts };
+    presentClient(req, ctx.forwarded);
     let result: unknown;
     try {
       result = handler(req, res);

@@ -5,11 +5,14 @@
  * Meanings follow mod_wsgi-express unless the docs line says otherwise.
  */
 import type { z } from 'zod';
-import { choice, flag, integer, list, logFormat, pairs, seconds, text } from './schema-helpers.js';
+import { HEADER_REGISTRY, lookupHeader } from '../pipeline/forwarded-headers.js';
+import { parseProxyBlock } from '../net/trusted-proxies.js';
+import { choice, choiceIgnoringCase, flag, hostName, integer, list, listOf, logFormat, pairs, seconds, text } from './schema-helpers.js';
 
 export type Section =
   | 'Application'
   | 'Network'
+  | 'Host names and proxies'
   | 'Processes and threads'
   | 'Timeouts'
   | 'Recycling'
@@ -42,6 +45,7 @@ export interface OptionSpec {
 export const SECTIONS: readonly Section[] = [
   'Application',
   'Network',
+  'Host names and proxies',
   'Processes and threads',
   'Timeouts',
   'Recycling',
@@ -93,6 +97,13 @@ export const OPTIONS = [
     schema: text('a URL path'),
   },
   {
+    key: 'mapHeadToGet', flag: 'map-head-to-get', section: 'Application', kind: 'string', readBy: 'worker',
+    valueName: 'Off|On|Auto', default: 'auto', defaultText: 'Auto',
+    help: 'Whether the application gets GET for a HEAD request: Off, On, or Auto.',
+    docs: 'As mod_wsgi\'s `WSGIMapHEADToGET`. `On`: a HEAD request reaches the application as GET, so it builds the whole response (its headers, `Content-Length` included, are those of the GET); the client still gets no body, and the access log shows HEAD. `Off`: the application sees HEAD. `Auto` maps only when a response filter must see the whole body; tsgi-express has none yet (no --compress-responses), so `Auto` behaves as `Off`. Any case is accepted.',
+    schema: choiceIgnoringCase(['off', 'on', 'auto'], 'Off, On, Auto'),
+  },
+  {
     key: 'workingDirectory', flag: 'working-directory', section: 'Application', kind: 'string', readBy: 'both',
     valueName: 'DIR', defaultText: "the script's directory (the current directory with --application-type module)",
     help: 'The directory the workers run in and resolve modules from.',
@@ -118,6 +129,52 @@ export const OPTIONS = [
     valueName: 'NUMBER', default: 8000,
     help: 'The HTTP port to listen on (0 picks a free port).',
     schema: integer(0, 65535),
+  },
+  {
+    key: 'serverName', flag: 'server-name', section: 'Host names and proxies', kind: 'string', readBy: 'both',
+    valueName: 'HOSTNAME',
+    help: 'The host name the server answers to; other Host names get 403.',
+    docs: 'As in mod_wsgi-express: a request whose Host (ignoring case and port) is neither this name nor a --server-alias gets `403 Forbidden` and never reaches the application. A name starting with `www.` also answers its parent domain (`www.example.com` answers `example.com`) with a `301` redirect to the same path and query on the `www.` name (tsgi-express leaves out the port when it is the scheme\'s default; mod_wsgi-express always writes it). `SERVER_NAME` is this name, and it is the name in the banner\'s URL and in `%v`. Behind a trusted proxy, the host and client the proxy rules give are the ones checked (docs/proxies.md).',
+    schema: hostName(false),
+  },
+  {
+    key: 'serverAlias', flag: 'server-alias', section: 'Host names and proxies', kind: 'list', readBy: 'worker',
+    valueName: 'HOSTNAME', default: [],
+    help: 'Another host name the server answers to (repeatable; wildcards * and ?).',
+    docs: 'Needs --server-name. `*.example.com` matches any subdomain of example.com (not example.com itself), as Apache\'s `ServerAlias` does.',
+    schema: listOf(hostName(true), 'host names'),
+  },
+  {
+    key: 'allowLocalhost', flag: 'allow-localhost', section: 'Host names and proxies', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'With --server-name, let clients on loopback in whatever Host they send.',
+    docs: 'Needs --server-name. A client on 127.0.0.0/8 or ::1 is served whatever Host it sends, so `curl http://localhost:8000/` works on the server itself. The client is the one the proxy rules give: a request a trusted proxy on the same machine forwards for a remote client is not a loopback client. Unlike mod_wsgi-express, it never bypasses other access rules.',
+    schema: flag(),
+  },
+  {
+    key: 'trustProxyHeader', flag: 'trust-proxy-header', section: 'Host names and proxies', kind: 'list', readBy: 'worker',
+    valueName: 'HEADER-NAME', default: [],
+    help: 'Believe this forwarded header from trusted proxies (repeatable).',
+    docs: `mod_wsgi's header registry, plus RFC 7239 \`Forwarded\`: ${HEADER_REGISTRY.map((e) => '`' + e.name + '`').join(', ')} (any case). Headers come in categories (client address, host, server name, port, script name, scheme); once one header of a category is trusted, every other header of that category is removed from every request, and from a peer that is not a --trust-proxy the trusted ones are removed too. The rules and what each header rewrites: docs/proxies.md.`,
+    schema: listOf(text('a header name').refine((name) => lookupHeader(name) !== undefined, {
+      error: `must be one of: ${HEADER_REGISTRY.map((e) => e.name).join(', ')}`,
+    }), 'header names'),
+  },
+  {
+    key: 'trustProxy', flag: 'trust-proxy', section: 'Host names and proxies', kind: 'list', readBy: 'worker',
+    valueName: 'IP|CIDR', default: [],
+    help: 'A proxy (address or CIDR block, IPv4 or IPv6) whose forwarded headers are believed (repeatable).',
+    docs: 'Without any --trust-proxy every peer is believed, as in mod_wsgi-express: give one whenever clients can reach the server other than through the proxy. With a list, the client address is found by walking X-Forwarded-For from the right past listed proxies. Needs --trust-proxy-header or --proxy-protocol.',
+    schema: listOf(text('an IP address or CIDR block').refine((block) => parseProxyBlock(block) !== undefined, {
+      error: 'must be an IP address or CIDR block (192.0.2.7, 10.0.0.0/8, 2001:db8::/32)',
+    }), 'IP addresses or CIDR blocks'),
+  },
+  {
+    key: 'proxyProtocol', flag: 'proxy-protocol', section: 'Host names and proxies', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'Read a PROXY protocol header (v1 or v2) on connections from --trust-proxy peers.',
+    docs: 'Not in mod_wsgi-express; as HAProxy\'s `send-proxy`, AWS NLB and gunicorn\'s --proxy-protocol use it. Needs --trust-proxy: a connection from a listed proxy must start with a valid PROXY header, else it is closed; the header\'s source address becomes the client (`REMOTE_ADDR`, `REMOTE_PORT`, the socket\'s `remoteAddress`), and a v2 header saying the client used TLS makes the scheme https. A connection from any other peer is served as plain HTTP, and a PROXY header from it gets 400 and is closed.',
+    schema: flag(),
   },
   {
     key: 'processes', flag: 'processes', section: 'Processes and threads', kind: 'number', readBy: 'both',

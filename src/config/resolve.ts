@@ -64,9 +64,27 @@ function resolveScript(entry: string, cwd: string): string {
   return file;
 }
 
+/** Host-name and proxy options that mean nothing without another (each would parse and do nothing). */
+function checkHostAndProxyOptions(v: Record<string, unknown>): void {
+  const given = (key: string) => (Array.isArray(v[key]) ? (v[key] as unknown[]).length > 0 : v[key] !== undefined && v[key] !== false);
+  if (given('serverAlias') && !given('serverName')) {
+    throw new UsageError('--server-alias needs --server-name: an alias is another name of the server name');
+  }
+  if (given('allowLocalhost') && !given('serverName')) {
+    throw new UsageError('--allow-localhost needs --server-name: without one every host name is served already');
+  }
+  if (given('proxyProtocol') && !given('trustProxy')) {
+    throw new UsageError('--proxy-protocol needs --trust-proxy IP|CIDR naming the proxies that send the PROXY header');
+  }
+  if (given('trustProxy') && !given('trustProxyHeader') && !given('proxyProtocol')) {
+    throw new UsageError('--trust-proxy needs --trust-proxy-header NAME or --proxy-protocol: alone it changes nothing');
+  }
+}
+
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
   const v = validateOptions(raw);
   checkSupervisionOptions(v);
+  checkHostAndProxyOptions(v);
   const entry = (v.entryPoint as string | undefined) ?? positional;
   if (!entry) throw new UsageError('no application given: pass SCRIPT or --entry-point PATH');
   const isModule = v.applicationType === 'module';
@@ -82,12 +100,13 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     : resolveScript(entry, ctx.cwd);
   const workingDirectory = explicitWd ?? (isModule ? ctx.cwd : path.dirname(scriptPath));
   const host = v.host as string | undefined;
-  // mod_wsgi-express: the listener host, or localhost when none is given.
-  const serverName = host ?? 'localhost';
+  // mod_wsgi-express: the listener host, or localhost when none is given, names the
+  // server root; --server-name, when given, is the name in URLs.
+  const localName = host ?? 'localhost';
   const debug = v.debugMode === true;
   const serverRoot = v.serverRoot
     ? path.resolve(ctx.cwd, v.serverRoot as string)
-    : defaultServerRoot(ctx, serverName, v.port as number);
+    : defaultServerRoot(ctx, localName, v.port as number);
   const auth = resolveAuthOptions(v, raw, ctx.cwd);
   return parseConfig({
     ...v,
@@ -96,7 +115,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     scriptPath,
     workingDirectory,
     serverRoot,
-    serverName,
+    serverHost: (v.serverName as string | undefined) ?? localName,
     mountPoint: normaliseMountPoint(v.mountPoint as string),
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),

@@ -3,6 +3,7 @@
  * JSON values (tests and programmatic callers), so numbers accept both.
  * Messages complete the sentence "--flag ..." (see formatIssue in resolve.ts).
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { compileLogFormat, LogFormatError } from '../logging/log-format.js';
 
@@ -67,4 +68,28 @@ export function list(what: string) {
 /** Repeatable option taking two words each time (--setenv NAME VALUE). */
 export function pairs(what: string) {
   return z.array(z.tuple([text('a name'), z.string()]), { error: `takes ${what}` });
+}
+
+/** One of `values`, in any case (mod_wsgi-express's Off|On|Auto); the value is lower-cased. */
+export function choiceIgnoringCase<const T extends readonly [string, ...string[]]>(values: T, shown: string) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+    z.enum(values, { error: `must be one of: ${shown}` }),
+  );
+}
+
+const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** A DNS name or an IP address, without a port; with `wildcards`, `*` and `?` may stand for characters. */
+export function hostName(wildcards: boolean) {
+  const what = wildcards ? 'a host name (wildcards * and ? allowed)' : 'a host name (no port, no wildcards)';
+  return text(what).refine((value) => {
+    if (isIP(value.replace(/^\[(.*)\]$/, '$1')) !== 0) return true;
+    return HOST_NAME.test(wildcards ? value.replace(/[*?]/g, 'x') : value);
+  }, { error: `must be ${what}` });
+}
+
+/** Repeatable option whose every value must pass `item` (--trust-proxy, --server-alias). */
+export function listOf<T extends z.ZodType>(item: T, what: string) {
+  return z.array(item, { error: `must be ${what}` });
 }

@@ -24,8 +24,8 @@ const derivedShape = {
   processes: z.number().int().min(1),
   /** mod_wsgi: true when --processes was given at all (even 1); false in debug mode. */
   multiprocess: z.boolean(),
-  /** The name the server gives itself in URLs: --host, else localhost. */
-  serverName: z.string().min(1),
+  /** The name the server gives itself in URLs and %v: --server-name, else --host, else localhost (mod_wsgi-express's server_host). */
+  serverHost: z.string().min(1),
   version: z.string(),
 };
 

@@ -8,7 +8,10 @@ import { accessTime, escapeField } from './access-format.js';
 
 /** What one finished request offers to a format; read only by the parts that need it. */
 export interface AccessFacts {
+  /** The client (%a, %h): the address the trusted-proxy rules give. */
   readonly remoteAddr: string;
+  /** The peer of the connection itself (%{c}a): the proxy, behind one. */
+  readonly peerAddr: string;
   readonly remotePort: number | undefined;
   readonly localAddr: string;
   readonly localPort: number | undefined;
@@ -81,7 +84,7 @@ function withArgument(directive: string, arg: string): Part | undefined {
   switch (directive) {
     case 'i': return (f) => escapeField(dash(f.requestHeader(arg)));
     case 'o': return (f) => escapeField(dash(f.responseHeader(arg)));
-    case 'a': return arg === 'c' ? SIMPLE.a : undefined;
+    case 'a': return arg === 'c' ? (f) => f.peerAddr : undefined;
     case 'p':
       if (arg === 'canonical' || arg === 'local') return SIMPLE.p;
       return arg === 'remote' ? (f) => dash(f.remotePort?.toString()) : undefined;

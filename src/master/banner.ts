@@ -7,7 +7,7 @@ import { pidFilePath } from '../config/server-root.js';
 
 export function serverUrl(config: Config): string {
   const port = config.port === 80 ? '' : `:${config.port}`;
-  const host = config.serverName.includes(':') ? `[${config.serverName}]` : config.serverName; // IPv6
+  const host = config.serverHost.includes(':') ? `[${config.serverHost}]` : config.serverHost; // IPv6
   return `http://${host}${port}/`;
 }
 

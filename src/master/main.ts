@@ -23,8 +23,8 @@ const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url)
 function withPort(config: Config, port: number): Config {
   if (config.port === port) return config;
   const ctx = { env: process.env, uid: process.getuid?.() ?? 0 };
-  const defaulted = config.serverRoot === defaultServerRoot(ctx, config.serverName, config.port);
-  const serverRoot = defaulted ? defaultServerRoot(ctx, config.serverName, port) : config.serverRoot;
+  const defaulted = config.serverRoot === defaultServerRoot(ctx, config.host ?? 'localhost', config.port);
+  const serverRoot = defaulted ? defaultServerRoot(ctx, config.host ?? 'localhost', port) : config.serverRoot;
   return Object.freeze({ ...config, port, serverRoot });
 }
 

@@ -12,7 +12,8 @@
 import { ServerResponse } from 'node:http';
 import { formatAccess } from '../logging/access-format.js';
 import { compileLogFormat, type AccessFacts } from '../logging/log-format.js';
-import { absoluteForm, clientAddress, requestHost, requestTarget, serverNameFromHost } from './request-view.js';
+import { peerAddress } from '../net/proxy-protocol.js';
+import { absoluteForm, clientAddress, requestClient, requestHost, requestTarget, serverNameFromHost } from './request-view.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from './context.js';
 
@@ -52,8 +53,14 @@ function countBodyBytes(): void {
   };
 }
 
-function requestLine(req: RequestContext['req']): string {
-  return `${req.method} ${requestTarget(req)} HTTP/${req.httpVersion}`;
+/** The method the client sent: HEAD, when --map-head-to-get gave the app GET. */
+function clientMethod(ctx: RequestContext): string | undefined {
+  return ctx.clientMethod ?? ctx.req.method;
+}
+
+function requestLine(ctx: RequestContext): string {
+  const { req } = ctx;
+  return `${clientMethod(ctx)} ${requestTarget(req)} HTTP/${req.httpVersion}`;
 }
 
 /** A response header as sent, including those writeHead() was given as an array (not kept for getHeader()). */
@@ -85,22 +92,23 @@ class ResponseFacts implements AccessFacts {
     this.socket = ctx.req.socket;
   }
 
-  get remoteAddr() { return clientAddress(this.socket.remoteAddress) ?? '-'; }
+  get remoteAddr() { return requestClient(this.ctx) ?? '-'; }
+  get peerAddr() { return peerAddress(this.socket) ?? '-'; }
   get remotePort() { return this.socket.remotePort; }
   get localAddr() { return clientAddress(this.socket.localAddress) ?? '-'; }
   get localPort() { return this.socket.localPort; }
   get user() { return this.ctx.remoteUser; }
   get startMs() { return this.ctx.startUs / 1000; }
   get durationUs() { return (performance.now() - this.ctx.startMono) * 1000; }
-  get method() { return this.req.method ?? '-'; }
+  get method() { return clientMethod(this.ctx) ?? '-'; }
   get target() {
     const target = requestTarget(this.req);
     return absoluteForm(target)?.rest ?? target;
   }
   get protocol() { return `HTTP/${this.req.httpVersion}`; }
-  get requestLine() { return requestLine(this.req); }
+  get requestLine() { return requestLine(this.ctx); }
   get status() { return this.res.statusCode; }
-  get bytes() { return this.req.method === 'HEAD' ? 0 : this.res[BYTES]!; }
+  get bytes() { return clientMethod(this.ctx) === 'HEAD' ? 0 : this.res[BYTES]!; }
   get pid() { return process.pid; }
   get requestId() { return this.ctx.id; }
   get requestedName() { return serverNameFromHost(requestHost(requestTarget(this.req), this.req.headers.host)); }
@@ -134,12 +142,12 @@ function namedWriter(format: 'common' | 'combined'): LineWriter {
   return (res, ctx) => {
     const { req } = ctx;
     return formatAccess(format, {
-      remoteAddr: clientAddress(req.socket.remoteAddress) ?? '-',
+      remoteAddr: requestClient(ctx) ?? '-',
       user: ctx.remoteUser,
       timeMs: ctx.startUs / 1000,
-      requestLine: requestLine(req),
+      requestLine: requestLine(ctx),
       status: res.statusCode,
-      bytes: req.method === 'HEAD' ? 0 : res[BYTES]!,
+      bytes: clientMethod(ctx) === 'HEAD' ? 0 : res[BYTES]!,
       // Only `combined` shows these; reading req.headers makes Node build it.
       referer: combined ? req.headers.referer : undefined,
       userAgent: combined ? req.headers['user-agent'] : undefined,

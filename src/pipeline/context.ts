@@ -23,6 +23,32 @@ export interface RequestContext {
   remoteUser?: string;
   /** AUTH_TYPE: how remoteUser was authenticated. */
   authType?: 'Basic' | 'Digest';
+  /** What trusted forwarded headers changed (proxy-headers stage); undefined when nothing. */
+  forwarded?: Forwarded;
+  /** Set when the app is given GET for a HEAD (--map-head-to-get): the method the client sent. */
+  clientMethod?: string;
+}
+
+/**
+ * The request as the trusted proxy headers describe it (--trust-proxy-header),
+ * each field present only when a trusted header set it. The environ, the fetch
+ * Request, the node interface's socket view and the access log all read it.
+ */
+export interface Forwarded {
+  /** REMOTE_ADDR: the client (X-Forwarded-For chain walk, X-Real-IP, X-Client-IP, Forwarded for=). */
+  remoteAddr?: string;
+  /** HTTP_HOST, verbatim (X-Forwarded-Host, X-Host, Forwarded host=); the Host header is rewritten to it too. */
+  host?: string;
+  /** The Host the request came with, before `host` replaced it: SERVER_NAME stays with it, as in mod_wsgi. */
+  originalHost?: string;
+  /** SERVER_NAME (X-Forwarded-Server). */
+  serverName?: string;
+  /** SERVER_PORT (X-Forwarded-Port). */
+  serverPort?: string;
+  /** SCRIPT_NAME (X-Script-Name, X-Forwarded-Script-Name); PATH_INFO is left as it is. */
+  scriptName?: string;
+  /** tsgi.url_scheme (X-Forwarded-Proto and its synonyms, Forwarded proto=). */
+  scheme?: 'http' | 'https';
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Stage } from './context.js';
+import { rewriteRequestHeaders } from './request-headers.js';
 
 function isAllowedName(name: string): boolean {
   for (let i = 0; i < name.length; i++) {
@@ -20,19 +21,7 @@ function isAllowedName(name: string): boolean {
 }
 
 function removeHeaders(req: IncomingMessage): void {
-  // Node builds req.headers lazily from rawHeaders and the count it parsed (Node 26
-  // reads that many entries): build it before rawHeaders shrinks, then keep the two in step.
-  const headers = req.headers;
-  const raw = req.rawHeaders;
-  const kept: string[] = [];
-  const dropped = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (isAllowedName(raw[i]!)) kept.push(raw[i]!, raw[i + 1]!);
-    else dropped.add(raw[i]!.toLowerCase());
-  }
-  raw.length = 0;
-  raw.push(...kept);
-  for (const name of dropped) delete headers[name];
+  rewriteRequestHeaders(req, (name, value) => (isAllowedName(name) ? value : undefined));
 }
 
 export const headerFilter: Stage = (ctx, next) => {

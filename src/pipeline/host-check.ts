@@ -10,7 +10,7 @@ import type { Stage } from './context.js';
 import { sendError } from './error-response.js';
 
 /** RFC 3986 authority without userinfo: IP-literal, or reg-name/IPv4 characters; digits after ':'. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+export const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
 function isHostName(name: string): boolean {
   return name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host');
@@ -24,7 +24,7 @@ export const hostCheck: Stage = (ctx, next) => {
     if (host !== undefined) return void sendError(ctx.res, 400, { detail: 'The request has more than one Host header.' });
     host = raw[i + 1]!;
   }
-  if (host !== undefined && !HOST.test(host)) {
+  if (host !== undefined && !VALID_HOST.test(host)) {
     return void sendError(ctx.res, 400, { detail: 'The Host header is not a valid host or host:port.' });
   }
   next(ctx);

@@ -4,6 +4,9 @@
  * target as sent, and the server name the client asked for.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { proxiedTls } from '../net/proxy-protocol.js';
+import type { RequestContext } from './context.js';
 
 /**
  * On the default dual-stack listener (`::`) Node reports an IPv4 client as
@@ -54,4 +57,24 @@ export function serverNameFromHost(host: string | undefined): string {
   }
   const colon = host.indexOf(':');
   return colon < 0 ? host : host.slice(0, colon);
+}
+
+/** The client as the trusted-proxy rules give it (REMOTE_ADDR, %a, the node interface's req.socket). */
+export function requestClient(ctx: RequestContext): string | undefined {
+  return ctx.forwarded?.remoteAddr ?? clientAddress(ctx.req.socket.remoteAddress);
+}
+
+/** The scheme of the connection itself: https for TLS, or a PROXY protocol preamble saying the client used TLS. */
+export function connectionScheme(socket: Socket, fallback: 'http' | 'https' = 'http'): 'http' | 'https' {
+  return (socket as Socket & { encrypted?: boolean }).encrypted || proxiedTls(socket) ? 'https' : fallback;
+}
+
+/** tsgi.url_scheme: a trusted forwarded scheme wins over the connection's own (mod_wsgi). */
+export function requestScheme(ctx: RequestContext, fallback: 'http' | 'https' = 'http'): 'http' | 'https' {
+  return ctx.forwarded?.scheme ?? connectionScheme(ctx.req.socket, fallback);
+}
+
+/** The host the request is for, after the trusted-proxy rules: a forwarded host, else requestHost(). */
+export function effectiveHost(ctx: RequestContext): string | undefined {
+  return ctx.forwarded?.host ?? requestHost(requestTarget(ctx.req), ctx.req.headers.host);
 }

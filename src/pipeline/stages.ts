@@ -10,8 +10,11 @@ import { accessLogStage } from './access-log.js';
 import type { Admission } from './admission.js';
 import type { Stage } from './context.js';
 import { headerFilter } from './header-filter.js';
+import { headToGet, mapsHeadToGet } from './head-to-get.js';
 import { hostCheck } from './host-check.js';
+import { hostNamesStage } from './host-names.js';
 import { mountStage } from './mount.js';
+import { proxyHeadersStage } from './proxy-headers.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -28,14 +31,19 @@ export interface StageEntry {
 
 export const PIPELINE = [
   // First, so that every answer below (a 400, a 404, a 503) is logged too.
-  { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverName, d.log) : undefined) },
+  { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log) : undefined) },
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
+  // After header-filter, so `X_Forwarded_For` is gone before the trusted X-Forwarded-For is read.
+  { name: 'proxy-headers', build: (c, d) => (c.trustProxyHeader.length ? proxyHeadersStage(c.trustProxyHeader, c.trustProxy, d.log) : undefined) },
+  // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
+  { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
   { name: 'mount', build: (c) => mountStage(c.mountPoint) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.
   { name: 'host-access', build: (_c, d) => d.access?.hostAccess },
   { name: 'authenticate', build: (_c, d) => d.access?.authenticate },
+  { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },
   { name: 'admission', build: (_c, d) => d.admission.stage },
 ] as const satisfies readonly StageEntry[];
 

@@ -4,7 +4,7 @@
  * header-filter stage, so every interface sees the same headers.
  */
 import type { Environ, ErrorStream, FileWrapper, Input } from '../index.js';
-import { clientAddress, requestHost, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
+import { requestClient, requestHost, requestScheme, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { requestSignal } from '../pipeline/request-signal.js';
 import type { ServerResponse } from 'node:http';
@@ -13,6 +13,8 @@ import type { ServerResponse } from 'node:http';
 export interface ServerInfo {
   readonly port: string;
   readonly scheme: 'http' | 'https';
+  /** --server-name: SERVER_NAME whatever the Host (a trusted X-Forwarded-Server still wins). */
+  readonly serverName?: string;
   readonly multithread: boolean;
   readonly multiprocess: boolean;
   /** --setenv pairs and --passenv values, resolved once at worker start. */
@@ -77,17 +79,17 @@ class EnvironObject {
     const socket = req.socket;
     (this as { [RESPONSE]: ServerResponse })[RESPONSE] = ctx.res;
     this.REQUEST_METHOD = req.method;
-    this.SCRIPT_NAME = ctx.scriptName;
+    this.SCRIPT_NAME = ctx.forwarded?.scriptName ?? ctx.scriptName;
     this.PATH_INFO = ctx.pathInfo;
     this.QUERY_STRING = ctx.queryString;
     this.REQUEST_URI = target;
     this.SERVER_NAME = 'localhost';
-    this.SERVER_PORT = server.port;
+    this.SERVER_PORT = ctx.forwarded?.serverPort ?? server.port;
     this.SERVER_PROTOCOL = req.httpVersion === '1.1' ? 'HTTP/1.1' : 'HTTP/' + req.httpVersion;
-    this.REMOTE_ADDR = clientAddress(socket.remoteAddress) ?? '';
+    this.REMOTE_ADDR = requestClient(ctx) ?? '';
     this.REMOTE_PORT = String(socket.remotePort ?? '');
     this['tsgi.version'] = TSGI_VERSION;
-    this['tsgi.url_scheme'] = server.scheme;
+    this['tsgi.url_scheme'] = requestScheme(ctx, server.scheme);
     this['tsgi.input'] = input;
     this['tsgi.errors'] = errors;
     this['tsgi.multithread'] = server.multithread;
@@ -120,10 +122,18 @@ export function buildEnviron(
     environ.REMOTE_USER = ctx.remoteUser;
     environ.AUTH_TYPE = ctx.authType;
   }
+  if (environ['tsgi.url_scheme'] === 'https') environ.HTTPS = 'on';
+  const forwarded = ctx.forwarded;
+  const target = environ.REQUEST_URI as string;
   const hostHeader = addHeaders(environ, ctx.req.rawHeaders);
-  const host = requestHost(environ.REQUEST_URI as string, hostHeader);
+  const host = forwarded?.host ?? requestHost(target, hostHeader);
   if (host !== hostHeader) environ.HTTP_HOST = host;
-  if (host) environ.SERVER_NAME = serverNameFromHost(host);
+  // SERVER_NAME: a trusted X-Forwarded-Server, else --server-name, else the Host the request
+  // came with (a trusted X-Forwarded-Host changes HTTP_HOST only, as in mod_wsgi).
+  const requested = forwarded?.host === undefined ? host : requestHost(target, forwarded.originalHost);
+  const serverName = forwarded?.serverName ?? server.serverName ?? (requested ? serverNameFromHost(requested) : undefined);
+  if (serverName) environ.SERVER_NAME = serverName;
+  if (forwarded?.scriptName !== undefined) environ['tsgi_express.mount_point'] = forwarded.scriptName;
   // --setenv/--passenv never replace a key the request or the server set (as in Apache,
   // where the CGI variables are added over SetEnv's).
   for (const [name, value] of server.extra) if (environ[name] === undefined) environ[name] = value;

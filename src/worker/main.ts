@@ -36,6 +36,7 @@ function serverInfo(config: Config): ServerInfo {
   return {
     port: String(config.port),
     scheme: 'http',
+    serverName: config.serverName,
     multithread: config.threads !== 1,
     multiprocess: config.multiprocess,
     extra,

@@ -9,6 +9,8 @@ import { Admission } from '../pipeline/admission.js';
 import type { InFlight } from '../pipeline/in-flight.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { acceptProxyProtocol } from '../net/proxy-protocol.js';
+import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
@@ -63,5 +65,6 @@ export function createWorkerServer(
   // (maxHeaderSize) still bounds a request.
   server.maxHeadersCount = 0;
   server.on('connect', onConnect);
+  if (config.proxyProtocol) acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log });
   return { server, admission, state };
 }

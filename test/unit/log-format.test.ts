@@ -12,7 +12,7 @@ function facts(over: Partial<AccessFacts> = {}): AccessFacts {
     remoteAddr: '127.0.0.1', remotePort: 40000, localAddr: '127.0.0.1', localPort: 8000, user: undefined,
     startMs: START, durationUs: 2_345_678, method: 'GET', target: '/a/b?x=1', protocol: 'HTTP/1.1',
     requestLine: 'GET /a/b?x=1 HTTP/1.1',
-    status: 404, bytes: 12, pid: 4242, requestId: '3a-1', serverName: 'localhost', requestedName: 'example.org',
+    status: 404, bytes: 12, pid: 4242, requestId: '3a-1', serverName: 'localhost', peerAddr: '10.0.0.9', requestedName: 'example.org',
     connection: '+',
     requestHeader: (n) => reqHeaders[n.toLowerCase()],
     responseHeader: (n) => resHeaders[n.toLowerCase()],
@@ -40,7 +40,7 @@ describe('Apache LogFormat strings', () => {
   it('request, response and server directives', () => {
     assert.equal(line('%m %U %q %H %s %>s %<s %B %b'), 'GET /a/b ?x=1 HTTP/1.1 404 404 404 12 12\n');
     assert.equal(line('%{X-Trace}i|%{Content-Type}o|%{Missing}i|%{Missing}o'), 'abc|text/plain|-|-\n');
-    assert.equal(line('%a %{c}a %A %p %{local}p %{canonical}p %{remote}p'), '127.0.0.1 127.0.0.1 127.0.0.1 8000 8000 8000 40000\n');
+    assert.equal(line('%a %{c}a %A %p %{local}p %{canonical}p %{remote}p'), '127.0.0.1 10.0.0.9 127.0.0.1 8000 8000 8000 40000\n');
     assert.equal(line('%P %{pid}P %L %v %V %X'), '4242 4242 3a-1 localhost example.org +\n');
     assert.equal(line('%X', { connection: 'X' }), 'X\n');
   });
