@@ -45,14 +45,27 @@ export function isLoopback(address: string | undefined): boolean {
   return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
 }
 
-/** Where a request for the parent domain goes: the same path and query on the www. name. */
+/** The port in a host[:port], if any. */
+function portOf(host: string | undefined): string | undefined {
+  const m = host === undefined ? null : /:(\d+)$/.exec(host);
+  return m === null ? undefined : m[1];
+}
+
+/**
+ * Where a request for the parent domain goes: the same path and query on the
+ * www. name, with the scheme and port the client used. Behind a proxy that
+ * forwarded the host or scheme, our own port means nothing to the client: its
+ * port is X-Forwarded-Port, else the forwarded host's, else the scheme's default.
+ */
 function redirectLocation(ctx: RequestContext, serverName: string): string {
   const scheme = requestScheme(ctx);
-  const port = ctx.forwarded?.serverPort ?? String(ctx.req.socket.localPort ?? '');
   const defaultPort = scheme === 'https' ? '443' : '80';
+  const forwarded = ctx.forwarded;
+  const proxied = forwarded?.host !== undefined || forwarded?.scheme !== undefined;
+  const port = forwarded?.serverPort ?? (proxied ? portOf(forwarded?.host) : String(ctx.req.socket.localPort ?? ''));
   const target = requestTarget(ctx.req);
   const path = absoluteForm(target)?.rest ?? target;
-  return `${scheme}://${serverName}${port === '' || port === defaultPort ? '' : ':' + port}${path}`;
+  return `${scheme}://${serverName}${port === undefined || port === '' || port === defaultPort ? '' : ':' + port}${path}`;
 }
 
 export function hostNamesStage(rules: HostNameRules, log: Log): Stage {
