@@ -163,3 +163,47 @@ for (const iface of ['tsgi', 'fetch', 'node'] as const) {
     }
   });
 }
+
+describe('RFC 7239 Forwarded as a trusted header', { timeout: 60_000 }, () => {
+  let trusted: RunningServer;
+  let untrusted: RunningServer;
+  before(async () => {
+    [trusted, untrusted] = await Promise.all([
+      startServer([fixture('proxy-echo.ts'), '--trust-proxy-header', 'Forwarded', '--trust-proxy', '127.0.0.1']),
+      startServer([fixture('proxy-echo.ts'), '--trust-proxy-header', 'forwarded', '--trust-proxy', '10.99.99.99']),
+    ]);
+  });
+  const chain = { Forwarded: 'for=203.0.113.5;proto=https;host=pub.example, for=127.0.0.1;proto=http' };
+
+  it('the client\'s own hop gives REMOTE_ADDR, the scheme and HTTP_HOST', async () => {
+    assert.equal((await get(trusted, '/get?key=REMOTE_ADDR', chain)).body, 'value=203.0.113.5;end');
+    assert.equal((await get(trusted, '/get?key=tsgi.url_scheme', chain)).body, 'value=https;end');
+    assert.equal((await get(trusted, '/get?key=HTTP_HOST', chain)).body, 'value=pub.example;end');
+    assert.equal((await get(trusted, '/get?key=HTTP_FORWARDED', chain)).body, `value=${chain.Forwarded};end`);
+  });
+
+  it('reads quoted IPv6 nodes with ports, and cuts the list at the client like X-Forwarded-For', async () => {
+    const headers = { Forwarded: 'for=198.51.100.1, for="[2001:db8::9]:4711", For=127.0.0.1' };
+    assert.equal((await get(trusted, '/get?key=REMOTE_ADDR', headers)).body, 'value=2001:db8::9;end');
+    assert.equal((await get(trusted, '/get?key=HTTP_FORWARDED', headers)).body, 'value=for="[2001:db8::9]:4711", For=127.0.0.1;end');
+  });
+
+  it('puts the client, host and scheme categories under guard: X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto are removed', async () => {
+    const headers = { ...chain, 'X-Forwarded-For': '198.51.100.2', 'X-Forwarded-Host': 'x.example', 'X-Forwarded-Proto': 'http', 'X-Forwarded-Port': '1' };
+    for (const key of ['HTTP_X_FORWARDED_FOR', 'HTTP_X_FORWARDED_HOST', 'HTTP_X_FORWARDED_PROTO']) {
+      assert.equal((await get(trusted, `/has?key=${key}`, headers)).body, 'present=NO;end', key);
+    }
+    assert.equal((await get(trusted, '/get?key=HTTP_X_FORWARDED_PORT', headers)).body, 'value=1;end', 'other categories are left alone');
+  });
+
+  it('from an untrusted peer it is removed and nothing changes', async () => {
+    assert.equal((await get(untrusted, '/has?key=HTTP_FORWARDED', chain)).body, 'present=NO;end');
+    assert.equal((await get(untrusted, '/get?key=REMOTE_ADDR', chain)).body, 'value=127.0.0.1;end');
+    assert.equal((await get(untrusted, '/get?key=tsgi.url_scheme', chain)).body, 'value=http;end');
+  });
+
+  it('a forwarded host that is not host[:port] gets 400', async () => {
+    const res = await get(trusted, '/get?key=HTTP_HOST', { Forwarded: 'for=203.0.113.5;host="a/b"' });
+    assert.equal(res.status, 400);
+  });
+});
