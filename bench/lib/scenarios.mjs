@@ -45,6 +45,17 @@ export const SCENARIOS = [
     servers: ['tsgi', 'tsgi-auth-basic', ...optional('tsgi-auth-bcrypt')],
   },
   {
+    // Issue 20: trusting a proxy's X-Forwarded-For costs (almost) nothing. Every
+    // request carries the header, as behind a proxy; plain `tsgi` gets it too and
+    // ignores it, so the two differ only in the proxy-headers stage.
+    name: 'forwarded',
+    title: 'hello world with X-Forwarded-For on every request, trusted (--trust-proxy 127.0.0.1/32) vs not configured',
+    path: '/',
+    connections: 50,
+    headers: ['X-Forwarded-For: 203.0.113.5'],
+    servers: ['bare-cluster', 'tsgi', 'tsgi-forwarded'],
+  },
+  {
     name: 'threads1',
     title: 'hello world, tsgi-express --threads 1',
     path: '/',

@@ -51,6 +51,11 @@ export const SERVERS = {
   'bare-single': { label: 'bare node:http, 1 process', command: bare('bench/servers/bare-cluster.mjs', 0) },
   tsgi: { label: 'tsgi-express, TSGI app', command: tsgi('bench/apps/hello.ts') },
   'tsgi-access-log': { label: 'tsgi-express, TSGI app, --access-log', command: tsgi('bench/apps/hello.ts', '--access-log') },
+  // A trusted proxy's forwarded client on every request (the `forwarded` scenario sends it).
+  'tsgi-forwarded': {
+    label: 'tsgi-express, TSGI app, --trust-proxy-header X-Forwarded-For --trust-proxy 127.0.0.1/32',
+    command: tsgi('bench/apps/hello.ts', '--trust-proxy-header', 'X-Forwarded-For', '--trust-proxy', '127.0.0.1/32'),
+  },
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },

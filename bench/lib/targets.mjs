@@ -60,6 +60,13 @@ export function checkTargets(results, startup) {
     const master = h.tsgi.leaderKb / MB;
     add('master RSS < 60 MB', `${master.toFixed(1)} MB`, master < 60);
   }
+  const f = results.forwarded ?? {};
+  if (f.tsgi && f['tsgi-forwarded']) {
+    const r = f['tsgi-forwarded'].rps / f.tsgi.rps;
+    add('trusted X-Forwarded-For req/s >= 0.95 x plain hello', r.toFixed(2) + roundRange(f['tsgi-forwarded'].roundsRps, f.tsgi.roundsRps), r >= 0.95);
+    const e = f.tsgi.cpuPerReqUs / f['tsgi-forwarded'].cpuPerReqUs;
+    add('(CPU) trusted X-Forwarded-For CPU efficiency >= 0.95 x plain hello', e.toFixed(2) + roundRange(f.tsgi.roundsCpuUs, f['tsgi-forwarded'].roundsCpuUs), e >= 0.95);
+  }
   if (startup.startMs !== undefined) add('start-up to first 200 < 1 s', `${Math.round(startup.startMs)} ms`, startup.startMs < 1000);
   if (startup.reloadMs !== undefined) add('saved change served within 1 s', `${Math.round(startup.reloadMs)} ms`, startup.reloadMs <= 1000);
   return rows;

@@ -158,8 +158,12 @@ export function peerAddress(socket: Socket): string | undefined {
   return socket.remoteAddress === undefined ? undefined : plainAddress(socket.remoteAddress);
 }
 
+/** Set once a server reads PROXY headers: until then no socket can carry one, and nothing is looked up. */
+let inUse = false;
+
 /** Whether a PROXY v2 preamble said the client reached the proxy over TLS. */
 export function proxiedTls(socket: Socket): boolean {
+  if (!inUse) return false;
   const s = socket as Proxied;
   return s[TLS] === true || s._parent?.[TLS] === true;
 }
@@ -254,6 +258,7 @@ export function readPreamble(socket: Socket, opts: ProxyProtocolOptions & { time
  * once the server is built. For a TLS server the TLS socket reports the client too.
  */
 export function acceptProxyProtocol(server: Server, opts: ProxyProtocolOptions): void {
+  inUse = true;
   const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const timeoutMs = opts.timeoutMs ?? ((server as Server & { headersTimeout?: number }).headersTimeout || 60_000);

@@ -61,7 +61,8 @@ export function chooseClient(addresses: readonly string[], trusted: TrustedProxi
 }
 
 const forwardedFor: Apply = (value, view, trusted) => {
-  const items = listItems(value);
+  // One address, the usual case behind one proxy: no list to split.
+  const items = value.includes(',') ? listItems(value) : value === '' ? [] : [value.trim()];
   if (items.length === 0) return CLIENT;
   const { index, cut } = chooseClient(items, trusted);
   view.remoteAddr = items[index]!;

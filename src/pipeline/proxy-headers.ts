@@ -13,6 +13,7 @@
  * becomes the forwarded host, and X-Forwarded-For (or Forwarded) is cut to
  * start at the client, as mod_wsgi rewrites HTTP_X_FORWARDED_FOR.
  */
+import type { Socket } from 'node:net';
 import type { Log } from '../logging/log.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { Forwarded, RequestContext, Stage } from './context.js';
@@ -22,19 +23,39 @@ import { VALID_HOST } from './host-check.js';
 import { rewriteRequestHeaders } from './request-headers.js';
 import { clientAddress } from './request-view.js';
 
-/** The values of the guarded headers the request carries (repeats joined with ', ', as Apache merges them). */
-function guardedValues(raw: readonly string[], guarded: ReadonlySet<string>, lengths: ReadonlySet<number>) {
-  let values: Map<string, string> | undefined;
+/**
+ * The guarded headers the request carries: lower-cased names and their values
+ * (repeats joined with ', ', as Apache merges them), in two parallel arrays.
+ */
+interface Present {
+  readonly names: string[];
+  readonly values: string[];
+}
+
+function guardedHeaders(raw: readonly string[], guarded: ReadonlySet<string>, lengths: ReadonlySet<number>): Present | undefined {
+  let present: Present | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (!lengths.has(name.length)) continue;
     const lower = name.toLowerCase();
     if (!guarded.has(lower)) continue;
-    values ??= new Map();
-    const previous = values.get(lower);
-    values.set(lower, previous === undefined ? raw[i + 1]! : `${previous}, ${raw[i + 1]!}`);
+    present ??= { names: [], values: [] };
+    const at = present.names.indexOf(lower);
+    if (at < 0) {
+      present.names.push(lower);
+      present.values.push(raw[i + 1]!);
+    } else present.values[at] += `, ${raw[i + 1]!}`;
   }
-  return values;
+  return present;
+}
+
+const BELIEVED = Symbol('tsgi-express.peerBelieved');
+
+/** Whether the connection's peer is believed; once per connection (the peer does not change). */
+function peerBelieved(socket: Socket & { [BELIEVED]?: boolean }, trusted: TrustedProxies): boolean {
+  let believed = socket[BELIEVED];
+  if (believed === undefined) socket[BELIEVED] = believed = trusted.trusts(clientAddress(socket.remoteAddress));
+  return believed;
 }
 
 function hasFields(view: Forwarded): boolean {
@@ -53,46 +74,52 @@ export function proxyHeadersStage(names: readonly string[], proxies: readonly st
   const guarded = new Set(HEADER_REGISTRY.filter((e) => e.categories.some((c) => categories.has(c))).map((e) => e.lower));
   const lengths = new Set([...guarded].map((name) => name.length));
 
-  /** Applies the trusted headers present; the names of the winners (the headers kept). */
-  const apply = (values: Map<string, string>, view: Forwarded, rewrites: Map<string, string>): Set<string> => {
-    const winners = new Map<Category, string>();
+  /**
+   * Applies the trusted headers present, in the order given; returns the names of
+   * the winners (the last applied in each category: the headers kept).
+   */
+  const apply = (present: Present, view: Forwarded, rewrites: Map<string, string>): string[] => {
+    const winners: [Category, string][] = [];
     for (const entry of entries) {
-      const value = values.get(entry.lower);
-      if (value === undefined) continue;
+      const at = present.names.indexOf(entry.lower);
+      if (at < 0) continue;
+      const value = present.values[at]!;
       const applied = entry.apply(value, view, trusted);
-      for (const category of applied.categories) winners.set(category, entry.lower);
+      for (const category of applied.categories) {
+        const won = winners.find((w) => w[0] === category);
+        if (won) won[1] = entry.lower;
+        else winners.push([category, entry.lower]);
+      }
       if (applied.rewrite !== undefined && applied.rewrite !== value) rewrites.set(entry.lower, applied.rewrite);
     }
-    return new Set(winners.values());
+    return winners.map((w) => w[1]);
   };
 
   return (ctx: RequestContext, next) => {
     const { req } = ctx;
-    const values = guardedValues(req.rawHeaders, guarded, lengths);
-    if (values === undefined) return next(ctx);
-    const peer = clientAddress(req.socket.remoteAddress);
-    const believed = trusted.trusts(peer);
+    const present = guardedHeaders(req.rawHeaders, guarded, lengths);
+    if (present === undefined) return next(ctx);
+    const believed = peerBelieved(req.socket, trusted);
     const view: Forwarded = {};
     const rewrites = new Map<string, string>();
-    const kept = believed ? apply(values, view, rewrites) : new Set<string>();
+    const kept = believed ? apply(present, view, rewrites) : [];
     if (view.host !== undefined && !VALID_HOST.test(view.host)) {
-      log.info(`400 for ${peer}: the forwarded host ${JSON.stringify(view.host)} is not a valid host[:port]`, ctx.id);
+      log.info(`400 for ${clientAddress(req.socket.remoteAddress)}: the forwarded host ${JSON.stringify(view.host)} is not a valid host[:port]`, ctx.id);
       return void sendError(ctx.res, 400, { detail: 'The forwarded host is not a valid host or host:port.' });
     }
-    const dropped = [...values.keys()].filter((name) => !kept.has(name));
-    if (!believed) log.debug(`${peer} is not a trusted proxy: ignored ${dropped.join(', ')}`, ctx.id);
-    const extra: [string, string][] = [];
+    const dropped = kept.length === present.names.length ? undefined : present.names.filter((name) => !kept.includes(name));
+    if (!believed) log.debug(`${clientAddress(req.socket.remoteAddress)} is not a trusted proxy: ignored ${present.names.join(', ')}`, ctx.id);
+    let extra: [string, string][] | undefined;
     if (view.host !== undefined) {
       view.originalHost = req.headers.host;
-      if (view.originalHost === undefined) extra.push(['Host', view.host]);
+      if (view.originalHost === undefined) extra = [['Host', view.host]];
       else rewrites.set('host', view.host);
     }
-    if (dropped.length > 0 || rewrites.size > 0 || extra.length > 0) {
-      const drop = new Set(dropped);
+    if (dropped !== undefined || rewrites.size > 0 || extra !== undefined) {
       const written = new Set<string>();
       rewriteRequestHeaders(req, (name, value) => {
         const lower = name.toLowerCase();
-        if (drop.has(lower)) return undefined;
+        if (dropped?.includes(lower)) return undefined;
         const rewrite = rewrites.get(lower);
         if (rewrite === undefined) return value;
         if (written.has(lower)) return undefined; // repeats were joined into the one rewritten line
