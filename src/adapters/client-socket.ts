@@ -13,6 +13,7 @@
  */
 import { isIPv4, isIPv6, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { UNDERLYING_SOCKET } from '../net/proxy-protocol.js';
 import type { Forwarded } from '../pipeline/context.js';
 
 function overridesOf(socket: Socket, forwarded: Forwarded): Map<PropertyKey, unknown> | undefined {
@@ -33,6 +34,7 @@ export function socketView(socket: Socket, forwarded: Forwarded): Socket {
   return new Proxy(socket, {
     get(target, key) {
       if (overrides.has(key)) return overrides.get(key);
+      if (key === UNDERLYING_SOCKET) return target;
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== 'function') return value;
       let method = bound.get(key);

@@ -142,6 +142,8 @@ export function parseProxyHeader(buf: Buffer): ParseResult {
 }
 
 const PEER = Symbol('tsgi-express.proxyPeer');
+/** A view of a socket (adapters/client-socket.ts) answers this with the socket itself. */
+export const UNDERLYING_SOCKET = Symbol('tsgi-express.underlyingSocket');
 const TLS = Symbol('tsgi-express.proxyTls');
 
 interface Proxied extends Socket {
@@ -151,7 +153,8 @@ interface Proxied extends Socket {
 }
 
 /** The peer of the TCP connection itself (the proxy, when a PROXY preamble named the client), `::ffff:` removed. */
-export function peerAddress(socket: Socket): string | undefined {
+export function peerAddress(view: Socket): string | undefined {
+  const socket = (view as Socket & { [UNDERLYING_SOCKET]?: Socket })[UNDERLYING_SOCKET] ?? view;
   const s = socket as Proxied;
   const peer = s[PEER] ?? s._parent?.[PEER];
   if (peer !== undefined) return peer;

@@ -100,6 +100,19 @@ describe('behind a trusted proxy (--trust-proxy 127.0.0.1)', { timeout: 90_000 }
   });
 });
 
+describe('the access log behind a trusted proxy', { timeout: 60_000 }, () => {
+  for (const iface of ['node', 'tsgi'] as const) {
+    it(`${iface} app: %a and %h are the client, %{c}a the proxy`, async () => {
+      const server = await startServer([
+        fixture('proxy-echo.ts'), '--interface', iface, ...TRUST, '--trust-proxy', '127.0.0.1',
+        '--access-log', '--access-log-format', '%a|%h|%{c}a|%U',
+      ]);
+      await json(server, iface === 'node' ? '/seen' : '/get?key=REMOTE_ADDR', FORWARDED).catch(() => undefined);
+      await server.waitFor(/^203\.0\.113\.5\|203\.0\.113\.5\|127\.0\.0\.1\|\/(seen|get)$/m);
+    });
+  }
+});
+
 describe('from a peer that is not a trusted proxy (--trust-proxy 10.99.99.99)', { timeout: 60_000 }, () => {
   describe('Express', () => withServer([fixture('proxy-frameworks/express.ts'), ...TRUST, '--trust-proxy', '10.99.99.99'], (server) => {
     it('nothing forwarded is believed, and every forwarded header of a trusted category is gone', async () => {
