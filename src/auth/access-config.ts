@@ -8,5 +8,6 @@ export function accessScripts(config: Config): string[] {
 
 /** The realm of the challenge: --auth-realm, else HOST:PORT as mod_wsgi-express names it. */
 export function authRealm(config: Config): string {
-  return config.authRealm ?? `${config.serverName}:${config.port}`;
+  // mod_wsgi-express: --host or localhost, never --server-name.
+  return config.authRealm ?? `${config.host ?? 'localhost'}:${config.port}`;
 }
