@@ -63,8 +63,15 @@ export function underLocation(path: string, locations: readonly string[]): boole
 
 const MAX_LOGGED_NAME = 128;
 
-function clientTag(req: IncomingMessage): string {
-  return `[client ${clientAddress(req.socket.remoteAddress) ?? '-'}:${req.socket.remotePort ?? '-'}]`;
+const CLIENT = Symbol('tsgi.authClient');
+
+/**
+ * `[client ADDR:PORT]`, made once, as the request enters the stage: a failed login
+ * answered after the client hung up (a slow check, a guessing client that gives up)
+ * must still name it for fail2ban, and on Node 24 a closed socket's address is gone.
+ */
+function clientTag(req: IncomingMessage & { [CLIENT]?: string }): string {
+  return (req[CLIENT] ??= `[client ${clientAddress(req.socket.remoteAddress) ?? '-'}:${req.socket.remotePort ?? '-'}]`);
 }
 
 function loggedName(user: string): string {
@@ -202,9 +209,7 @@ export function authenticateStage(setup: AuthSetup): Stage {
 
   return (ctx, next) => {
     if (!underLocation(ctx.scriptName + ctx.pathInfo, locations)) return next(ctx);
-    // Read now: Node caches the peer's address, which is gone once the socket closes, and a
-    // failed login checked after the client hung up must still log who it was (fail2ban).
-    void ctx.req.socket.remoteAddress;
+    clientTag(ctx.req);
     const header = authorization(ctx.req);
     if (header === null) return void sendError(ctx.res, 400, { detail: 'The request has more than one Authorization header.' });
     if (header === undefined) return challenge(ctx);

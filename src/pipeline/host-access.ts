@@ -20,7 +20,9 @@ export function hostAccessStage(
   log: Log,
 ): Stage {
   return (ctx, next) => {
+    // Both read now: a closed socket's address is gone (Node 24), and an answer may come later.
     const host = clientAddress(ctx.req.socket.remoteAddress) ?? '';
+    const where = `[client ${host}:${ctx.req.socket.remotePort ?? '-'}]`;
     const verdict = callScript(
       () => allowAccess(scriptEnviron(ctx, server, log), host),
       accessVerdict,
@@ -29,7 +31,6 @@ export function hostAccessStage(
     const done = andThen(verdict, (v) => {
       if (ctx.res.destroyed) return;
       if (v.allow) return next(ctx);
-      const where = `[client ${host}:${ctx.req.socket.remotePort ?? '-'}]`;
       const target = escapeField(requestTarget(ctx.req));
       if (v.rule) log.error(`${where} ${v.rule}`, ctx.id);
       else log.warn(`${where} client denied by --host-access-script for "${target}"`, ctx.id);
