@@ -73,3 +73,42 @@ describe('the fail2ban filter', { timeout: 60_000 }, () => {
     assert.ok(doc.includes(shipped.slice(shipped.indexOf('[Definition]'))), 'the filter in the guide differs from templates/fail2ban/tsgi-express.conf');
   });
 });
+
+/** The TypeScript block of docs/authentication.md that starts with `// NAME`. */
+async function docScript(name: string): Promise<string> {
+  const doc = await readFile(path.join(ROOT, 'docs/authentication.md'), 'utf8');
+  const block = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.startsWith(`// ${name}`));
+  assert.ok(block, `docs/authentication.md has no ts block starting with // ${name}`);
+  return block;
+}
+
+describe('the scripts docs/authentication.md shows', { timeout: 60_000 }, () => {
+  it('auth.ts, groups.ts and hosts.ts work as the guide says', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-doc-auth-'));
+    dirs.push(dir);
+    for (const name of ['auth.ts', 'groups.ts', 'hosts.ts']) await writeFile(path.join(dir, name), await docScript(name));
+    const server = await startServer([
+      'examples/auth-hono.ts',
+      '--auth-user-script', path.join(dir, 'auth.ts'),
+      '--auth-group-script', path.join(dir, 'groups.ts'),
+      '--auth-group', 'editors',
+      '--host-access-script', path.join(dir, 'hosts.ts'),
+    ]);
+    // hosts.ts has no opinion about 127.0.0.1; auth.ts renames spy to grumpy; groups.ts puts grumpy in editors.
+    assert.deepEqual(JSON.parse((await curl(['-u', 'spy:secret', server.url])).body), { user: 'grumpy', via: 'Basic' });
+    assert.equal((await curl(['-u', 'spy:wrong', server.url])).status, 401);
+    assert.equal((await curl(['-u', 'other:secret', server.url])).status, 401);
+  });
+});
+
+describe('docs/frameworks.md', () => {
+  it('shows the authentication examples as they are in examples/ (the apps the tests above run)', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/frameworks.md'), 'utf8');
+    const code = (text: string) => text.split('\n').filter((line) => !line.startsWith('//')).join('\n').trim();
+    const blocks = [...doc.matchAll(/```ts\n\/\/ (examples\/auth-[a-z]+\.ts)\n([\s\S]*?)```/g)];
+    assert.equal(blocks.length, 3);
+    for (const [, file, body] of blocks) {
+      assert.equal(code(body!), code(await readFile(path.join(ROOT, file!), 'utf8')), file);
+    }
+  });
+});
