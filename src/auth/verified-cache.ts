@@ -27,7 +27,8 @@ export class VerifiedCredentials {
   ) {}
 
   private keyOf(user: string, password: Buffer): string {
-    return createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64');
+    // The name's length first, so no (user, password) split of the same bytes shares a key.
+    return createHmac('sha256', this.key).update(`${Buffer.byteLength(user)}:${user}`).update(password).digest('base64');
   }
 
   has(user: string, password: Buffer): boolean {

@@ -140,6 +140,17 @@ describe('--auth-digest-file and Digest', { timeout: 90_000 }, () => {
     await server.waitFor(/user "admin": authentication failure for "\/": nonce count 00000001 replayed/);
   });
 
+  it('a nonce stays valid across a rolling reload (the key is the master\'s)', async () => {
+    const { nonce, opaque } = parseChallenge((await get(server.url)).headers['www-authenticate']);
+    const auth = (nc: number) => digestAuthorization({ user: 'john', password: 'p:w', realm: 'trac', nonce: nonce!, uri: '/', nc, opaque });
+    assert.equal((await get(server.url, { authorization: auth(1) })).status, 200);
+    const from = server.output().length;
+    server.signal('SIGHUP');
+    await server.waitFor(/Reload complete/, 30_000, from);
+    assert.equal((await get(server.url, { authorization: auth(2) })).status, 200, 'new workers accept the old nonce');
+    assert.equal((await get(server.url, { authorization: auth(1) })).status, 401, 'and still refuse its replay');
+  });
+
   it('the uri must be the request target; malformed Digest headers get 400, a forged nonce 401', async () => {
     const { nonce } = parseChallenge((await get(server.url)).headers['www-authenticate']);
     const args = { user: 'admin', password: 'secret', realm: 'trac', nonce: nonce!, uri: '/other' };

@@ -236,6 +236,8 @@ describe('verified-credentials cache', () => {
     assert.equal(cache.has('a', Buffer.from('pw')), true);
     assert.equal(cache.has('a', Buffer.from('pw2')), false);
     assert.equal(cache.has('b', Buffer.from('pw')), false);
+    cache.add('a\0', Buffer.from('b'));
+    assert.equal(cache.has('a', Buffer.from('\0b')), false, 'another split of the same bytes');
     cache.add('b', Buffer.from('1'));
     cache.add('c', Buffer.from('1'));
     assert.equal(cache.size, 2);
