@@ -17,6 +17,14 @@ import { lazyInput } from './stream-input.js';
 
 export type FetchFunction = (request: Request, environ: Environ) => Response | Promise<Response>;
 
+/** What a WebSocket fetch app adds (adapters/fetch-websocket.ts): environ.upgrade, and the hand-over. */
+export interface FetchExtension {
+  /** Adds to each request's environ; `request` is the one the app gets. */
+  decorate(environ: Environ, ctx: RequestContext, request: Request): void;
+  /** Whether the app took the connection over (upgrade() said true): then its return value is not a response. */
+  took(ctx: RequestContext): boolean;
+}
+
 /** Methods `new Request()` refuses (Fetch standard, "forbidden method"); CONNECT never gets here. */
 const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK']);
 
@@ -26,7 +34,7 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions): AppHandler {
+export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions, extension?: FetchExtension): AppHandler {
   const { server, log, debugMode } = opts;
 
   const fail = (ctx: RequestContext, err: unknown) => {
@@ -38,6 +46,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   };
 
   const respond = (ctx: RequestContext, result: unknown) => {
+    if (extension?.took(ctx)) return;
     // The server already answered (--request-timeout): the app's Response is dropped.
     if (isAbandoned(ctx.res)) {
       if (isResponse(result)) result.body?.cancel().catch(() => {});
@@ -72,6 +81,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     presentClient(ctx.req, ctx.forwarded);
     environ.incoming = ctx.req;
     environ.outgoing = ctx.res;
+    extension?.decorate(environ, ctx, request);
     let result: Response | Promise<Response>;
     try {
       result = fetchFn(request, environ);

@@ -75,7 +75,25 @@ function installEnvironGetter(): void {
   });
 }
 
-export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions): AppHandler {
+/**
+ * What a node app sees of the request: req.url below the mount point (or the full
+ * URL with --keep-mount-prefix, for apps that know their base path), req.originalUrl
+ * as sent, req.baseUrl the mount point, req.environ on first use.
+ */
+export function presentToNodeApp(ctx: RequestContext, opts: InterfaceOptions, keepPrefix: boolean): void {
+  const req = ctx.req;
+  const url = req.url ?? '/';
+  req.originalUrl ??= url; // already set by the mount stage when it removed dot segments
+  if (!keepPrefix) {
+    req.url = urlBelowMount(url, ctx.scriptName);
+    // Express routers start from req.baseUrl, as in a sub-app mounted with app.use(path, sub).
+    if (ctx.scriptName !== '') (req as IncomingMessage & { baseUrl?: string }).baseUrl = ctx.scriptName;
+  }
+  (req as Tagged)[CONTEXT] = { ctx, opts };
+  presentClient(req, ctx.forwarded);
+}
+
+export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions, keepPrefix = false): AppHandler {
   const { log, debugMode } = opts;
   installEnvironGetter();
 
@@ -90,13 +108,7 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions):
 
   return (ctx) => {
     const { req, res } = ctx;
-    const url = req.url ?? '/';
-    req.originalUrl ??= url; // already set by the mount stage when it removed dot segments
-    req.url = urlBelowMount(url, ctx.scriptName);
-    // Express routers start from req.baseUrl, as in a sub-app mounted with app.use(path, sub).
-    if (ctx.scriptName !== '') (req as IncomingMessage & { baseUrl?: string }).baseUrl = ctx.scriptName;
-    (req as Tagged)[CONTEXT] = { ctx, opts };
-    presentClient(req, ctx.forwarded);
+    presentToNodeApp(ctx, opts, keepPrefix);
     let result: unknown;
     try {
       result = handler(req, res);

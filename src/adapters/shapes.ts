@@ -29,6 +29,10 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (hasFetch(value)) return typeof value === 'function' ? 'function with fetch()' : 'object with fetch()';
   if (isKoaApp(value)) return 'Koa-like app';
+  if (isFastifyApp(value)) return 'Fastify app';
+  if (isNestApp(value)) return 'Nest app';
+  if (isServerObject(value)) return 'server';
+  if (isThenable(value)) return 'Promise';
   if (isConnectApp(value)) return 'Express/Connect app';
   if (typeof value === 'function') return 'function';
   if (typeof value !== 'object') return typeof value;
@@ -42,4 +46,36 @@ export function describeExports(namespace: Record<string, unknown>): string {
   const names = Object.keys(namespace).filter((name) => name !== 'module.exports');
   if (names.length === 0) return 'nothing';
   return names.map((name) => `${name} (${describeValue(namespace[name])})`).join(', ');
+}
+
+/** A Fastify instance: ready() then its router (`routing`) serves; `server` is its http.Server. */
+export function isFastifyApp(value: unknown): value is { ready(): Promise<unknown>; routing: Callable; server: unknown } {
+  return typeof value === 'object' && value !== null &&
+    typeof (value as { ready?: unknown }).ready === 'function' &&
+    typeof (value as { routing?: unknown }).routing === 'function' &&
+    typeof (value as { register?: unknown }).register === 'function';
+}
+
+/** A NestJS application (NestFactory.create): init() then its HTTP adapter's instance serves. */
+export function isNestApp(value: unknown): value is {
+  init(): Promise<unknown>;
+  getHttpAdapter(): { getInstance(): unknown };
+  getHttpServer(): unknown;
+} {
+  return typeof value === 'object' && value !== null &&
+    typeof (value as { init?: unknown }).init === 'function' &&
+    typeof (value as { getHttpAdapter?: unknown }).getHttpAdapter === 'function' &&
+    typeof (value as { getHttpServer?: unknown }).getHttpServer === 'function';
+}
+
+/** A node:http/https/http2 server object (exported rather than listened on). */
+export function isServerObject(value: unknown): value is import('node:events').EventEmitter {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { listen?: unknown; listenerCount?: unknown; address?: unknown };
+  return typeof v.listen === 'function' && typeof v.listenerCount === 'function' && typeof v.address === 'function';
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
+    typeof (value as { then?: unknown }).then === 'function';
 }

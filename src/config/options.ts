@@ -104,6 +104,13 @@ export const OPTIONS = [
     schema: choiceIgnoringCase(['off', 'on', 'auto'], 'Off, On, Auto'),
   },
   {
+    key: 'keepMountPrefix', flag: 'keep-mount-prefix', section: 'Application', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'Node apps see the full URL, mount point included, in req.url.',
+    docs: 'For apps that know their own base path (SvelteKit `paths.base`, Astro `base`, Next `basePath`, Express routes written with the prefix). Without it a node app sees `req.url` below --mount-point, as an Express sub-app does. Fetch apps always see the full public URL; TSGI apps get `SCRIPT_NAME` and `PATH_INFO` either way. Not in mod_wsgi-express.',
+    schema: flag(),
+  },
+  {
     key: 'workingDirectory', flag: 'working-directory', section: 'Application', kind: 'string', readBy: 'both',
     valueName: 'DIR', defaultText: "the script's directory (the current directory with --application-type module)",
     help: 'The directory the workers run in and resolve modules from.',
@@ -191,10 +198,10 @@ export const OPTIONS = [
     schema: integer(1, 100000),
   },
   {
-    key: 'startupTimeout', flag: 'startup-timeout', section: 'Timeouts', kind: 'number', readBy: 'master',
+    key: 'startupTimeout', flag: 'startup-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',
     valueName: 'SECONDS', default: 15,
     help: 'How long a worker may take to load the application and listen (0: no limit).',
-    docs: 'A worker not ready in time is killed and counts as failing to start: at start-up the server stops (exit 3), on a reload the old workers keep serving, and a replacement for a crashed worker is retried with back-off. mod_wsgi-express restarts the process in every case. 0 disables the timeout, as in mod_wsgi-express.',
+    docs: 'A worker not ready in time is killed and counts as failing to start: at start-up the server stops (exit 3), on a reload the old workers keep serving, and a replacement for a crashed worker is retried with back-off. mod_wsgi-express restarts the process in every case. 0 disables the timeout, as in mod_wsgi-express. A module that exports nothing servable has this long to call `listen()` (docs/frameworks.md); the error then says it did not.',
     schema: seconds(),
   },
   {

@@ -3,6 +3,18 @@
  * created by worker/server.ts; stages fill in what they decide.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/**
+ * An upgrade request's connection (WebSocket and other `Upgrade:` requests):
+ * `res` writes to it while a stage answers (404, 401...); an app or a proxy that
+ * takes it over writes to `socket` itself.
+ */
+export interface UpgradeConnection {
+  readonly socket: Duplex;
+  /** Bytes the client sent after the request head. */
+  readonly head: Buffer;
+}
 
 export interface RequestContext {
   readonly req: IncomingMessage;
@@ -23,6 +35,8 @@ export interface RequestContext {
   remoteUser?: string;
   /** AUTH_TYPE: how remoteUser was authenticated. */
   authType?: 'Basic' | 'Digest';
+  /** Set for upgrade requests only (worker/upgrade.ts). */
+  readonly upgrade?: UpgradeConnection;
   /** What trusted forwarded headers changed (proxy-headers stage); undefined when nothing. */
   forwarded?: Forwarded;
   /** Set when the app is given GET for a HEAD (--map-head-to-get): the method the client sent. */

@@ -18,6 +18,7 @@ import { endConnection } from '../pipeline/connection.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { FileBody } from './file-wrapper.js';
+import { NODE_HANDLER_HINT, nodeHandlerHint } from './node-handler-hint.js';
 import { checkRecall, parseStart, type ResponseStart } from './start-response.js';
 
 /** The request input: unread body is discarded when the response is over. */
@@ -134,7 +135,7 @@ export class TsgiResponse {
       if (err !== this.writeAfterEnd) this.log.error(formatError(err), this.ctx.id);
       return;
     }
-    this.log.error(formatError(err), this.ctx.id);
+    this.log.error(formatError(err) + nodeHandlerHint(err), this.ctx.id);
     this.abort(err);
   }
 
@@ -177,7 +178,8 @@ export class TsgiResponse {
         this.iterate((body as AsyncIterable<unknown>)[Symbol.asyncIterator](), true);
       } else {
         this.breakRule(
-          `the application must return a string, a Uint8Array or an (async) iterable of them, got ${describe(body)}`,
+          `the application must return a string, a Uint8Array or an (async) iterable of them, got ${describe(body)}` +
+            (body === undefined && this.start === undefined ? NODE_HANDLER_HINT : ''),
         );
       }
     } catch (err) {

@@ -6,6 +6,10 @@
  */
 import net from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
+import { GOING_AWAY, type OpenUpgrades } from './open-upgrades.js';
+
+/** How long closing WebSockets get for their closing handshake (the master kills 2 s after the deadline). */
+const UPGRADE_CLOSE_MS = 1000;
 
 export interface DrainState {
   draining: boolean;
@@ -76,6 +80,8 @@ export interface DrainOptions {
   /** On shutdown idle connections are closed at once; on reload they are left to expire. */
   readonly closeIdle: boolean;
   readonly listener: ListenerRelease;
+  /** WebSockets and tunnels: left open until they close or the deadline, then closed with 1001. */
+  readonly upgrades?: OpenUpgrades;
   readonly exit: () => void;
 }
 
@@ -92,7 +98,9 @@ export function drain(opts: DrainOptions): void {
     clearInterval(poll);
     clearTimeout(deadline);
     server.closeAllConnections();
-    opts.exit();
+    const upgrades = opts.upgrades;
+    if (upgrades === undefined || upgrades.size === 0) return opts.exit();
+    void upgrades.closeAll(GOING_AWAY, UPGRADE_CLOSE_MS).then(opts.exit);
   };
   const released = opts.listener.close(() => {
     closed = true;

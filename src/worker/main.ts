@@ -4,6 +4,7 @@
  * the pipeline and listens; reports ready, or the load failure, to the master.
  */
 import { writeSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { WorkerQuestions } from '../ipc/messages.js';
@@ -16,6 +17,7 @@ import { buildAccessControl } from './access-control.js';
 import { masterLink } from './auth-channel.js';
 import { captureOutput } from './capture-output.js';
 import { drain, ListenerRelease } from './drain.js';
+import { ListenCapture, plannedAddress } from './listen-capture.js';
 import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
 import { listenToMaster, send } from './master-channel.js';
@@ -45,6 +47,22 @@ function serverInfo(config: Config): ServerInfo {
     debugMode: config.debugMode,
     fileWrapper,
   };
+}
+
+/** The address a captured listen() reports: the worker's own, once it listens. */
+function listeningAddress(config: Config, ws: WorkerServer | undefined): AddressInfo {
+  const address = ws?.server.address();
+  return typeof address === 'object' && address !== null ? address : plannedAddress(config.host, config.port);
+}
+
+/**
+ * How long a module that exports nothing servable may take to call listen():
+ * what is left of --startup-timeout, less a moment to report the failure before
+ * the master gives up on this worker (0: no limit).
+ */
+function listenWait(config: Config): number {
+  if (config.startupTimeout === 0) return 0;
+  return Math.max(100, config.startupTimeout * 1000 - performance.now() - 1000);
 }
 
 /** How long a crashed worker may take to hand back its listener and flush its logs. */
@@ -115,6 +133,9 @@ async function main(): Promise<void> {
   process.chdir(config.workingDirectory);
   const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
   if (!config.debugMode) captureOutput(batcher);
+  let ws: WorkerServer | undefined;
+  // Installed before the app loads: its listen() serves through this worker instead.
+  const capture = new ListenCapture(() => listeningAddress(config, ws), batcher.log).install();
   let loaded;
   try {
     loaded = await loadApp(config.scriptPath, accessScripts(config));
@@ -122,7 +143,7 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
   }
-  const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode };
+  const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode, capture, listenWaitMs: listenWait(config) };
   let selected;
   try {
     selected = await selectInterface(loaded.namespace, config, opts);
@@ -134,18 +155,17 @@ async function main(): Promise<void> {
   // Registered before the access-control stages are built, which ask the master for its
   // state; the master sends drain, listen-socket and its own questions only once the
   // worker listens, by when ws and listener are set.
-  let ws!: WorkerServer;
   let listener!: ListenerRelease;
   const inFlight = createInFlight(config, batcher.log);
   let lend!: (handle: object) => void;
   const lent = new Promise<object>((resolve) => (lend = resolve));
-  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => workerStats(ws.admission, inFlight) };
+  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => workerStats(ws!.admission, inFlight) };
   // The worker's one table of messages from the master.
   listenToMaster({
     drain: (message) => {
       const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
       const closeIdle = message.reason === 'shutdown';
-      drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
+      drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },
     'listener-closed-ack': () => listener.acked(),
     'listen-socket': (_message, handle) => {
@@ -163,13 +183,13 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
     return;
   }
-  ws = createWorkerServer(config, selected.handler, batcher.log, access, inFlight);
-  listener = new ListenerRelease(ws.server, () => send({ t: 'listener-closed' }));
-  process.on('uncaughtException', (err) => reportCrash(err, () => ws.admission.running, batcher, listener));
-  await listen(config, ws, lent, () => {
-    const address = ws.server.address();
+  const server = (ws = createWorkerServer(config, selected, batcher.log, access, inFlight));
+  listener = new ListenerRelease(server.server, () => send({ t: 'listener-closed' }));
+  process.on('uncaughtException', (err) => reportCrash(err, () => server.admission.running, batcher, listener));
+  await listen(config, server, lent, () => {
+    const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    send({ t: 'ready', port, kind: selected.kind, files: loaded.files, rss: process.memoryUsage.rss() });
+    send({ t: 'ready', port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss() });
   });
 }
 

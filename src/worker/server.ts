@@ -8,13 +8,16 @@ import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
 import type { InFlight } from '../pipeline/in-flight.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
-import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import type { AppHandler, RequestContext, UpgradeConnection } from '../pipeline/context.js';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
+import { ListenCapture } from './listen-capture.js';
+import { OpenUpgrades } from './open-upgrades.js';
 import { runInRequest } from './request-scope.js';
+import { listenForUpgrades, upgradeStages } from './upgrade.js';
 
 class Context implements RequestContext {
   scriptName = '';
@@ -28,6 +31,7 @@ class Context implements RequestContext {
     readonly res: http.ServerResponse,
     readonly id: string,
     readonly startMono: number,
+    readonly upgrade?: UpgradeConnection,
   ) {
     this.startUs = Math.round((performance.timeOrigin + startMono) * 1000);
   }
@@ -37,19 +41,29 @@ export interface WorkerServer {
   readonly server: http.Server;
   readonly admission: Admission;
   readonly state: DrainState;
+  /** Connections upgrade requests turned into: a draining worker closes them last. */
+  readonly upgrades: OpenUpgrades;
+}
+
+/** The application's handlers: `upgrade` for upgrade requests (WebSockets), when it has a place for them. */
+export interface WorkerApp {
+  readonly handler: AppHandler;
+  readonly upgrade?: AppHandler;
 }
 
 export function createWorkerServer(
   config: Config,
-  app: AppHandler,
+  worker: WorkerApp,
   log: Log,
   access?: StageDeps['access'],
   inFlight?: InFlight,
 ): WorkerServer {
+  const app = worker.handler;
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
-  const pipeline = composePipeline(buildStages(config, { log, admission, access }), app);
+  const stages = buildStages(config, { log, admission, access });
+  const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
   const ridPrefix = process.pid.toString(36) + '-';
@@ -66,5 +80,13 @@ export function createWorkerServer(
   server.maxHeadersCount = 0;
   server.on('connect', onConnect);
   if (config.proxyProtocol) acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log });
-  return { server, admission, state };
+  ListenCapture.markOwn(server);
+  const upgrades = new OpenUpgrades();
+  if (worker.upgrade) {
+    const upgradePipeline = composePipeline(upgradeStages(stages), worker.upgrade);
+    const makeContext = (req: http.IncomingMessage, res: http.ServerResponse, upgrade: UpgradeConnection) =>
+      new Context(req, res, ridPrefix + (++counter).toString(36), performance.now(), upgrade);
+    listenForUpgrades(server, makeContext, upgradePipeline, upgrades);
+  }
+  return { server, admission, state, upgrades };
 }

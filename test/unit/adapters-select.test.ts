@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
+import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import type { Config } from '../../src/config/schema.js';
 import { TsgiError } from '../../src/errors.js';
+import { ListenCapture, plannedAddress } from '../../src/worker/listen-capture.js';
 import { selectInterface } from '../../src/worker/select-interface.js';
 import { recordingLog, testServerInfo } from './adapters-harness.js';
 
-const opts = { server: testServerInfo(8000), log: recordingLog([]), debugMode: false };
+const log = recordingLog([]);
+// Not installed: these modules never listen, and the wait for a listen() is short.
+const capture = new ListenCapture(() => plannedAddress('127.0.0.1', 8000), log);
+const opts = { server: testServerInfo(8000), log, debugMode: false, capture, listenWaitMs: 20 };
 
 function select(namespace: Record<string, unknown>, iface: Config['interface'] = 'auto', callableObject = 'application') {
-  const config = { interface: iface, callableObject, scriptPath: '/srv/app.ts' } as Config;
+  const config = { interface: iface, callableObject, scriptPath: '/srv/app.ts', keepMountPrefix: false } as Config;
   return selectInterface(namespace, config, opts);
 }
 
@@ -40,6 +45,24 @@ describe('selectInterface --interface auto', () => {
     assert.equal((await select({ application: new Koa() })).kind, 'node');
   });
 
+  it('awaits a default export that is a promise, and serves Fastify through its router', async () => {
+    assert.equal((await select({ default: Promise.resolve(express()) })).kind, 'node');
+    assert.equal((await select({ default: Promise.resolve(new Hono()) })).kind, 'fetch');
+    const app = Fastify();
+    app.get('/', async () => 'hi');
+    const selected = await select({ default: app });
+    assert.equal(selected.kind, 'node');
+    assert.ok(selected.upgrade, "Fastify's server takes upgrades");
+    await app.close();
+  });
+
+  it('serves a named `handler` export, or a --callable-object node handler, as node', async () => {
+    assert.equal((await select({ handler: (_req: unknown, _res: unknown, _next: unknown) => {} })).kind, 'node');
+    assert.equal((await select({ handler: (..._args: unknown[]) => {} }, 'auto', 'handler')).kind, 'node');
+    assert.equal((await select({ mw: (_req: unknown, _res: unknown, _next: unknown) => {} }, 'auto', 'mw')).kind, 'node');
+    assert.equal((await select({ mw: (_environ: unknown, _start: unknown) => [] }, 'auto', 'mw')).kind, 'tsgi');
+  });
+
   it('finds a CommonJS module.exports.application', async () => {
     assert.equal((await select({ default: { application: tsgiApp } })).kind, 'tsgi');
   });
@@ -53,7 +76,8 @@ describe('selectInterface --interface auto', () => {
         assert.match(err.message, /It exports: default \(object with port\), name \(string\)/);
         assert.match(err.message, /TSGI function exported as "application"/);
         assert.match(err.message, /fetch\(request\) method/);
-        assert.match(err.message, /Koa app/);
+        assert.match(err.message, /Koa, Fastify or Nest app/);
+        assert.match(err.message, /did not call listen\(\) within 0\.02 s of loading \(--startup-timeout\)/);
         return true;
       },
     );
