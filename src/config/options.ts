@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { HEADER_REGISTRY, lookupHeader } from '../pipeline/forwarded-headers.js';
 import { parseProxyBlock } from '../net/trusted-proxies.js';
-import { choice, choiceIgnoringCase, flag, hostName, integer, list, listOf, logFormat, pairs, seconds, text } from './schema-helpers.js';
+import { choice, choiceIgnoringCase, flag, hostName, integer, list, listOf, logFormat, pairs, seconds, text, upstreamPairs } from './schema-helpers.js';
 
 export type Section =
   | 'Application'
@@ -17,6 +17,7 @@ export type Section =
   | 'Timeouts'
   | 'Recycling'
   | 'Reloading'
+  | 'Proxying'
   | 'Environment'
   | 'Access control'
   | 'Logging'
@@ -50,6 +51,7 @@ export const SECTIONS: readonly Section[] = [
   'Timeouts',
   'Recycling',
   'Reloading',
+  'Proxying',
   'Environment',
   'Access control',
   'Logging',
@@ -295,6 +297,27 @@ export const OPTIONS = [
     help: 'Do not watch any file; reload only on SIGHUP.',
     docs: 'Wins over --reload-on-changes when both are given, as in mod_wsgi-express.',
     schema: flag(),
+  },
+  {
+    key: 'proxyMountPoint', flag: 'proxy-mount-point', section: 'Proxying', kind: 'pairs', readBy: 'worker',
+    valueName: 'URL-PATH UPSTREAM', default: [],
+    help: 'Reverse-proxy requests under URL-PATH to UPSTREAM (repeatable).',
+    docs: 'As mod_wsgi-express (Apache `ProxyPass` with `upgrade=websocket`): UPSTREAM is `http://host[:port][/path]`, `https://...`, or `unix:/path/to.sock|http://host/`. The prefix is replaced by the upstream\'s path (`/api/users` reaches `http://up:9000/users` for `--proxy-mount-point /api http://up:9000/`), and `/api` itself is redirected (302) to `/api/`. Bodies stream both ways (uploads, server-sent events); `X-Forwarded-For` (appended), `-Host`, `-Proto`, `-Port` and `-Prefix` are set; `Location`/`Content-Location` and `Set-Cookie` paths pointing into the upstream are rewritten back under the mount; WebSocket and other upgrades are passed through. An upstream that is down gets 502, one slower than --proxy-timeout 504, both logged. Proxied requests pass the host check, header filter, access control and limits and are logged in the access log, but take no --threads slot. An UPSTREAM that does not parse stops the server at start.',
+    schema: upstreamPairs('a URL-PATH and an UPSTREAM'),
+  },
+  {
+    key: 'proxyVirtualHost', flag: 'proxy-virtual-host', section: 'Proxying', kind: 'pairs', readBy: 'worker',
+    valueName: 'HOST UPSTREAM', default: [],
+    help: 'Reverse-proxy every request for Host HOST to UPSTREAM (repeatable).',
+    docs: 'As --proxy-mount-point for a whole host name (the `Host` header without its port, compared without case), with no prefix to strip and no `X-Forwarded-Prefix`. mod_wsgi-express makes it a name-based virtual host on the same port; so does this.',
+    schema: upstreamPairs('a HOST and an UPSTREAM'),
+  },
+  {
+    key: 'proxyTimeout', flag: 'proxy-timeout', section: 'Proxying', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 60,
+    help: 'How long a proxied upstream may take to connect, answer, or send the next piece of its body.',
+    docs: 'Apache\'s `ProxyTimeout`: past it a request that has no answer yet gets 504; a body that stalls that long mid-way is cut. mod_wsgi-express falls back to --socket-timeout (60 s). An established WebSocket tunnel is not cut when idle (under Apache it is).',
+    schema: seconds(),
   },
   {
     key: 'setenv', flag: 'setenv', section: 'Environment', kind: 'pairs', readBy: 'worker',

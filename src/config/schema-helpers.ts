@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { compileLogFormat, LogFormatError } from '../logging/log-format.js';
+import { parseUpstream } from '../proxy/upstream.js';
 
 function toNumber(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -92,4 +93,17 @@ export function hostName(wildcards: boolean) {
 /** Repeatable option whose every value must pass `item` (--trust-proxy, --server-alias). */
 export function listOf<T extends z.ZodType>(item: T, what: string) {
   return z.array(item, { error: `must be ${what}` });
+}
+
+/** Repeatable NAME UPSTREAM pairs (--proxy-mount-point, --proxy-virtual-host): each upstream must parse. */
+export function upstreamPairs(what: string) {
+  return pairs(what).superRefine((entries, ctx) => {
+    for (const [name, upstream] of entries) {
+      const parsed = parseUpstream(upstream);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: `${name} ${parsed}` });
+        return;
+      }
+    }
+  });
 }

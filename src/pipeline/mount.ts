@@ -16,7 +16,7 @@ import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
 import { absoluteForm } from './request-view.js';
 
-function mergeSlashes(raw: string): string {
+export function mergeSlashes(raw: string): string {
   return raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
 }
 
@@ -27,12 +27,12 @@ function dotSegment(segment: string): number {
   return plain === '.' ? 1 : plain === '..' ? 2 : 0;
 }
 
-function mayHaveDotSegments(path: string): boolean {
+export function mayHaveDotSegments(path: string): boolean {
   return path.includes('/.') || (path.includes('%') && /\/%2e/i.test(path));
 }
 
 /** RFC 3986 5.2.4 on a raw path; undefined when a '..' climbs above the root. */
-function removeDotSegments(path: string): string | undefined {
+export function removeDotSegments(path: string): string | undefined {
   const segments = path.split('/');
   const kept: string[] = [];
   for (let i = 1; i < segments.length; i++) {

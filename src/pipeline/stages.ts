@@ -15,6 +15,7 @@ import { hostCheck } from './host-check.js';
 import { hostNamesStage } from './host-names.js';
 import { mountStage } from './mount.js';
 import { proxyHeadersStage } from './proxy-headers.js';
+import { proxyStage } from '../proxy/stage.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -38,6 +39,8 @@ export const PIPELINE = [
   { name: 'proxy-headers', build: (c, d) => (c.trustProxyHeader.length ? proxyHeadersStage(c.trustProxyHeader, c.trustProxy, d.log) : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
+  // Before the app's mount point, as Apache's ProxyPass; after every check a request must pass.
+  { name: 'proxy', build: (c, d) => proxyStage(c, d.log) },
   { name: 'mount', build: (c) => mountStage(c.mountPoint) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.

@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register as registerEsm } from 'tsx/esm/api';
 import { register as registerCjs } from 'tsx/cjs/api';
+import { checkDecoratorMetadata } from './decorator-metadata.js';
+import { registerEsmFallback } from './esm-fallback.js';
 
 export interface LoadedApp {
   readonly namespace: Record<string, unknown>;
@@ -35,6 +37,7 @@ function settle(): Promise<void> {
 
 /** Loads the app, then `others` (the --auth-*-script files) through the same loader, so their files are watched too. */
 export async function loadApp(scriptPath: string, others: readonly string[] = []): Promise<LoadedApp> {
+  checkDecoratorMetadata(scriptPath);
   const imported = new Set<string>([scriptPath, ...others]);
   registerCjs();
   registerEsm({
@@ -42,6 +45,7 @@ export async function loadApp(scriptPath: string, others: readonly string[] = []
       if (url.startsWith('file:')) imported.add(fileURLToPath(url.split('?')[0]!));
     },
   });
+  registerEsmFallback();
   const namespace = (await import(pathToFileURL(scriptPath).href)) as Record<string, unknown>;
   const loadedOthers: Record<string, unknown>[] = [];
   for (const file of others) loadedOthers.push((await import(pathToFileURL(file).href)) as Record<string, unknown>);

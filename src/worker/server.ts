@@ -12,6 +12,7 @@ import type { AppHandler, RequestContext, UpgradeConnection } from '../pipeline/
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
+import { answerAsRequest } from '../adapters/upgrade.js';
 import { onClientError, onConnect } from './client-error.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { ListenCapture } from './listen-capture.js';
@@ -82,8 +83,10 @@ export function createWorkerServer(
   if (config.proxyProtocol) acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log });
   ListenCapture.markOwn(server);
   const upgrades = new OpenUpgrades();
-  if (worker.upgrade) {
-    const upgradePipeline = composePipeline(upgradeStages(stages), worker.upgrade);
+  // Without an upgrade handler or a proxy mount, Node serves an upgrade request as an ordinary one.
+  if (worker.upgrade || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
+    const upgradeApp = worker.upgrade ?? ((ctx: RequestContext) => answerAsRequest(ctx, app));
+    const upgradePipeline = composePipeline(upgradeStages(stages), upgradeApp);
     const makeContext = (req: http.IncomingMessage, res: http.ServerResponse, upgrade: UpgradeConnection) =>
       new Context(req, res, ridPrefix + (++counter).toString(36), performance.now(), upgrade);
     listenForUpgrades(server, makeContext, upgradePipeline, upgrades);
