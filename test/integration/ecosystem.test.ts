@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
 
@@ -172,6 +173,38 @@ describe('WebSockets across a reload', { timeout: 60_000 }, () => {
   });
 });
 
+/** once() for socket.io's emitters, which are not Node EventEmitters. */
+function next<T extends unknown[]>(emitter: { once(event: string, listener: (...args: T) => void): unknown }, event: string): Promise<T> {
+  return new Promise((resolve) => emitter.once(event, (...args: T) => resolve(args)));
+}
+
+describe('socket.io across a reload', { timeout: 60_000 }, () => {
+  it('keeps chatting on the old worker, is closed at --graceful-timeout, and reconnects to a new one', async () => {
+    const server = await startServer([eco('socketio.mjs'), '--processes', '2', '--graceful-timeout', '2', '--mount-point', '/io']);
+    const socket = io(server.url, { path: '/io/socket.io', transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 });
+    const ask = (text: string) => socket.timeout(5000).emitWithAck('whoami', text) as Promise<string>;
+    try {
+      await next(socket, 'connect');
+      const oldPid = (await ask('a')).split(' ')[0];
+      const from = server.output().length;
+      const reloadedAt = Date.now();
+      const disconnected = next<[string]>(socket, 'disconnect');
+      server.signal('SIGHUP');
+      await server.waitFor(/Reload complete/, 20_000, from);
+      assert.equal(await ask('b'), `${oldPid} b`, 'still served by the old worker after the reload');
+      const [reason] = await disconnected;
+      assert.equal(reason, 'transport close');
+      assert.ok(Date.now() - reloadedAt >= 1500, 'closed at --graceful-timeout, not before');
+      await next(socket.io, 'reconnect');
+      const [newPid, text] = (await ask('c')).split(' ');
+      assert.equal(text, 'c');
+      assert.notEqual(newPid, oldPid);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
 describe('upgrades to other app shapes', { timeout: 60_000 }, () => {
   it('fetch apps: Bun-style server.upgrade() and websocket handlers', async () => {
     const server = await startServer([eco('fetch-ws.ts'), '--processes', '2', '--mount-point', '/f']);
@@ -205,6 +238,15 @@ describe('upgrades to other app shapes', { timeout: 60_000 }, () => {
     const server = await startServer([fixture('app.ts')]);
     const status = await rawUpgrade(server.port, '/hello');
     assert.match(status, /^HTTP\/1\.1 200 /);
+  });
+});
+
+describe('loading', { timeout: 60_000 }, () => {
+  it('top-level await in .ts and .js files of a package without "type": "module"', async () => {
+    for (const file of ['app.js', 'app.ts']) {
+      const server = await startServer([eco(`tla/${file}`)]);
+      assert.equal((await get(server.url)).body, `top-level await in ${file.slice(3)}`);
+    }
   });
 });
 
