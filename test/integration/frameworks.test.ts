@@ -115,7 +115,9 @@ describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page sh
       for (const tsconfig of spec.build ?? []) {
         execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, tsconfig)], { cwd: dir });
       }
-      const server = await startServer([path.join(dir, spec.file), '--processes', '2', '--mount-point', spec.mount, ...(spec.args ?? [])], { cwd: dir });
+      // A loaded test machine can take a while to bootstrap Nest twice over.
+      const args = [path.join(dir, spec.file), '--processes', '2', '--mount-point', spec.mount, '--startup-timeout', '60', ...(spec.args ?? [])];
+      const server = await startServer(args, { cwd: dir, readyTimeoutMs: 70_000 });
       for (const [urlPath, status, text] of spec.get ?? []) {
         const res = await request(server.url + urlPath.replace(/^\//, ''));
         const body = await res.body.text();
