@@ -74,7 +74,7 @@ async function runServer(name, round) {
   try {
     let warm = FIRST_WARM_SECONDS;
     for (const sc of scenarios.filter((s) => s.servers.includes(name))) {
-      const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close, headers: sc.headers };
+      const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close, headers: sc.headers, ws: sc.ws };
       await runLoad({ ...load, seconds: warm });
       warm = WARM_SECONDS;
       let r, rss, foreign, cpuUs;

@@ -7,6 +7,7 @@ import { runToEnd } from './proc.mjs';
 
 const LUA = fileURLToPath(new URL('./report.lua', import.meta.url));
 const AUTOCANNON = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url));
+const WS_LOAD = fileURLToPath(new URL('./ws-load.mjs', import.meta.url));
 
 function has(cmd) {
   try {
@@ -23,7 +24,9 @@ export const generator = process.env.BENCH_GENERATOR ?? (has('wrk') ? 'wrk' : 'a
  * The command line for one run. `load` is { url, seconds, connections, upload, close }.
  * One wrk thread: a second would take a core from the server under test.
  */
-export function loadCommand({ url, seconds, connections, upload, close, headers = [] }) {
+export function loadCommand({ url, seconds, connections, upload, close, headers = [], ws }) {
+  // WebSocket echo round trips: our own client (wrk speaks no WebSocket).
+  if (ws) return { cmd: process.execPath, args: [WS_LOAD, url.replace(/^http/, 'ws'), String(connections), String(seconds)], env: {} };
   const extra = headers.flatMap((h) => ['-H', h]);
   if (generator === 'wrk') {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', LUA, ...extra];
@@ -42,6 +45,12 @@ export function loadCommand({ url, seconds, connections, upload, close, headers 
 export async function runLoad(load) {
   const { cmd, args, env } = loadCommand(load);
   const out = await runToEnd(cmd, args, { timeoutMs: (load.seconds + 30) * 1000, env });
+  if (load.ws) {
+    const line = out.split('\n').find((l) => l.startsWith('WSJSON '));
+    if (!line) throw new Error(`ws-load printed no summary:\n${out}`);
+    const s = JSON.parse(line.slice(7));
+    return { requests: s.requests, rps: s.requests / (s.duration_us / 1e6), p50Ms: s.p50_us / 1000, p99Ms: s.p99_us / 1000, errors: s.errors };
+  }
   if (generator === 'wrk') {
     const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);

@@ -27,6 +27,12 @@ const bare = (script, processes = PROCESSES) => (port) => ({
   env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(processes) },
 });
 
+/** A reverse proxy (PROXY=tsgi|nginx) in front of the bare cluster: bench/servers/proxy-front.mjs. */
+const proxyFront = (proxy) => (port) => {
+  const spec = bare('bench/servers/proxy-front.mjs')(port);
+  return { ...spec, env: { ...spec.env, PROXY: proxy } };
+};
+
 const tsgi = (app, ...extra) => tsgiWith(CLI, app, ...extra);
 const tsgiWith = (cli, app, ...extra) => (port) => ({
   cmd: NODE,
@@ -62,10 +68,27 @@ export const SERVERS = {
   'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
   'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
   'tsgi-auth-basic': { label: 'tsgi-express, TSGI app, Basic auth, trivial synchronous checkPassword', command: tsgi('bench/apps/hello.ts', '--auth-user-script', 'bench/apps/auth-trivial.mjs') },
+  'tsgi-express-listen': { label: 'tsgi-express, Express app that calls app.listen() (captured)', command: tsgi('bench/apps/express-listen.mjs'), pair: 'bare-express' },
+  'tsgi-fastify': { label: 'tsgi-express, Fastify app (export default fastify)', command: tsgi('bench/apps/fastify-hello.mjs'), pair: 'bare-fastify' },
+  'bare-fastify': { label: 'Fastify app on its own cluster', command: bare('bench/servers/fastify-cluster.mjs') },
+  'tsgi-ws': { label: 'tsgi-express, ws echo server (captured listen)', command: tsgi('bench/apps/ws-echo.mjs'), pair: 'bare-ws' },
+  'bare-ws': { label: 'ws echo server on its own cluster', command: bare('bench/servers/ws-cluster.mjs') },
+  'tsgi-proxy': {
+    label: 'tsgi-express --proxy-mount-point / in front of the bare cluster',
+    command: proxyFront('tsgi'),
+    ready: (log) => /^Ready: tsgi-express proxying/m.test(log),
+  },
 };
 
 if (htpasswdFile) {
   SERVERS['tsgi-auth-bcrypt'] = { label: 'tsgi-express, TSGI app, Basic auth, htpasswd bcrypt entry (verified-credentials cache)', command: tsgi('bench/apps/hello.ts', '--auth-user-file', htpasswdFile) };
+}
+if (which('nginx')) {
+  SERVERS['nginx-proxy'] = {
+    label: "nginx's proxy_pass in front of the bare cluster",
+    command: proxyFront('nginx'),
+    ready: (log) => /^Ready: nginx/m.test(log),
+  };
 }
 
 // Before/after comparisons of a server change: BENCH_REF_CLI=/copy/of/old/bin/tsgi-express

@@ -47,6 +47,22 @@ export function checkTargets(results, startup) {
   if (auth.tsgi && auth['tsgi-auth-bcrypt']) {
     add('(auth) htpasswd bcrypt entry, cached, vs no auth', (auth['tsgi-auth-bcrypt'].rps / auth.tsgi.rps).toFixed(2), null);
   }
+  // issue 24: other frameworks' shapes, WebSockets and proxying, each in its own scenario.
+  const eco = [
+    ['fastify', 'tsgi-fastify', 'bare-fastify', 'Fastify hello req/s >= 0.90 x Fastify on its own cluster', 0.9],
+    ['listen-express', 'tsgi-express-listen', 'bare-express', 'captured-listen Express req/s >= 0.90 x its own cluster', 0.9],
+    ['ws-echo', 'tsgi-ws', 'bare-ws', 'ws echo round trips/s >= 0.90 x the same ws server bare', 0.9],
+    ['proxy', 'tsgi-proxy', 'bare-cluster', 'proxied hello req/s >= 0.50 x the upstream direct', 0.5],
+  ];
+  for (const [sc, ours, ref, what, min] of eco) {
+    const s = results[sc];
+    if (!s?.[ours] || !s?.[ref]) continue;
+    const r = s[ours].rps / s[ref].rps;
+    add(what, r.toFixed(2) + roundRange(s[ours].roundsRps, s[ref].roundsRps), r >= min);
+  }
+  if (results.proxy?.['nginx-proxy'] && results.proxy['bare-cluster']) {
+    add("(nginx) nginx proxy_pass hello over the upstream direct", (results.proxy['nginx-proxy'].rps / results.proxy['bare-cluster'].rps).toFixed(2), null);
+  }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
     add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);

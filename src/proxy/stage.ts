@@ -47,7 +47,8 @@ function splitTarget(ctx: RequestContext): { path: string; query: string } | und
 
 export function proxyStage(config: ProxyConfig, log: Log): Stage | undefined {
   const mounts: (Route & { prefix: string })[] = config.proxyMountPoint
-    .map(([mount, upstream]) => ({ prefix: normaliseProxyMount(mount), upstream: upstreamOf(upstream) }))
+    // The root mount has no prefix: every path is proxied, none is stripped.
+    .map(([mount, upstream]) => ({ prefix: normaliseProxyMount(mount).replace(/^\/$/, ''), upstream: upstreamOf(upstream) }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   const hosts = new Map<string, Route>(
     config.proxyVirtualHost.map(([host, upstream]) => [host.toLowerCase(), { prefix: undefined, upstream: upstreamOf(upstream) }]),
@@ -59,7 +60,7 @@ export function proxyStage(config: ProxyConfig, log: Log): Stage | undefined {
     const byHost = hosts.size > 0 && host !== undefined ? hosts.get(serverNameFromHost(host).toLowerCase()) : undefined;
     if (byHost) return { route: byHost, rest: path };
     for (const mount of mounts) {
-      if (mount.prefix === '/') return { route: mount, rest: path };
+      if (mount.prefix === '') return { route: mount, rest: path };
       if (path === mount.prefix) return 'redirect';
       if (path.startsWith(mount.prefix + '/')) return { route: mount, rest: path.slice(mount.prefix.length) };
     }

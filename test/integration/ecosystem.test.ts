@@ -264,7 +264,7 @@ describe('listen() and shapes: the edges', { timeout: 60_000 }, () => {
 
   it('an app that exports nothing and never listens: the error says so', async () => {
     const { code, output } = await runCli([
-      'start-server', eco('never-listens.mjs'), '--port', '0', '--host', '127.0.0.1', '--startup-timeout', '2',
+      'start-server', eco('never-listens.mjs'), '--port', '0', '--host', '127.0.0.1', '--startup-timeout', '5',
     ]);
     assert.equal(code, 3);
     assert.match(output, /never-listens\.mjs exports no application for --interface auto, and it did not call listen\(\) within [\d.]+ s of loading \(--startup-timeout\)/);
