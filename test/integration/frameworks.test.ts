@@ -23,8 +23,10 @@ interface AppSpec {
   post?: [string, string, number, string][];
   ws?: [string, string, string];
   socketio?: [string, string, string];
-  /** tsconfig files to build with tsc before serving. */
-  build?: string[];
+  /** Commands to build the app before serving: [bin in node_modules/.bin, ...args], run in the app's directory. */
+  build?: string[][];
+  /** Environment for the build and the server. */
+  env?: Record<string, string>;
   /** The file the block holds, when it is not the one served (a .ts source of a built app). */
   source?: string;
   /** A .ts entry that must be refused (decorator metadata). */
@@ -59,8 +61,9 @@ after(() => {
 function materialise(name: string, app: App): string {
   const dir = path.join(WORK, name.replace(/[^\w.-]/g, '_'));
   rmSync(dir, { recursive: true, force: true });
-  // A project of its own, without "type": "module" (the repository's package.json has it):
-  // ESM syntax and top-level await in its .js and .ts files load as Node loads them.
+  // A project of its own, without "type": "module" (the repository's package.json has it)
+  // unless the page gives its package.json: ESM syntax and top-level await in its .js and
+  // .ts files load as Node loads them.
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
   for (const [file, text] of app.files) {
@@ -112,12 +115,13 @@ describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page sh
         assert.equal(code, 3);
         assert.match(output, /sets "emitDecoratorMetadata", which tsgi-express cannot honour.*Build the project with tsc/s);
       }
-      for (const tsconfig of spec.build ?? []) {
-        execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, tsconfig)], { cwd: dir });
+      const env = { ...process.env, ...spec.env };
+      for (const [bin, ...args] of spec.build ?? []) {
+        execFileSync(path.join(ROOT, 'node_modules/.bin', bin!), args, { cwd: dir, env, stdio: 'pipe' });
       }
       // A loaded test machine can take a while to bootstrap Nest twice over.
       const args = [path.join(dir, spec.file), '--processes', '2', '--mount-point', spec.mount, '--startup-timeout', '60', ...(spec.args ?? [])];
-      const server = await startServer(args, { cwd: dir, readyTimeoutMs: 70_000 });
+      const server = await startServer(args, { cwd: dir, env: spec.env, readyTimeoutMs: 70_000 });
       for (const [urlPath, status, text] of spec.get ?? []) {
         const res = await request(server.url + urlPath.replace(/^\//, ''));
         const body = await res.body.text();
