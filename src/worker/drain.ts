@@ -8,8 +8,12 @@ import net from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
 import { GOING_AWAY, type OpenUpgrades } from './open-upgrades.js';
 
-/** How long closing WebSockets get for their closing handshake (the master kills 2 s after the deadline). */
-const UPGRADE_CLOSE_MS = 1000;
+/**
+ * How long closing WebSockets get for their closing handshake: the master kills a
+ * stopping worker 500 ms after its deadline (2 s on a reload), and the log lines of
+ * those connections must leave first.
+ */
+const UPGRADE_CLOSE_MS = 300;
 
 export interface DrainState {
   draining: boolean;
