@@ -83,7 +83,12 @@ function answerAsterisk(ctx: RequestContext): void {
   ctx.res.end();
 }
 
-export function mountStage(mountPoint: string): Stage {
+/**
+ * `elsewhere` claims paths outside the mount point that a later stage serves (the
+ * proxy mounts): those pass on with SCRIPT_NAME '' and the whole path as PATH_INFO,
+ * so that access control, which matches on them, covers them too.
+ */
+export function mountStage(mountPoint: string, elsewhere?: (rawPath: string, ctx: RequestContext) => boolean): Stage {
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
@@ -105,6 +110,9 @@ export function mountStage(mountPoint: string): Stage {
     } else if (path.startsWith(mountSlash)) {
       ctx.scriptName = mount;
       ctx.pathInfo = path.slice(mount.length);
+    } else if (elsewhere?.(raw, ctx)) {
+      ctx.scriptName = '';
+      ctx.pathInfo = path;
     } else {
       sendError(ctx.res, 404);
       return;

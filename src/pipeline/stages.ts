@@ -15,7 +15,7 @@ import { hostCheck } from './host-check.js';
 import { hostNamesStage } from './host-names.js';
 import { mountStage } from './mount.js';
 import { proxyHeadersStage } from './proxy-headers.js';
-import { proxyStage } from '../proxy/stage.js';
+import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -39,13 +39,14 @@ export const PIPELINE = [
   { name: 'proxy-headers', build: (c, d) => (c.trustProxyHeader.length ? proxyHeadersStage(c.trustProxyHeader, c.trustProxy, d.log) : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
-  // Before the app's mount point, as Apache's ProxyPass; after every check a request must pass.
-  { name: 'proxy', build: (c, d) => proxyStage(c, d.log) },
-  { name: 'mount', build: (c) => mountStage(c.mountPoint) },
+  // Paths a proxy mount takes pass on from here even outside the app's mount point.
+  { name: 'mount', build: (c) => mountStage(c.mountPoint, proxiedElsewhere(c)) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.
   { name: 'host-access', build: (_c, d) => d.access?.hostAccess },
   { name: 'authenticate', build: (_c, d) => d.access?.authenticate },
+  // Proxy mounts: after every check a request must pass (access control included), before the app.
+  { name: 'proxy', build: (c, d) => proxyStage(c, d.log) },
   { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },
   { name: 'admission', build: (_c, d) => d.admission.stage },
 ] as const satisfies readonly StageEntry[];

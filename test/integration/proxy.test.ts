@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
-import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, ROOT, runCli, startServer, type RunningServer } from '../helpers/server.js';
 
 const events = new EventEmitter();
 const sockDir = mkdtempSync(path.join(tmpdir(), 'tsgi-proxy-'));
@@ -225,6 +225,32 @@ describe('proxy mounts in front of a second local server', { timeout: 60_000 }, 
     await server.waitFor(/proxy: GET \/api\/slow -> .*: 504/);
     await server.waitFor(/"GET \/api\/slow HTTP\/1\.1" 504/);
     await server.waitFor(/"GET \/api\/headers\?q=1 HTTP\/1\.1" 200/);
+  });
+});
+
+describe('proxy mounts behind access control', { timeout: 60_000 }, () => {
+  it('a proxied request and a proxied WebSocket need the credentials the app needs, outside its mount point too', async () => {
+    const up = await startUpstream(0);
+    const port = (up.address() as net.AddressInfo).port;
+    const server = await startServer([
+      fixture('app.ts'), '--mount-point', '/app', '--auth-user-script', path.join(ROOT, 'examples/auth-users.ts'),
+      '--proxy-mount-point', '/api', `http://127.0.0.1:${port}/`,
+    ]);
+    const denied = await request(`${server.url}api/x`);
+    assert.equal(denied.statusCode, 401);
+    await denied.body.dump();
+    const auth = 'Basic ' + Buffer.from('admin:change me').toString('base64');
+    const allowed = await request(`${server.url}api/x`, { headers: { Authorization: auth } });
+    assert.equal(await allowed.body.text(), 'upstream GET /x');
+    assert.equal((await request(`${server.url}elsewhere`, { headers: { Authorization: auth } })).statusCode, 404);
+    const refused = new WebSocket(`${server.url.replace('http', 'ws')}api/socket`);
+    refused.on('error', () => {});
+    const [, response] = (await once(refused, 'unexpected-response')) as [unknown, http.IncomingMessage];
+    assert.equal(response.statusCode, 401);
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}api/socket`, { headers: { Authorization: auth } });
+    const [first] = await once(ws, 'message');
+    assert.equal(String(first), 'upstream ws /socket prefix=/api');
+    ws.close();
   });
 });
 
