@@ -5,6 +5,7 @@
  */
 import type { Environ } from '../index.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { noteAppError, type AppPhase } from '../debug/app-errors.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { buildEnviron } from '../tsgi/environ.js';
@@ -35,12 +36,13 @@ function describe(value: unknown): string {
 }
 
 export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions, extension?: FetchExtension): AppHandler {
-  const { server, log, debugMode } = opts;
+  const { server, log, debugMode, guard } = opts;
 
-  const fail = (ctx: RequestContext, err: unknown) => {
+  const fail = (ctx: RequestContext, err: unknown, phase: AppPhase = 'call') => {
     // After a --request-timeout the app's own error (often the abort it was told of) is no news.
     if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);
+    noteAppError(ctx.res, err, phase);
     // Headers already out: the only honest signal left is a cut connection.
     if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
   };
@@ -59,7 +61,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
       // Response.error() (status 0) means "network error": the app has no answer to give.
       return fail(ctx, new TypeError(`the fetch handler returned a Response with status ${result.status}`));
     }
-    sendResponse(result, ctx.res).catch((err: unknown) => fail(ctx, err));
+    sendResponse(result, ctx.res).catch((err: unknown) => fail(ctx, err, 'body'));
   };
 
   return (ctx) => {
@@ -82,6 +84,9 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     environ.incoming = ctx.req;
     environ.outgoing = ctx.res;
     extension?.decorate(environ, ctx, request);
+    if (guard !== undefined) {
+      return guard.call(() => fetchFn(request, environ), (value) => respond(ctx, value), (err) => fail(ctx, err));
+    }
     let result: Response | Promise<Response>;
     try {
       result = fetchFn(request, environ);

@@ -7,6 +7,7 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
+import { noteAppError } from '../debug/app-errors.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { absoluteForm } from '../pipeline/request-view.js';
@@ -15,6 +16,8 @@ import { createInput } from '../tsgi/input.js';
 import { presentClient } from './client-socket.js';
 import { requestErrors } from './request-errors.js';
 import type { InterfaceOptions } from './options.js';
+
+const ignore = (): void => {};
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -94,13 +97,14 @@ export function presentToNodeApp(ctx: RequestContext, opts: InterfaceOptions, ke
 }
 
 export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions, keepPrefix = false): AppHandler {
-  const { log, debugMode } = opts;
+  const { log, debugMode, guard } = opts;
   installEnvironGetter();
 
   const fail = (ctx: RequestContext, err: unknown) => {
     // After a --request-timeout the app's own error (a write to the answered response) is no news.
     if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);
+    noteAppError(ctx.res, err, 'call');
     if (ctx.res.writableEnded) return;
     // Headers already out: the only honest signal left is a cut connection.
     if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
@@ -109,6 +113,7 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions, 
   return (ctx) => {
     const { req, res } = ctx;
     presentToNodeApp(ctx, opts, keepPrefix);
+    if (guard !== undefined) return guard.call(() => handler(req, res), ignore, (err) => fail(ctx, err));
     let result: unknown;
     try {
       result = handler(req, res);

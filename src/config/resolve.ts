@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { OPTIONS, type OptionSpec } from './options.js';
 import { parseConfig, type Config } from './schema.js';
 import { resolveAuthOptions } from './auth-options.js';
+import { resolveDebugOptions } from './debug-options.js';
 import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
@@ -103,7 +104,8 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
   // mod_wsgi-express: the listener host, or localhost when none is given, names the
   // server root; --server-name, when given, is the name in URLs.
   const localName = host ?? 'localhost';
-  const debug = v.debugMode === true;
+  const debugValues = resolveDebugOptions(v, raw, ctx.cwd);
+  const debug = debugValues.debugMode;
   const serverRoot = v.serverRoot
     ? path.resolve(ctx.cwd, v.serverRoot as string)
     : defaultServerRoot(ctx, localName, v.port as number);
@@ -111,6 +113,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
   return parseConfig({
     ...v,
     ...auth,
+    ...debugValues,
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,

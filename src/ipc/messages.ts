@@ -23,6 +23,8 @@ export interface ReadyMessage {
   readonly files: readonly string[];
   /** Its resident set size once the app has loaded, bytes: its start-up size. */
   readonly rss: number;
+  /** --enable-debugger: the inspector's WebSocket URL, for the banner. */
+  readonly inspector?: string;
 }
 
 export interface LoadFailedMessage {
@@ -175,6 +177,8 @@ export interface PoolReport {
 /** Questions the master asks a worker: name -> what is sent and what comes back. */
 export interface WorkerQuestions {
   stats: { ask: undefined; answer: WorkerStats };
+  /** --enable-profiler, on SIGUSR2: write the CPU profile so far; the answer is the file written. */
+  'cpu-profile': { ask: undefined; answer: string };
 }
 
 /** Questions a worker asks the master. */

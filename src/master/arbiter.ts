@@ -26,6 +26,9 @@ import type { WorkerHandle } from './worker-handle.js';
 /** How often the periodic verbs run: top up, heartbeat, recycle and watchdog checks. */
 export const TICK_MS = 1000;
 
+/** How long a worker may take to write its CPU profile (a worker paused in a debugger answers late). */
+const PROFILE_ANSWER_MS = 60_000;
+
 export type MasterEvent =
   | { readonly type: MasterSignal }
   | { readonly type: 'tick' }
@@ -40,7 +43,7 @@ export type MasterEvent =
 type Handlers = { readonly [T in MasterEvent['type']]: (event: Extract<MasterEvent, { type: T }>) => void };
 
 /** Events that need a running server: queued during start-up, handled once it is ready. */
-const AFTER_READY: ReadonlySet<MasterEvent['type']> = new Set(['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'files-changed']);
+const AFTER_READY: ReadonlySet<MasterEvent['type']> = new Set(['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2', 'files-changed']);
 
 export interface ArbiterOptions {
   readonly config: Config;
@@ -126,6 +129,7 @@ export class Arbiter {
     SIGHUP: () => this.handleSighup(),
     SIGTTIN: () => this.handleSigttin(),
     SIGTTOU: () => this.handleSigttou(),
+    SIGUSR2: () => this.handleSigusr2(),
     tick: () => this.handleTick(),
     booted: (e) => this.handleBooted(e.messages),
     'boot-failed': (e) => this.handleBootFailed(e.error),
@@ -165,7 +169,7 @@ export class Arbiter {
   private handleBooted(messages: readonly ReadyMessage[]): void {
     if (this.phase !== 'starting') return;
     this.phase = 'serving';
-    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi'));
+    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector));
     const n = this.config.processes;
     process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}\n`);
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);
@@ -253,6 +257,21 @@ export class Arbiter {
     }
     const which = scaled.pid === undefined ? 'one worker fewer' : `worker ${scaled.pid} drains`;
     this.log.info(`SIGTTOU received: removing a worker (${which}); Request Capacity: ${this.capacityText()}`);
+  }
+
+  /** --enable-profiler: each worker writes its CPU profile so far, and goes on profiling. */
+  private handleSigusr2(): void {
+    if (this.phase !== 'serving') return;
+    if (!this.config.enableProfiler) {
+      this.log.warn('SIGUSR2 received: the server runs without --enable-profiler; ignored');
+      return;
+    }
+    for (const h of this.supervisor.ready()) {
+      h.ask('cpu-profile', undefined, PROFILE_ANSWER_MS).then(
+        (file) => this.log.info(`SIGUSR2 received: CPU profile of worker ${h.pid} written: ${file}`),
+        (err: unknown) => this.log.error(`SIGUSR2 received: worker ${h.pid} wrote no CPU profile: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
   }
 
   private capacityText(): string {

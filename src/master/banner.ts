@@ -2,8 +2,11 @@
  * The start-up banner, laid out like mod_wsgi-express's (labels padded to 19
  * columns), printed once every worker is ready.
  */
+import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { pidFilePath } from '../config/server-root.js';
+import { debugDirectory } from '../config/debug-paths.js';
+import { devtoolsUrl } from '../debug/urls.js';
 
 export function serverUrl(config: Config): string {
   const port = config.port === 80 ? '' : `:${config.port}`;
@@ -23,7 +26,21 @@ export function capacity(config: Config, p = config.processes): string {
   return config.debugMode ? `${text}; debug mode overrides --processes and --threads` : text;
 }
 
-export function banner(config: Config, interfaceKind: string): string {
+/** The debugging tools' rows (docs/debugging.md): where to attach, where their files go. */
+function debugRows(config: Config, inspector: string | undefined): [string, string][] {
+  const rows: [string, string][] = [];
+  if (config.enableDebugger) {
+    const where = `127.0.0.1:${config.debuggerPort}`;
+    rows.push(['Debugger', inspector ?? `${where} (not open yet)`]);
+    if (inspector) rows.push(['DevTools URL', devtoolsUrl(inspector)]);
+  }
+  if (config.enableProfiler) rows.push(['CPU Profiles', `${debugDirectory(config, 'profiler')} (at stop; SIGUSR2 writes one now)`]);
+  if (config.enableCoverage) rows.push(['Coverage Report', path.join(debugDirectory(config, 'coverage'), 'index.html')]);
+  if (config.enableRecorder) rows.push(['Recorder Output', debugDirectory(config, 'recorder')]);
+  return rows;
+}
+
+export function banner(config: Config, interfaceKind: string, inspector?: string): string {
   const rows: [string, string][] = [
     ['Server URL', serverUrl(config)],
     ['Server Root', config.serverRoot],
@@ -35,6 +52,7 @@ export function banner(config: Config, interfaceKind: string): string {
     ['Error Log', `/dev/stderr (${config.logLevel})`],
     ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],
     ['PID File', pidFilePath(config)],
+    ...debugRows(config, inspector),
   ];
   return rows.map(([label, value]) => `${label.padEnd(19)}: ${value}`).join('\n') + '\n';
 }

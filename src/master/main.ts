@@ -15,6 +15,8 @@ import { pickFreePort } from './free-port.js';
 import { ListeningSocket } from './listening-socket.js';
 import { LogWriter } from './log-writer.js';
 import { AuthService } from './auth-service.js';
+import { prepareDebugTools } from './debug-checks.js';
+import { UsageError } from '../errors.js';
 import { StartFailure } from './worker-handle.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
@@ -108,7 +110,16 @@ export async function runMaster(given: Config): Promise<number> {
   } catch (err) {
     return reportCannotListen(given, err instanceof Error ? err.message : String(err));
   }
-  const { config, socket } = settled;
+  const { socket } = settled;
+  let config: Config;
+  try {
+    config = await prepareDebugTools(settled.config);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    socket?.close();
+    process.stderr.write(`tsgi-express: error: ${err.message}\n`);
+    return ExitCode.USAGE;
+  }
   // A root this run created (not given, not left by an earlier run) goes again on exit once
   // empty: it holds only the pid file, and every run on a new port would leave one behind.
   const createdRoot = mkdirSync(config.serverRoot, { recursive: true }) !== undefined;

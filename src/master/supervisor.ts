@@ -13,6 +13,7 @@
  */
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
+import { finishAllowanceMs } from '../config/debug-paths.js';
 import type { PoolReport, ReadyMessage, RecycleReason, WorkerStats } from '../ipc/messages.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
@@ -138,7 +139,7 @@ export class Supervisor {
     clearTimeout(this.retryTimer);
     const all = [...this.handles.values()];
     for (const h of all) this.retire(h, 'shutdown', timeout);
-    const deadline = setTimeout(() => all.forEach((h) => h.kill()), timeout * 1000 + 500);
+    const deadline = setTimeout(() => all.forEach((h) => h.kill()), timeout * 1000 + 500 + finishAllowanceMs(this.config));
     await Promise.all(all.map((h) => h.exited));
     clearTimeout(deadline);
   }

@@ -3,6 +3,7 @@
  * hands its result to a TsgiResponse. The mount stage has already set
  * scriptName/pathInfo/queryString and filtered the headers.
  */
+import type { AppGuard } from '../debug/app-guard.js';
 import type { Application } from '../index.js';
 import type { Log } from '../logging/log.js';
 import type { AppHandler } from '../pipeline/context.js';
@@ -15,14 +16,24 @@ export interface TsgiHandlerOptions {
   readonly server: ServerInfo;
   readonly log: Log;
   readonly debugMode: boolean;
+  /** --enable-debugger: application code is called through it (debug/app-guard.ts). */
+  readonly guard?: AppGuard;
 }
 
 export function createTsgiHandler(app: Application, opts: TsgiHandlerOptions): AppHandler {
-  const { server, log, debugMode } = opts;
+  const { server, log, debugMode, guard } = opts;
   return (ctx) => {
     const input = createInput(ctx.req);
     const errors = createErrorStream(log, ctx.id);
-    const response = new TsgiResponse(ctx, log, debugMode, input, errors);
+    const response = new TsgiResponse(ctx, log, debugMode, input, errors, guard);
+    if (guard !== undefined) {
+      const environ = buildEnviron(ctx, server, input, errors);
+      return guard.call(
+        () => app(environ, response.startResponse),
+        (result) => response.send(result),
+        (err) => response.fail(err),
+      );
+    }
     let result: unknown;
     try {
       result = app(buildEnviron(ctx, server, input, errors), response.startResponse);

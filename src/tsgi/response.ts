@@ -10,6 +10,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { noteAppError, type AppPhase } from '../debug/app-errors.js';
+import type { AppGuard } from '../debug/app-guard.js';
 import { ResponseRuleError } from '../errors.js';
 import type { Chunk, Header, StartResponse, Write } from '../index.js';
 import type { Log } from '../logging/log.js';
@@ -99,6 +101,8 @@ export class TsgiResponse {
     private readonly debugMode: boolean,
     private readonly input: Discardable,
     private readonly errors: Flushable,
+    /** --enable-debugger: the body's next() and close() are called through it (debug/app-guard.ts). */
+    private readonly guard?: AppGuard,
   ) {
     this.res = ctx.res;
     this.head = ctx.req.method === 'HEAD';
@@ -125,7 +129,7 @@ export class TsgiResponse {
   }
 
   /** The application failed: 500 before output, aborted connection after. Never throws. */
-  fail(err: unknown): void {
+  fail(err: unknown, phase: AppPhase = 'call'): void {
     // After a --request-timeout the app's own error (often the abort it was told of) is no news.
     if (isAbandoned(this.res)) {
       this.log.debug(`after the request timed out: ${formatError(err)}`, this.ctx.id);
@@ -136,6 +140,7 @@ export class TsgiResponse {
       return;
     }
     this.log.error(formatError(err) + nodeHandlerHint(err), this.ctx.id);
+    noteAppError(this.res, err, phase);
     this.abort(err);
   }
 
@@ -270,6 +275,7 @@ export class TsgiResponse {
   }
 
   private runSync(): void {
+    if (this.guard !== undefined) return this.guardedSteps();
     const iter = this.iter as Iterator<unknown>;
     for (;;) {
       let step: IteratorResult<unknown>;
@@ -283,12 +289,13 @@ export class TsgiResponse {
       try {
         if (!this.onStep(step)) return;
       } catch (err) {
-        return this.fail(err);
+        return this.fail(err, 'body');
       }
     }
   }
 
   private nextAsync(): void {
+    if (this.guard !== undefined) return this.guardedSteps();
     let pending: unknown;
     this.inNext = true;
     try {
@@ -302,18 +309,50 @@ export class TsgiResponse {
         try {
           if (this.onStep(step as IteratorResult<unknown>)) this.nextAsync();
         } catch (err) {
-          this.fail(err);
+          this.fail(err, 'body');
         }
       },
       (err: unknown) => this.iterationFailed(err),
     );
   }
 
+  /**
+   * --enable-debugger: each next() through the guard, so that a throw in the body
+   * pauses an attached debugger there. Steps answered at once (a sync iterator)
+   * loop here rather than recurse.
+   */
+  private guardedSteps(): void {
+    const iter = this.iter!;
+    for (;;) {
+      let looping = true;
+      let again = false;
+      this.inNext = true;
+      this.guard!.call(
+        () => iter.next(),
+        (step) => {
+          this.inNext = false;
+          let more: boolean;
+          try {
+            more = this.onStep(step as IteratorResult<unknown>);
+          } catch (err) {
+            return this.fail(err, 'body');
+          }
+          if (!more) return;
+          if (looping) again = true;
+          else this.guardedSteps();
+        },
+        (err) => this.iterationFailed(err),
+      );
+      looping = false;
+      if (!again) return;
+    }
+  }
+
   /** next() threw: the iterator is finished. After a stop that is expected (e.g. a destroyed stream). */
   private iterationFailed(err: unknown): void {
     this.inNext = false;
     this.iterDone = true;
-    if (!this.stopped) return this.fail(err);
+    if (!this.stopped) return this.fail(err, 'body');
     this.log.debug(`body iterator failed after the response stopped: ${formatError(err)}`, this.ctx.id);
   }
 
@@ -484,7 +523,7 @@ export class TsgiResponse {
     if (iter === undefined || this.iterDone) return;
     this.iterDone = true;
     if (typeof iter.return !== 'function') return;
-    this.settle(() => iter.return!(), 'iterator return()');
+    this.settle(() => iter.return!(), 'iterator return()', 'body');
   }
 
   private closeBody(): void {
@@ -492,12 +531,16 @@ export class TsgiResponse {
     this.bodyClosed = true;
     const body = this.body as { close?: unknown } | null;
     if (body === null || typeof body !== 'object' || typeof body.close !== 'function') return;
-    this.settle(() => (body.close as () => unknown).call(body), 'body close()');
+    this.settle(() => (body.close as () => unknown).call(body), 'body close()', 'close');
   }
 
   /** Runs a cleanup call; its exception or rejection is logged, never left unhandled. */
-  private settle(call: () => unknown, what: string): void {
-    const report = (err: unknown) => this.log.error(`${what} failed: ${formatError(err)}`, this.ctx.id);
+  private settle(call: () => unknown, what: string, phase: AppPhase): void {
+    const report = (err: unknown) => {
+      this.log.error(`${what} failed: ${formatError(err)}`, this.ctx.id);
+      noteAppError(this.res, err, phase);
+    };
+    if (this.guard !== undefined) return this.guard.call(call, () => {}, report);
     try {
       const result = call();
       if (isThenable(result)) result.then(undefined, report);

@@ -16,6 +16,7 @@ import { accessScripts } from '../auth/access-config.js';
 import { buildAccessControl } from './access-control.js';
 import { masterLink } from './auth-channel.js';
 import { captureOutput } from './capture-output.js';
+import { startDebugTools } from './debug-tools.js';
 import { drain, ListenerRelease } from './drain.js';
 import { ListenCapture, plannedAddress } from './listen-capture.js';
 import { loadApp } from './load-app.js';
@@ -123,7 +124,7 @@ function configFromMaster(json: string | undefined): Config {
  * (whose default would stop the process); only the master decides what they mean.
  */
 function leaveSignalsToMaster(): void {
-  for (const sig of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => {});
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const) process.on(sig, () => {});
 }
 
 async function main(): Promise<void> {
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
   let ws: WorkerServer | undefined;
   // Installed before the app loads: its listen() serves through this worker instead.
   const capture = new ListenCapture(() => listeningAddress(config, ws), batcher.log).install();
+  const debugTools = await startDebugTools(config, batcher.log);
   let loaded;
   try {
     loaded = await loadApp(config.scriptPath, accessScripts(config));
@@ -143,7 +145,14 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
   }
-  const opts = { server: serverInfo(config), log: batcher.log, debugMode: config.debugMode, capture, listenWaitMs: listenWait(config) };
+  const opts = {
+    server: serverInfo(config),
+    log: batcher.log,
+    debugMode: config.debugMode,
+    capture,
+    listenWaitMs: listenWait(config),
+    guard: debugTools.guard,
+  };
   let selected;
   try {
     selected = await selectInterface(loaded.namespace, config, opts);
@@ -159,11 +168,15 @@ async function main(): Promise<void> {
   const inFlight = createInFlight(config, batcher.log);
   let lend!: (handle: object) => void;
   const lent = new Promise<object>((resolve) => (lend = resolve));
-  const answers: Answerers<WorkerQuestions, undefined> = { stats: () => workerStats(ws!.admission, inFlight) };
+  const answers: Answerers<WorkerQuestions, undefined> = {
+    stats: () => workerStats(ws!.admission, inFlight),
+    'cpu-profile': () => debugTools.writeProfile(),
+  };
   // The worker's one table of messages from the master.
   listenToMaster({
     drain: (message) => {
-      const exit = () => batcher.flush(() => process.exit(ExitCode.OK));
+      debugTools.draining();
+      const exit = () => void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK)));
       const closeIdle = message.reason === 'shutdown';
       drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },
@@ -189,7 +202,8 @@ async function main(): Promise<void> {
   await listen(config, server, lent, () => {
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    send({ t: 'ready', port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss() });
+    const inspector = debugTools.inspectorUrl();
+    send({ t: 'ready', port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
   });
 }
 
