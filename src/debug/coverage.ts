@@ -13,6 +13,12 @@ import type { Profiler } from 'node:inspector';
 import { isAppFile, scriptPath } from './app-files.js';
 import { postSync } from './inspector-session.js';
 
+/** istanbul's libraries are CommonJS whose exports Node cannot list for import(): take module.exports. */
+async function commonJs<T>(loading: Promise<T>): Promise<T> {
+  const loaded = (await loading) as T & { default?: T };
+  return loaded.default ?? loaded;
+}
+
 export class Coverage {
   constructor(private readonly directory: string) {}
 
@@ -33,9 +39,9 @@ export class Coverage {
     if (scripts.length === 0) return undefined;
     const [{ default: v8ToIstanbul }, libCoverage, libReport, reports] = await Promise.all([
       import('v8-to-istanbul'),
-      import('istanbul-lib-coverage'),
-      import('istanbul-lib-report'),
-      import('istanbul-reports'),
+      commonJs(import('istanbul-lib-coverage')),
+      commonJs(import('istanbul-lib-report')),
+      commonJs(import('istanbul-reports')),
     ]);
     const coverageMap = libCoverage.createCoverageMap({});
     for (const script of scripts) {
