@@ -69,8 +69,8 @@ function readProfile(file: string): CpuProfile {
   return profile;
 }
 
-function namesAppFunction(profile: CpuProfile, name: string): boolean {
-  return profile.nodes.some((n) => n.callFrame.functionName === name && n.callFrame.url.endsWith('app.ts'));
+function namesAppFunction(profile: CpuProfile, ...names: string[]): boolean {
+  return profile.nodes.some((n) => names.includes(n.callFrame.functionName) && n.callFrame.url.endsWith('app.ts'));
 }
 
 /** The per-line coverage column of istanbul's HTML page for one file: [class, count text] per line. */
@@ -99,7 +99,8 @@ describe('--enable-profiler and --enable-coverage', { timeout: 120_000 }, () => 
     assert.equal(files.length, 2, files.join(' '));
     const last = path.join(profiles, files[1]!);
     assert.notEqual(last, written);
-    assert.ok(namesAppFunction(readProfile(last), 'crunchNumbers'));
+    // By now V8 may have inlined crunchNumbers into its caller, which the profile then names instead.
+    assert.ok(namesAppFunction(readProfile(last), 'crunchNumbers', 'application'));
   });
 
   it('the coverage report at stop shows a hit and a missed line of the app\'s .ts, and nothing of the server', async () => {
