@@ -98,3 +98,5 @@ declare module 'node:http' {
     authType?: 'Basic' | 'Digest';
   }
 }
+
+export { defineConfig, type ConfigOptions, type TsgiExpressConfig } from './config/define-config.js';

@@ -5,6 +5,7 @@
  * the long-lived master.
  */
 import yargs from 'yargs';
+import { mergeOptions, readConfigFile } from '../config/config-file.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
@@ -17,8 +18,16 @@ function usageError(message: string): never {
   throw new UsageError(message.split('\n')[0]!);
 }
 
-function toConfig(argv: Record<string, unknown>, version: string): Config {
-  return resolveConfig(rawFromArgv(argv), argv.script as string | undefined, {
+/** The command line's options, over those of the --config file when one is given. */
+async function rawOptions(argv: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const fromCli = rawFromArgv(argv);
+  if (typeof fromCli.config !== 'string') return fromCli;
+  const file = await readConfigFile(fromCli.config, process.cwd());
+  return { ...mergeOptions(file.raw, fromCli, argv.script as string | undefined), config: file.file };
+}
+
+async function toConfig(argv: Record<string, unknown>, version: string): Promise<Config> {
+  return resolveConfig(await rawOptions(argv), argv.script as string | undefined, {
     cwd: process.cwd(),
     env: process.env,
     uid: process.getuid?.() ?? 0,
@@ -45,8 +54,8 @@ export async function parseArgs(args: string[], columns: number | undefined): Pr
           .positional('script', { type: 'string', describe: 'The application script (.ts .mts .cts .tsx .js .mjs .cjs)' })
           .options(yargsOptions())
           .strictOptions(),
-      (argv) => {
-        config = toConfig(argv as Record<string, unknown>, version);
+      async (argv) => {
+        config = await toConfig(argv as Record<string, unknown>, version);
       },
     )
     .demandCommand(1, 'No command was specified: use start-server.')

@@ -65,6 +65,13 @@ const AUTH_TYPES = ['Basic', 'Digest'] as const;
 
 export const OPTIONS = [
   {
+    key: 'config', flag: 'config', section: 'Application', kind: 'string', readBy: 'master',
+    valueName: 'FILE',
+    help: 'Read options (and more applications) from FILE: JSON, YAML, or a .ts/.js module.',
+    docs: 'Keys are the options\' names as on the command line without the leading `--` (`mount-point`, `processes`; camelCase such as `mountPoint` is accepted too). Repeatable options are lists (`passenv: [HOME, LANG]`), and `setenv` is an object of NAME: VALUE. The top level may give the application as `script` (or `entry-point`). A module (`.ts`, `.mts`, `.js`, `.mjs`, `.cjs`) exports the object (or a function returning it, or a promise) as its default export, typed with `defineConfig` from `tsgi-express`. Relative paths in the file are relative to the file. A flag on the command line replaces the file\'s value for its key, except `--setenv` and `--passenv`, which add to the file\'s (the command line winning on a clash); a SCRIPT on the command line replaces the file\'s. The file is checked by the same rules as the command line, and an error names the file, the key path and the reason (`app.yaml: processes must be at least 1 (got 0)`); a file that does not parse names the line and column. Not in mod_wsgi-express, whose configuration is the command line (or the Apache configuration it writes); docs/applications.md.',
+    schema: text('a file path'),
+  },
+  {
     key: 'entryPoint', flag: 'entry-point', section: 'Application', kind: 'string', readBy: 'both',
     valueName: 'PATH|MODULE', defaultText: 'the positional SCRIPT',
     help: 'The application script (or module name with --application-type module); long form of SCRIPT.',
