@@ -21,6 +21,7 @@ export type Section =
   | 'Environment'
   | 'Access control'
   | 'Logging'
+  | 'Status and deployment'
   | 'Debugging';
 
 /** How the CLI tokenises the option; validation is the schema's job. */
@@ -55,6 +56,7 @@ export const SECTIONS: readonly Section[] = [
   'Environment',
   'Access control',
   'Logging',
+  'Status and deployment',
   'Debugging',
 ];
 
@@ -436,6 +438,57 @@ export const OPTIONS = [
     help: "Write the master's pid to FILE (removed on exit).",
     docs: 'Always written, as mod_wsgi-express writes `SERVER_ROOT/httpd.pid`. On exit it is removed only if it still holds this server\'s pid.',
     schema: text('a file path'),
+  },
+  {
+    key: 'serverStatus', flag: 'server-status', section: 'Status and deployment', kind: 'boolean', readBy: 'both',
+    default: false,
+    help: 'Answer /server-status with the state of the server and its workers (loopback clients only, plus --server-status-allow).',
+    docs: 'As mod_wsgi-express\'s (Apache\'s mod_status): an HTML page that refreshes itself every 5 s (`?refresh=N` sets another interval, `?refresh=0` none), `?auto` as mod_status\'s machine-readable text, `?json` for tools. It shows uptime, generation, requests served and per second, 503s from the queue, 504s from --request-timeout, recycles and restarts by reason, and each worker\'s pid, state, requests served, in flight and queued, RSS, CPU time, age and last recycle reason. The path is `/server-status` at the root of the site, whatever --mount-point says, and never reaches the application; a --mount-point at or under it is an error. Only clients on loopback (127.0.0.0/8, ::1) or in a --server-status-allow block get it (others 403); behind a trusted proxy (--trust-proxy-header) the client is the one the proxy names, so a remote client whose request a proxy on the same machine forwards is not a loopback client. Authentication (--auth-user-script and the others) applies as to any page of the site. The worker that gets the request asks the master for the figures of the whole pool.',
+    schema: flag(),
+  },
+  {
+    key: 'serverStatusAllow', flag: 'server-status-allow', section: 'Status and deployment', kind: 'list', readBy: 'worker',
+    valueName: 'IP|CIDR', default: [],
+    help: 'Also show /server-status and --metrics-path to clients in this block (repeatable).',
+    docs: 'Beyond mod_wsgi-express, which allows `localhost` only. IPv4 or IPv6, an address or a CIDR block (`10.0.0.0/8`). Needs --server-status or --metrics-path.',
+    schema: listOf(text('an IP address or CIDR block').refine((block) => parseProxyBlock(block) !== undefined, {
+      error: 'must be an IP address or CIDR block (192.0.2.7, 10.0.0.0/8, 2001:db8::/32)',
+    }), 'IP addresses or CIDR blocks'),
+  },
+  {
+    key: 'metricsPort', flag: 'metrics-port', section: 'Status and deployment', kind: 'number', readBy: 'both',
+    valueName: 'NUMBER',
+    help: 'Serve Prometheus metrics at /metrics on a listener of their own, on this port (0 picks a free one).',
+    docs: 'Not in mod_wsgi-express. The listener is on --host, served by the workers; anyone who reaches the port gets the metrics (restrict it with a firewall or a network policy, or use --metrics-path). The figures are the whole server\'s, gathered by the master from every worker, and counters keep counting across reloads and recycles. The metrics are listed in docs/deploying.md. Not with --metrics-path.',
+    schema: integer(0, 65535),
+  },
+  {
+    key: 'metricsPath', flag: 'metrics-path', section: 'Status and deployment', kind: 'string', readBy: 'worker',
+    valueName: 'URL-PATH',
+    help: 'Serve Prometheus metrics at this path on the main port, to the clients /server-status allows.',
+    docs: 'The access rule is the status page\'s: loopback clients and --server-status-allow blocks, and authentication applies. Answered by the server at the root of the site, whatever --mount-point says; a --mount-point at or under it is an error. Not with --metrics-port.',
+    schema: text('a URL path starting with /').refine((p) => p.startsWith('/') && !/[?#]/.test(p), { error: 'must be a URL path starting with / (no ? or #)' }),
+  },
+  {
+    key: 'healthCheckPath', flag: 'health-check-path', section: 'Status and deployment', kind: 'string', readBy: 'worker',
+    valueName: 'URL-PATH',
+    help: 'Answer this path with 200 while the server serves, 503 while it starts or stops (for load balancers and probes).',
+    docs: 'Not in mod_wsgi-express. Answered by each worker itself, before host-name checks and access control (probes send neither a known Host nor credentials) and without taking one of the --threads: `200 ready` once every worker of the first generation is ready, `503 starting` before, `503 draining` from SIGTERM on (see --drain-delay). A reload or a recycle does not change it. GET and HEAD only. Give it to the load balancer, to Docker\'s HEALTHCHECK and to Kubernetes\' probes (docs/deploying.md).',
+    schema: text('a URL path starting with /').refine((p) => p.startsWith('/') && !/[?#]/.test(p), { error: 'must be a URL path starting with / (no ? or #)' }),
+  },
+  {
+    key: 'drainDelay', flag: 'drain-delay', section: 'Status and deployment', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 0,
+    help: 'After SIGTERM, keep serving this long, the health path answering 503, before stopping.',
+    docs: 'So that a load balancer that polls --health-check-path stops sending before the server stops accepting. During the delay every request is served as before; then the workers drain as on any stop (--shutdown-timeout). A second SIGTERM, or a SIGINT, ends the delay at once. SIGINT alone (Ctrl-C) stops without it.',
+    schema: seconds(),
+  },
+  {
+    key: 'setupOnly', flag: 'setup-only', section: 'Status and deployment', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Write the configuration and the control script into the server root, then exit without starting (as setup-server).',
+    docs: 'As mod_wsgi-express\'s `--setup-only`. See `tsgi-express setup-server` in docs/deploying.md.',
+    schema: flag(),
   },
   {
     key: 'debugMode', flag: 'debug-mode', section: 'Debugging', kind: 'boolean', readBy: 'both',

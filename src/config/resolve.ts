@@ -11,6 +11,7 @@ import { resolveAuthOptions } from './auth-options.js';
 import { resolveDebugOptions } from './debug-options.js';
 import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
+import { checkMonitoringOptions } from './monitoring-rules.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
 
 export type RawOptions = Record<string, unknown>;
@@ -110,6 +111,8 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ? path.resolve(ctx.cwd, v.serverRoot as string)
     : defaultServerRoot(ctx, localName, v.port as number);
   const auth = resolveAuthOptions(v, raw, ctx.cwd);
+  const mountPoint = normaliseMountPoint(v.mountPoint as string);
+  checkMonitoringOptions(v, mountPoint);
   return parseConfig({
     ...v,
     ...auth,
@@ -119,7 +122,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     workingDirectory,
     serverRoot,
     serverHost: (v.serverName as string | undefined) ?? localName,
-    mountPoint: normaliseMountPoint(v.mountPoint as string),
+    mountPoint,
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
     multiprocess: !debug && v.processes !== undefined,

@@ -10,6 +10,7 @@
  * interfaces and one entry in the answering side's table.
  */
 import type { Level } from '../logging/levels.js';
+import type { RequestCounts } from './request-counts.js';
 
 /** One error-log record, as a tuple to keep IPC batches small: [time ms, level, rid, text]. */
 export type ErrorRecord = [time: number, level: Level | 'stdout' | 'stderr', rid: string, text: string];
@@ -81,7 +82,14 @@ export interface AnswerMessage {
   readonly error?: string;
 }
 
+/** A draining worker's last stats, sent just before it exits, so that no request it served goes uncounted. */
+export interface LastStatsMessage {
+  readonly t: 'last-stats';
+  readonly stats: WorkerStats;
+}
+
 export type WorkerMessage =
+  | LastStatsMessage
   | ReadyMessage
   | LoadFailedMessage
   | LogMessage
@@ -114,7 +122,19 @@ export interface AuthFilesMessage {
   readonly digestFile?: string;
 }
 
-export type MasterMessage = DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage | AuthFilesMessage;
+/**
+ * Where the server as a whole is (what --health-check-path answers): starting until
+ * the first generation is ready, serving, stopping from SIGTERM on. A worker forked
+ * later learns it from its environment (TSGI_EXPRESS_PHASE).
+ */
+export interface PhaseMessage {
+  readonly t: 'phase';
+  readonly phase: ServerPhase;
+}
+
+export type ServerPhase = 'starting' | 'serving' | 'stopping';
+
+export type MasterMessage = PhaseMessage | DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage | AuthFilesMessage;
 
 /** What every worker needs from the master for access control: the Digest key and the password files' current text. */
 export interface AuthState {
@@ -136,6 +156,14 @@ export interface WorkerStats {
   readonly queued: number;
   /** Requests answered 504, or cut off, by --request-timeout. */
   readonly requestTimeouts: number;
+  /** Requests answered 503 after waiting --queue-timeout for a --threads slot. */
+  readonly queueTimeouts: number;
+  /** Every response by method and status class, and their durations (with --server-status or metrics). */
+  readonly counts?: RequestCounts;
+  /** The request running longest now (with --request-timeout): what the worker is busy with. */
+  readonly oldestRequest?: { readonly method: string; readonly target: string; readonly seconds: number };
+  /** Event-loop delay over the last few seconds, milliseconds (with --server-status or metrics). */
+  readonly eventLoopDelay?: { readonly mean: number; readonly p99: number; readonly max: number };
   /** Milliseconds since a request (outside --ignore-activity) last started or ended; 0 while one runs. Only with --inactivity-timeout. */
   readonly idleMs: number;
   /** Resident set size, bytes. */
@@ -155,6 +183,17 @@ export interface WorkerReport {
   readonly stats?: WorkerStats;
   /** Set while it is being recycled. */
   readonly recycling?: RecycleReason;
+  /** Set when it was started to replace a recycled worker: that worker and why it was recycled. */
+  readonly replaced?: { readonly pid: number; readonly reason: RecycleReason };
+}
+
+/** The whole server's counts since the master started: living workers' plus those that have left. */
+export interface PoolTotals {
+  readonly requests: number;
+  readonly queueTimeouts: number;
+  readonly requestTimeouts: number;
+  /** With --server-status or metrics. */
+  readonly counts?: RequestCounts;
 }
 
 /** The master's view of the whole pool: what a status page or metrics endpoint shows. */
@@ -172,6 +211,12 @@ export interface PoolReport {
   readonly restarts: Readonly<Record<'crashed' | 'deadlock_timeout', number>>;
   /** Workers that failed to start (after the first generation). */
   readonly startFailures: number;
+  readonly totals: PoolTotals;
+  /** Requests served per second over the last 10 s or so. */
+  readonly requestsPerSecond: number;
+  /** The server's phase (what --health-check-path answers). */
+  readonly phase: ServerPhase;
+  readonly version: string;
 }
 
 /** Questions the master asks a worker: name -> what is sent and what comes back. */

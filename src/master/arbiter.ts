@@ -37,6 +37,7 @@ export type MasterEvent =
   | { readonly type: 'files-changed'; readonly files: readonly string[] }
   | { readonly type: 'password-files-changed' }
   | { readonly type: 'reload-finished' }
+  | { readonly type: 'drain-delay-over' }
   | { readonly type: 'worker-exit'; readonly handle: WorkerHandle; readonly code: number | null; readonly signal: string | null }
   | { readonly type: 'stopped' };
 
@@ -72,6 +73,8 @@ export class Arbiter {
   /** A reload asked for while one runs: they collapse into one more. */
   private reloadAgain: string | undefined;
   private killing = false;
+  /** --drain-delay running after SIGTERM: serving on, the health path answering 503. */
+  private drainDelay: NodeJS.Timeout | undefined;
   private exitCode: number | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly config: Config;
@@ -82,7 +85,7 @@ export class Arbiter {
     this.socket = opts.socket;
     this.watcher = new ChangeWatcher((files) => this.queue.push({ type: 'files-changed', files }));
     const answers: Answerers<MasterQuestions, WorkerHandle> = {
-      pool: () => this.supervisor.report(),
+      pool: () => this.supervisor.freshReport(),
       'auth-state': () => this.authService().state(),
       'auth-claim': (body) => this.authService().claim(body),
     };
@@ -116,6 +119,7 @@ export class Arbiter {
       for await (const event of this.queue) this.dispatch(event);
     } finally {
       clearInterval(this.tickTimer);
+      clearTimeout(this.drainDelay);
       removeSignals();
       await this.watcher.close();
       await this.opts.auth?.close();
@@ -136,6 +140,7 @@ export class Arbiter {
     'files-changed': (e) => this.handleFilesChanged(e.files),
     'password-files-changed': () => this.handlePasswordFilesChanged(),
     'reload-finished': () => this.handleReloadFinished(),
+    'drain-delay-over': () => this.handleDrainDelayOver(),
     'worker-exit': (e) => this.handleWorkerExit(e.handle, e.code, e.signal),
     stopped: () => this.handleStopped(),
   };
@@ -169,6 +174,7 @@ export class Arbiter {
   private handleBooted(messages: readonly ReadyMessage[]): void {
     if (this.phase !== 'starting') return;
     this.phase = 'serving';
+    this.supervisor.announce('serving');
     process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector));
     const n = this.config.processes;
     process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}\n`);
@@ -182,10 +188,34 @@ export class Arbiter {
   }
 
   private handleSigterm(): void {
+    if (this.drainDelay) return this.endDrainDelay('a second SIGTERM');
+    // --drain-delay: orchestrators send SIGTERM; a load balancer polling the health path needs time to see 503.
+    if (this.phase === 'serving' && this.config.drainDelay > 0) return this.startDrainDelay();
     this.stopGracefully('SIGTERM');
   }
 
+  private startDrainDelay(): void {
+    this.phase = 'stopping';
+    this.supervisor.announce('stopping');
+    const s = this.config.drainDelay;
+    this.log.info(`SIGTERM received: serving ${s}s more (--drain-delay) while the health check answers 503, then stopping gracefully`);
+    this.drainDelay = setTimeout(() => this.queue.push({ type: 'drain-delay-over' }), s * 1000);
+  }
+
+  private handleDrainDelayOver(): void {
+    if (this.drainDelay) this.endDrainDelay(`--drain-delay ${this.config.drainDelay}s over`);
+  }
+
+  private endDrainDelay(why: string): void {
+    clearTimeout(this.drainDelay);
+    this.drainDelay = undefined;
+    this.phase = 'serving'; // for stopGracefully, which sets it again at once
+    this.log.info(`${why}: stopping gracefully`);
+    this.stopGracefully(undefined);
+  }
+
   private handleSigint(): void {
+    if (this.drainDelay) return this.endDrainDelay('SIGINT');
     if (this.phase !== 'stopping') return this.stopGracefully('SIGINT');
     if (this.killing) return;
     this.killing = true;
@@ -193,10 +223,12 @@ export class Arbiter {
     void this.supervisor.kill().then(() => this.queue.push({ type: 'stopped' }));
   }
 
-  private stopGracefully(signal: MasterSignal): void {
+  /** `signal` undefined: the stop a --drain-delay announced. */
+  private stopGracefully(signal: MasterSignal | undefined): void {
     if (this.phase === 'stopping') return;
     this.phase = 'stopping';
-    this.log.info(`${signal} received: stopping gracefully`);
+    this.supervisor.announce('stopping');
+    if (signal) this.log.info(`${signal} received: stopping gracefully`);
     // Refuse new connections once the workers have closed their copies of the socket.
     this.socket?.close();
     void this.supervisor.stop(this.config.shutdownTimeout).then(() => this.queue.push({ type: 'stopped' }));
@@ -284,6 +316,12 @@ export class Arbiter {
 
   /** The periodic verbs. */
   private handleTick(): void {
+    // During --drain-delay the server still serves: the pool keeps its size and its figures.
+    if (this.drainDelay) {
+      this.supervisor.topUp();
+      this.supervisor.heartbeat();
+      return;
+    }
     if (this.phase !== 'serving') return;
     this.supervisor.topUp();
     this.supervisor.heartbeat();

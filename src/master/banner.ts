@@ -26,6 +26,17 @@ export function capacity(config: Config, p = config.processes): string {
   return config.debugMode ? `${text}; debug mode overrides --processes and --threads` : text;
 }
 
+/** The server's own pages (status, metrics, health check), as banner rows. */
+function monitoringRows(config: Config): [string, string][] {
+  const base = serverUrl(config).replace(/\/$/, '');
+  const rows: [string, string][] = [];
+  if (config.serverStatus) rows.push(['Server Status', `${base}/server-status`]);
+  if (config.metricsPath) rows.push(['Metrics URL', `${base}${config.metricsPath}`]);
+  if (config.metricsPort !== undefined) rows.push(['Metrics URL', `${serverUrl({ ...config, port: config.metricsPort })}metrics`]);
+  if (config.healthCheckPath) rows.push(['Health Check', `${base}${config.healthCheckPath}`]);
+  return rows;
+}
+
 /** The debugging tools' rows (docs/debugging.md): where to attach, where their files go. */
 function debugRows(config: Config, inspector: string | undefined): [string, string][] {
   const rows: [string, string][] = [];
@@ -53,6 +64,7 @@ export function banner(config: Config, interfaceKind: string, inspector?: string
     ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],
     ['PID File', pidFilePath(config)],
     ...debugRows(config, inspector),
+    ...monitoringRows(config),
   ];
   return rows.map(([label, value]) => `${label.padEnd(19)}: ${value}`).join('\n') + '\n';
 }

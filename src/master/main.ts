@@ -37,12 +37,15 @@ function withPort(config: Config, port: number): Config {
  * is turned into a free port for them.
  */
 async function settlePort(given: Config): Promise<{ config: Config; socket?: ListeningSocket }> {
-  if (given.processes === 1 && ListeningSocket.supported) {
-    const socket = await ListeningSocket.bind(given.host, given.port);
-    return { config: withPort(given, socket.port), socket };
+  // --metrics-port 0 too: every worker of every generation listens on the same one.
+  const metricsPort = given.metricsPort === 0 ? await pickFreePort(given.host) : given.metricsPort;
+  const settled = metricsPort === given.metricsPort ? given : Object.freeze({ ...given, metricsPort });
+  if (settled.processes === 1 && ListeningSocket.supported) {
+    const socket = await ListeningSocket.bind(settled.host, settled.port);
+    return { config: withPort(settled, socket.port), socket };
   }
-  const port = given.port === 0 ? await pickFreePort(given.host) : given.port;
-  return { config: withPort(given, port) };
+  const port = settled.port === 0 ? await pickFreePort(settled.host) : settled.port;
+  return { config: withPort(settled, port) };
 }
 
 function setupCluster(config: Config, socket: ListeningSocket | undefined, logs: LogWriter): void {

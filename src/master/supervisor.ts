@@ -14,10 +14,11 @@
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { finishAllowanceMs } from '../config/debug-paths.js';
-import type { PoolReport, ReadyMessage, RecycleReason, WorkerStats } from '../ipc/messages.js';
+import type { PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
+import { PoolTotals } from './pool-totals.js';
 import { forkWorker, WorkerHandle, type WorkerMessageSink } from './worker-handle.js';
 import { dispatchTo, workerMessageHandlers, type MasterAnswers } from './worker-messages.js';
 
@@ -63,6 +64,10 @@ export class Supervisor {
   private recyclingNow: WorkerHandle | undefined;
   /** --memory-limit in bytes; 0 when off, or found below a worker's start-up size. */
   private memoryLimit: number;
+  /** The server's phase, as --health-check-path answers it; workers forked later get it in their environment. */
+  private phase: ServerPhase = 'starting';
+  /** What workers counted, living and gone (status page, metrics). */
+  private readonly totals = new PoolTotals();
   readonly counters: Counters = {
     recycles: Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>,
     restarts: { crashed: 0, deadlock_timeout: 0 },
@@ -80,7 +85,8 @@ export class Supervisor {
     this.target = config.processes;
     this.memoryLimit = config.memoryLimit * 1024 * 1024;
     const recycle = (from: WorkerHandle, reason: RecycleReason, detail: string) => this.recycle(from, reason, detail);
-    this.sink = dispatchTo(workerMessageHandlers({ logs, socket, answers, recycle }));
+    const lastStats = (from: WorkerHandle, stats: WorkerStats) => this.lastStats(from, stats);
+    this.sink = dispatchTo(workerMessageHandlers({ logs, socket, answers, recycle, lastStats }));
   }
 
   private get log() {
@@ -153,7 +159,7 @@ export class Supervisor {
 
   /** A worker exited (queued by the arbiter). */
   reap(h: WorkerHandle, code: number | null, signal: string | null): void {
-    this.handles.delete(h.worker);
+    if (this.handles.delete(h.worker)) this.totals.fold(h.stats);
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (this.stopping || h.retired) {
       this.log.debug(`worker ${h.pid} retired (${how})`);
@@ -233,6 +239,7 @@ export class Supervisor {
 
   /** Asks every ready worker for its stats (the heartbeat); answers are kept on the handles. */
   heartbeat(): void {
+    this.totals.sample(this.totals.totals(this.livingStats()).requests);
     for (const h of this.handles.values()) {
       if (h.state !== 'ready' || h.heartbeatPending) continue;
       h.heartbeatPending = true;
@@ -287,6 +294,44 @@ export class Supervisor {
     return [...this.handles.values()].filter((h) => h.state === 'ready' && !h.retired);
   }
 
+  /**
+   * Tells every worker, and every worker forked from now on, where the server is
+   * (what --health-check-path answers).
+   */
+  announce(phase: ServerPhase): void {
+    this.phase = phase;
+    for (const h of this.handles.values()) h.send({ t: 'phase', phase });
+  }
+
+  /** A worker's last stats, sent as it exits after draining. */
+  lastStats(h: WorkerHandle, stats: WorkerStats): void {
+    h.stats = stats;
+  }
+
+  /**
+   * The report with every worker's figures asked for now (the status page and the
+   * metrics want the requests just served counted): each worker that does not
+   * answer within a second keeps its last heartbeat's.
+   */
+  async freshReport(): Promise<PoolReport> {
+    const asked = [...this.handles.values()].filter((h) => h.state !== 'starting');
+    await Promise.all(
+      asked.map((h) =>
+        h.ask('stats', undefined, 1000).then(
+          (stats) => {
+            if (this.handles.has(h.worker)) h.stats = stats;
+          },
+          () => {},
+        ),
+      ),
+    );
+    return this.report();
+  }
+
+  private livingStats(): (WorkerStats | undefined)[] {
+    return [...this.handles.values()].map((h) => h.stats);
+  }
+
   report(): PoolReport {
     const now = performance.now();
     return {
@@ -301,10 +346,15 @@ export class Supervisor {
         age: h.age,
         ...(h.stats ? { stats: h.stats } : {}),
         ...(h.recycling ? { recycling: h.recycling } : {}),
+        ...(h.replaced ? { replaced: h.replaced } : {}),
       })),
       recycles: { ...this.counters.recycles },
       restarts: { ...this.counters.restarts },
       startFailures: this.counters.startFailures,
+      totals: this.totals.totals(this.livingStats()),
+      requestsPerSecond: this.totals.rate(),
+      phase: this.phase,
+      version: this.config.version,
     };
   }
 
@@ -329,7 +379,7 @@ export class Supervisor {
   }
 
   private spawn(generation: number): WorkerHandle {
-    const worker = forkWorker(this.config, this.socket);
+    const worker = forkWorker(this.config, this.socket, this.phase);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.sink);
     this.handles.set(worker, handle);
     // Only node:cluster's round-robin hands connections over; a borrowed socket has no hand-offs.
@@ -341,6 +391,7 @@ export class Supervisor {
   /** A worker outside a reload: to fill a gap, or to replace `replacing` (a recycle). */
   private startReplacement(replacing?: WorkerHandle): void {
     const h = this.spawn(this.generation);
+    if (replacing?.recycling) h.replaced = { pid: replacing.pid, reason: replacing.recycling };
     h.ready.then(
       (message) => this.replacementReady(h, message, replacing),
       (err: unknown) => this.replacementFailed(h, err, replacing),

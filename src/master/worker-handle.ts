@@ -13,6 +13,7 @@ import {
   type MasterMessage,
   type ReadyMessage,
   type RecycleReason,
+  type ServerPhase,
   type WorkerMessage,
   type WorkerQuestions,
   type WorkerStats,
@@ -53,6 +54,8 @@ export class WorkerHandle {
   recycleDue: { readonly reason: RecycleReason; readonly detail: string } | undefined;
   /** Set while its replacement is being started. */
   recycling: RecycleReason | undefined;
+  /** Set when it was started to replace a recycled worker (the status page's last recycle reason). */
+  replaced: { readonly pid: number; readonly reason: RecycleReason } | undefined;
   /** Its last answer to the heartbeat, and when it came (performance.now()). */
   stats: WorkerStats | undefined;
   lastHeard = 0;
@@ -200,8 +203,8 @@ export class WorkerHandle {
 }
 
 /** With `socket`, the worker borrows the master's listening socket instead of binding through node:cluster. */
-export function forkWorker(config: Config, socket: ListeningSocket | undefined): Worker {
-  const env: Record<string, string> = { TSGI_EXPRESS_CONFIG: JSON.stringify(config) };
+export function forkWorker(config: Config, socket: ListeningSocket | undefined, phase: ServerPhase): Worker {
+  const env: Record<string, string> = { TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
   if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
   return cluster.fork(env);
 }

@@ -8,7 +8,7 @@
  * Questions a worker asks (`ask`) are answered from `answers`, one function per
  * question in MasterQuestions; the master's own questions come back as `answer`.
  */
-import type { MasterQuestions, RecycleReason, WorkerMessage } from '../ipc/messages.js';
+import type { MasterQuestions, RecycleReason, WorkerMessage, WorkerStats } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
@@ -28,6 +28,8 @@ export interface WorkerMessageDeps {
   readonly answers: MasterAnswers;
   /** A worker asks to be replaced (it reached a limit it counts itself). */
   recycle(from: WorkerHandle, reason: RecycleReason, detail: string): void;
+  /** A worker's last stats, as it exits. */
+  lastStats(from: WorkerHandle, stats: WorkerStats): void;
 }
 
 export function workerMessageHandlers(deps: WorkerMessageDeps): WorkerMessageHandlers {
@@ -41,6 +43,7 @@ export function workerMessageHandlers(deps: WorkerMessageDeps): WorkerMessageHan
       from.send({ t: 'listener-closed-ack' });
     },
     recycle: (from, message) => deps.recycle(from, message.reason, message.detail),
+    'last-stats': (from, message) => deps.lastStats(from, message.stats),
     ask: (from, message) => answer(deps.answers, message, from, (reply) => from.send(reply)),
     answer: (from, message) => from.settle(message),
   };

@@ -18,6 +18,8 @@ interface Waiting {
 
 export class Admission {
   private active = 0;
+  /** Requests answered 503 after waiting --queue-timeout (status page, metrics). */
+  timedOut = 0;
   /** FIFO from `head`; a taken slot is cleared at once, so a served request is not kept alive by the queue. */
   private readonly queue: (Waiting | undefined)[] = [];
   private head = 0;
@@ -112,6 +114,7 @@ export class Admission {
     const now = performance.now();
     while (this.queued > 0 && this.queue[this.head]!.deadline <= now) {
       const { ctx } = this.take();
+      this.timedOut++;
       sendError(ctx.res, 503, { headers: { 'Retry-After': '1' }, close: true });
     }
     this.compact();

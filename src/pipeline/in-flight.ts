@@ -77,6 +77,21 @@ export class InFlight {
     return this.timedOut;
   }
 
+  /**
+   * The request running longest, for the status page (only with --request-timeout,
+   * which keeps the running requests in start order).
+   */
+  oldest(now = performance.now()): { method: string; target: string; seconds: number } | undefined {
+    const ctx = this.head?.[CTX];
+    if (ctx === undefined) return undefined;
+    const target = ctx.req.originalUrl ?? ctx.req.url ?? '';
+    return {
+      method: ctx.req.method ?? '',
+      target: target.length > 200 ? target.slice(0, 200) + '...' : target,
+      seconds: (now - this.head![DEADLINE]! + this.timeoutMs) / 1000,
+    };
+  }
+
   /** Milliseconds since the last activity; 0 while a request that counts runs. */
   idleMs(now = performance.now()): number {
     return this.activeCounted > 0 ? 0 : now - this.lastActivity;

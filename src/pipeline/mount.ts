@@ -84,11 +84,18 @@ function answerAsterisk(ctx: RequestContext): void {
 }
 
 /**
- * `elsewhere` claims paths outside the mount point that a later stage serves (the
- * proxy mounts): those pass on with SCRIPT_NAME '' and the whole path as PATH_INFO,
- * so that access control, which matches on them, covers them too.
+ * `serverPaths`: paths outside the mount point the server answers itself (the
+ * status page, --metrics-path); they go on, with SCRIPT_NAME '' and the path as
+ * PATH_INFO, to the stage that answers them after access control. `elsewhere`
+ * claims paths outside the mount point that a later stage serves (the proxy
+ * mounts): those pass on the same way, so that access control, which matches on
+ * them, covers them too.
  */
-export function mountStage(mountPoint: string, elsewhere?: (rawPath: string, ctx: RequestContext) => boolean): Stage {
+export function mountStage(
+  mountPoint: string,
+  serverPaths: readonly string[] = [],
+  elsewhere?: (rawPath: string, ctx: RequestContext) => boolean,
+): Stage {
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
@@ -110,7 +117,7 @@ export function mountStage(mountPoint: string, elsewhere?: (rawPath: string, ctx
     } else if (path.startsWith(mountSlash)) {
       ctx.scriptName = mount;
       ctx.pathInfo = path.slice(mount.length);
-    } else if (elsewhere?.(raw, ctx)) {
+    } else if (serverPaths.includes(path) || elsewhere?.(raw, ctx)) {
       ctx.scriptName = '';
       ctx.pathInfo = path;
     } else {

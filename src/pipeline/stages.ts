@@ -16,6 +16,11 @@ import { hostNamesStage } from './host-names.js';
 import { mountStage } from './mount.js';
 import { proxyHeadersStage } from './proxy-headers.js';
 import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
+import { healthCheckStage, type PhaseView } from './health-check.js';
+import type { RequestMetrics } from './request-metrics.js';
+import { serverPagesStage } from './server-pages.js';
+import type { PoolReport } from '../ipc/messages.js';
+import { SERVER_STATUS_PATH } from '../config/monitoring-rules.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -23,6 +28,17 @@ export interface StageDeps {
   readonly admission: Admission;
   /** Built by the worker from the loaded --auth-* scripts and the master's state (worker/access-control.ts). */
   readonly access?: { readonly hostAccess?: Stage; readonly authenticate?: Stage };
+  /** The worker's side of the status page, metrics and health check (worker/monitoring.ts). */
+  readonly monitor?: {
+    readonly metrics?: RequestMetrics | undefined;
+    readonly phase: PhaseView;
+    readonly pool: () => Promise<PoolReport>;
+  };
+}
+
+/** The paths the server-pages stage answers on the main port. */
+function serverPaths(c: Config): string[] {
+  return [...(c.serverStatus ? [SERVER_STATUS_PATH] : []), ...(c.metricsPath ? [c.metricsPath] : [])];
 }
 
 export interface StageEntry {
@@ -31,20 +47,32 @@ export interface StageEntry {
 }
 
 export const PIPELINE = [
+  // First, so that every answer below (a 400, a 401, a 503) is counted.
+  { name: 'request-metrics', build: (_c, d) => d.monitor?.metrics?.stage },
   // First, so that every answer below (a 400, a 404, a 503) is logged too.
   { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log) : undefined) },
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
+  // Before host names and access control: a probe sends neither a known Host nor credentials.
+  { name: 'health-check', build: (c, d) => (c.healthCheckPath && d.monitor ? healthCheckStage(c.healthCheckPath, d.monitor.phase) : undefined) },
   // After header-filter, so `X_Forwarded_For` is gone before the trusted X-Forwarded-For is read.
   { name: 'proxy-headers', build: (c, d) => (c.trustProxyHeader.length ? proxyHeadersStage(c.trustProxyHeader, c.trustProxy, d.log) : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
-  // Paths a proxy mount takes pass on from here even outside the app's mount point.
-  { name: 'mount', build: (c) => mountStage(c.mountPoint, proxiedElsewhere(c)) },
+  // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
+  { name: 'mount', build: (c) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c)) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.
   { name: 'host-access', build: (_c, d) => d.access?.hostAccess },
   { name: 'authenticate', build: (_c, d) => d.access?.authenticate },
+  // After access control (site authentication covers them, as in mod_wsgi-express), before admission.
+  {
+    name: 'server-pages',
+    build: (c, d) =>
+      serverPaths(c).length && d.monitor
+        ? serverPagesStage({ statusPath: c.serverStatus ? SERVER_STATUS_PATH : undefined, metricsPath: c.metricsPath, allow: c.serverStatusAllow, serverName: c.serverHost, threads: c.threads, pool: d.monitor.pool, log: d.log })
+        : undefined,
+  },
   // Proxy mounts: after every check a request must pass (access control included), before the app.
   { name: 'proxy', build: (c, d) => proxyStage(c, d.log) },
   { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },

@@ -26,6 +26,7 @@ import { createInFlight, workerStats } from './request-accounting.js';
 import { currentRequestId } from './request-scope.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
+import { Monitoring } from './monitoring.js';
 
 function serverInfo(config: Config): ServerInfo {
   // Later --setenv values replace earlier ones (as repeated SetEnv lines do);
@@ -98,12 +99,17 @@ function listenTarget(config: Config, lent: Promise<object>): Promise<object> {
   return lent;
 }
 
-async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, onReady: () => void): Promise<void> {
+async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, monitoring: Monitoring, onReady: () => void): Promise<void> {
   ws.server.once('error', (err: NodeJS.ErrnoException) => {
     writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
     process.exit(ExitCode.LISTEN);
   });
-  ws.server.listen(await listenTarget(config, lent), onReady);
+  ws.server.listen(await listenTarget(config, lent), () => {
+    monitoring.listenForMetrics().then(onReady, (err: Error) => {
+      writeSync(2, `worker ${process.pid} cannot listen on --metrics-port ${config.metricsPort}: ${err.message}\n`);
+      process.exit(ExitCode.LISTEN);
+    });
+  });
 }
 
 /**
@@ -166,17 +172,24 @@ async function main(): Promise<void> {
   // worker listens, by when ws and listener are set.
   let listener!: ListenerRelease;
   const inFlight = createInFlight(config, batcher.log);
+  const monitoring = new Monitoring(config, batcher.log);
   let lend!: (handle: object) => void;
   const lent = new Promise<object>((resolve) => (lend = resolve));
+  const stats = () => workerStats(ws!.admission, inFlight, monitoring.stats());
   const answers: Answerers<WorkerQuestions, undefined> = {
-    stats: () => workerStats(ws!.admission, inFlight),
+    stats,
     'cpu-profile': () => debugTools.writeProfile(),
   };
   // The worker's one table of messages from the master.
   listenToMaster({
     drain: (message) => {
       debugTools.draining();
-      const exit = () => void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK)));
+      monitoring.close();
+      // The last stats go first: what this worker served stays in the server's totals.
+      const exit = () => {
+        send({ t: 'last-stats', stats: stats() });
+        void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK)));
+      };
       const closeIdle = message.reason === 'shutdown';
       drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },
@@ -186,6 +199,7 @@ async function main(): Promise<void> {
     },
     ask: (message) => answer(answers, message, undefined, (reply) => send(reply)),
     'auth-files': (message) => masterLink.deliver(message),
+    phase: (message) => void (monitoring.phase.phase = message.phase),
   });
   let access;
   try {
@@ -196,10 +210,10 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
     return;
   }
-  const server = (ws = createWorkerServer(config, selected, batcher.log, access, inFlight));
+  const server = (ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring));
   listener = new ListenerRelease(server.server, () => send({ t: 'listener-closed' }));
   process.on('uncaughtException', (err) => reportCrash(err, () => server.admission.running, batcher, listener));
-  await listen(config, server, lent, () => {
+  await listen(config, server, lent, monitoring, () => {
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const inspector = debugTools.inspectorUrl();

@@ -28,13 +28,17 @@ export function createInFlight(config: Config, log: Log): InFlight {
 }
 
 /** The worker's answer to the master's heartbeat. */
-export function workerStats(admission: Admission, inFlight: InFlight): WorkerStats {
+export function workerStats(admission: Admission, inFlight: InFlight, extra?: Pick<WorkerStats, 'counts' | 'eventLoopDelay'>): WorkerStats {
   const cpu = process.cpuUsage();
+  const oldest = inFlight.oldest();
   return {
+    ...extra,
+    ...(oldest ? { oldestRequest: oldest } : {}),
     requests: inFlight.requests,
     inFlight: admission.running,
     queued: admission.queued,
     requestTimeouts: inFlight.timeouts,
+    queueTimeouts: admission.timedOut,
     idleMs: Math.round(inFlight.idleMs()),
     rss: process.memoryUsage.rss(),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

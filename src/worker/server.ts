@@ -58,12 +58,13 @@ export function createWorkerServer(
   log: Log,
   access?: StageDeps['access'],
   inFlight?: InFlight,
+  monitor?: StageDeps['monitor'],
 ): WorkerServer {
   const app = worker.handler;
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
-  const stages = buildStages(config, { log, admission, access });
+  const stages = buildStages(config, { log, admission, access, monitor });
   const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
