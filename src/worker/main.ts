@@ -186,10 +186,8 @@ async function main(): Promise<void> {
       debugTools.draining();
       monitoring.close();
       // The last stats go first: what this worker served stays in the server's totals.
-      const exit = () => {
-        send({ t: 'last-stats', stats: stats() });
-        void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK)));
-      };
+      const exit = () =>
+        send({ t: 'last-stats', stats: stats() }, () => void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK))));
       const closeIdle = message.reason === 'shutdown';
       drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },

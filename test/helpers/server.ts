@@ -44,6 +44,8 @@ interface RunOptions {
   host?: string | null;
   /** The CLI script to run (default: this checkout's bin/tsgi-express). */
   bin?: string;
+  /** The --port startServer passes (default 0, an ephemeral one): a port a test picked, to start again on. */
+  port?: number;
 }
 
 /** Runs the CLI to completion (for bad flags and startup failures). */
@@ -73,7 +75,7 @@ function spawnCli(args: string[], opts: RunOptions): ChildProcess {
 /** Starts `tsgi-express start-server ARGS --host 127.0.0.1 --port 0` and waits until ready. */
 export async function startServer(args: string[], opts: RunOptions = {}): Promise<RunningServer> {
   const host = opts.host === undefined ? '127.0.0.1' : opts.host;
-  const child = spawnCli(['start-server', ...args, ...(host === null ? [] : ['--host', host]), '--port', '0'], opts);
+  const child = spawnCli(['start-server', ...args, ...(host === null ? [] : ['--host', host]), '--port', String(opts.port ?? 0)], opts);
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {

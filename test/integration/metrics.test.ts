@@ -1,0 +1,114 @@
+// Prometheus metrics (issue 21): scraped from --metrics-port (a listener of its
+// own) and --metrics-path (the main port, the status page's access rule), parsed
+// strictly (test/helpers/prometheus.ts), and checked against what the test sent:
+// counters of the whole server that keep counting across recycles, the duration
+// histogram, in flight and queued, queue timeouts, restarts and recycles by
+// reason, RSS and event-loop delay per worker.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { request } from 'undici';
+import { parseExposition, type Exposition } from '../helpers/prometheus.js';
+import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+
+after(() => killAll());
+
+const APP = fixture('supervised-app.ts');
+
+async function get(url: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {}) {
+  const res = await request(url, { method: opts.method ?? 'GET', headers: opts.headers, reset: true, body: opts.method === 'POST' ? 'x' : undefined });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+function metricsUrl(server: RunningServer): string {
+  const m = /^Metrics URL {8}: (\S+)$/m.exec(server.output());
+  assert.ok(m, server.output());
+  return m[1]!;
+}
+
+async function scrape(url: string): Promise<Exposition> {
+  const res = await get(url);
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  return parseExposition(res.body);
+}
+
+/** Scrapes until `ok` holds (bounded). */
+async function scrapeUntil(url: string, ok: (x: Exposition) => boolean, ms = 20_000): Promise<Exposition> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const x = await scrape(url);
+    if (ok(x) || Date.now() > end) return x;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('metrics', { timeout: 180_000 }, () => {
+  it('--metrics-port: counts by method and status class, the histogram, per-worker gauges; counters survive recycles', async () => {
+    const server = await startServer([APP, '--processes', '2', '--maximum-requests', '25', '--metrics-port', '0']);
+    const url = metricsUrl(server);
+    assert.notEqual(new URL(url).port, String(server.port));
+    for (let i = 0; i < 100; i++) assert.equal((await get(server.url)).status, 200);
+    for (let i = 0; i < 5; i++) assert.equal((await get(server.url, { method: 'POST' })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await get(`${server.url}%zz`)).status, 400);
+    // 108 requests at 25 (+ a few while a replacement starts) per worker: several recycles.
+    const x = await scrapeUntil(url, (e) => (e.value('tsgi_worker_recycles_total', { reason: 'maximum_requests' }) ?? 0) >= 3 && e.value('tsgi_workers', { state: 'draining' }) === 0);
+    assert.ok(x.value('tsgi_worker_recycles_total', { reason: 'maximum_requests' })! >= 3, server.output());
+    // Every request counted once, though the workers that served most of them are gone.
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '2xx' }), 100);
+    assert.equal(x.value('tsgi_requests_total', { method: 'POST', code: '2xx' }), 5);
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '4xx' }), 3);
+    assert.equal(x.value('tsgi_request_duration_seconds_count'), 108);
+    assert.ok(x.value('tsgi_request_duration_seconds_sum')! > 0);
+    assert.equal(x.types.get('tsgi_request_duration_seconds'), 'histogram');
+    assert.equal(x.types.get('tsgi_requests_total'), 'counter');
+    assert.equal(x.value('tsgi_worker_recycles_total', { reason: 'memory_limit' }), 0);
+    assert.equal(x.value('tsgi_worker_restarts_total', { reason: 'crashed' }), 0);
+    assert.equal(x.value('tsgi_requests_in_flight'), 0);
+    assert.equal(x.value('tsgi_requests_queued'), 0);
+    assert.equal(x.value('tsgi_up'), 1);
+    assert.equal(x.value('tsgi_workers', { state: 'ready' }), 2);
+    const rss = x.all('tsgi_worker_resident_memory_bytes');
+    assert.equal(rss.length, 2);
+    for (const s of rss) assert.ok(s.value > 10 * 1048576 && Number(s.labels.pid) > 0);
+    const delays = x.all('tsgi_worker_event_loop_delay_seconds');
+    assert.deepEqual(new Set(delays.map((d) => d.labels.pid)), new Set(rss.map((r) => r.labels.pid)));
+    assert.deepEqual(new Set(delays.map((d) => d.labels.stat)), new Set(['mean', 'p99', 'max']));
+    for (const d of delays) assert.ok(d.value >= 0 && d.value < 5, `${d.value}`);
+
+    assert.equal((await get(url.replace(/metrics$/, 'other'))).status, 404);
+    assert.equal((await request(url, { method: 'POST', body: 'x' })).statusCode, 405);
+  });
+
+  it('in flight, queued, 503s from the queue and a crashed worker, as they happen', async () => {
+    const server = await startServer([APP, '--threads', '1', '--queue-timeout', '1', '--metrics-port', '0']);
+    const url = metricsUrl(server);
+    const response = get(`${server.url}slow?ms=6000&tag=q1`);
+    await server.waitFor(/request q1 started/);
+    const queued = get(server.url);
+    const during = await scrapeUntil(url, (e) => e.value('tsgi_requests_queued') === 1);
+    assert.equal(during.value('tsgi_requests_in_flight'), 1);
+    assert.equal(during.value('tsgi_requests_queued'), 1);
+    assert.equal((await queued).status, 503);
+    assert.equal((await response).status, 200);
+    const x = await scrape(url);
+    assert.equal(x.value('tsgi_queue_timeouts_total'), 1);
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '5xx' }), 1);
+
+    const [pid] = x.all('tsgi_worker_resident_memory_bytes').map((s) => Number(s.labels.pid));
+    process.kill(pid!, 'SIGKILL');
+    const after = await scrapeUntil(url, (e) => e.value('tsgi_worker_restarts_total', { reason: 'crashed' }) === 1 && e.value('tsgi_workers', { state: 'ready' }) === 1);
+    assert.equal(after.value('tsgi_worker_restarts_total', { reason: 'crashed' }), 1);
+    assert.equal(after.value('tsgi_queue_timeouts_total'), 1, 'the dead worker\'s counts stay');
+    assert.notEqual(after.all('tsgi_worker_resident_memory_bytes')[0]!.labels.pid, String(pid));
+  });
+
+  it('--metrics-path: on the main port, for loopback clients and --server-status-allow, behind authentication', async () => {
+    const server = await startServer([APP, '--metrics-path', '/_metrics', '--trust-proxy-header', 'X-Forwarded-For', '--trust-proxy', '127.0.0.1', '--server-status-allow', '198.51.100.0/24']);
+    assert.equal((await get(server.url)).status, 200);
+    const x = await scrape(`${server.url}_metrics`);
+    assert.ok(x.value('tsgi_requests_total', { method: 'GET', code: '2xx' })! >= 1);
+    assert.equal((await get(`${server.url}_metrics`, { headers: { 'X-Forwarded-For': '203.0.113.9' } })).status, 403);
+    assert.equal((await get(`${server.url}_metrics`, { headers: { 'X-Forwarded-For': '198.51.100.4' } })).status, 200);
+    assert.doesNotMatch(server.output(), /Server Status/);
+  });
+});
