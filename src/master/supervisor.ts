@@ -382,8 +382,9 @@ export class Supervisor {
     const worker = forkWorker(this.config, this.socket, this.phase);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.sink);
     this.handles.set(worker, handle);
-    // Only node:cluster's round-robin hands connections over; a borrowed socket has no hand-offs.
-    if (!this.socket) reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
+    // Only node:cluster's round-robin hands connections over: the main port unless the socket is
+    // borrowed, and the workers' --metrics-port listener always.
+    if (!this.socket || this.config.metricsPort !== undefined) reclaimHandoffs(worker, () => [...this.handles.values()].some((h) => h !== handle && h.serving));
     worker.once('exit', (code: number | null, signal: string | null) => this.hooks.exited(handle, code, signal));
     return handle;
   }

@@ -15,6 +15,7 @@ import { RequestMetrics } from '../pipeline/request-metrics.js';
 import { answerFromPool, methodAllowed } from '../pipeline/server-pages.js';
 import { sendError } from '../pipeline/error-response.js';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from '../status/prometheus.js';
+import { ListenCapture } from './listen-capture.js';
 import { askMaster } from './master-channel.js';
 
 /** The event-loop delay reported is over a window this long, the last one complete. */
@@ -80,6 +81,8 @@ export class Monitoring {
       answerFromPool(ctx, { pool: this.pool, log: this.log }, (report) => [PROMETHEUS_CONTENT_TYPE, prometheusText(report)]);
     });
     server.keepAliveTimeout = 5000;
+    // Not the application's listen(): bound as asked.
+    ListenCapture.markOwn(server);
     this.metricsServer = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
