@@ -484,13 +484,6 @@ export const OPTIONS = [
     schema: seconds(),
   },
   {
-    key: 'setupOnly', flag: 'setup-only', section: 'Status and deployment', kind: 'boolean', readBy: 'master',
-    default: false,
-    help: 'Write the configuration and the control script into the server root, then exit without starting (as setup-server).',
-    docs: 'As mod_wsgi-express\'s `--setup-only`. See `tsgi-express setup-server` in docs/deploying.md.',
-    schema: flag(),
-  },
-  {
     key: 'debugMode', flag: 'debug-mode', section: 'Debugging', kind: 'boolean', readBy: 'both',
     default: false,
     help: 'One process, one thread, app output on the terminal, stack traces in error pages.',
