@@ -26,9 +26,9 @@ test('stages run in the order the pipeline lists them, skipping those the config
   assert.deepEqual(seen, ['access-log', 'admission', 'app']);
 });
 
-test('the pipeline starts with the access log (it logs every answer) and ends with admission (the app call follows)', () => {
+test('the pipeline starts with the request metrics and the access log (they count and log every answer) and ends with admission (the app call follows)', () => {
   const names = PIPELINE.map((e) => e.name);
-  assert.equal(names[0], 'access-log');
+  assert.deepEqual(names.slice(0, 2), ['request-metrics', 'access-log']);
   assert.equal(names.at(-1), 'admission');
   assert.equal(new Set(names).size, names.length, 'stage names are unique');
 });
