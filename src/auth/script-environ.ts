@@ -4,11 +4,13 @@
  * Proxy-Authorization: the script gets the credentials as arguments), the CGI
  * keys that describe the request and the server, tsgi.errors; no body, no
  * --setenv/--passenv values. The group script also sees REMOTE_USER and
- * AUTH_TYPE, the user it is asked about.
+ * AUTH_TYPE, the user it is asked about. Behind a trusted proxy
+ * (--trust-proxy-header) REMOTE_ADDR, the scheme, SERVER_NAME, SERVER_PORT and
+ * SCRIPT_NAME are what the forwarded headers say, as in the application's environ.
  */
 import type { Log } from '../logging/log.js';
 import type { RequestContext } from '../pipeline/context.js';
-import { clientAddress, requestHost, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
+import { clientAddress, requestClient, requestHost, requestScheme, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
 import { requestErrors } from '../adapters/request-errors.js';
 
 export interface ScriptServer {
@@ -36,17 +38,17 @@ export function scriptEnviron(
   const environ: ScriptEnviron = {
     REQUEST_METHOD: req.method,
     REQUEST_URI: target,
-    SCRIPT_NAME: ctx.scriptName,
+    SCRIPT_NAME: ctx.forwarded?.scriptName ?? ctx.scriptName,
     PATH_INFO: ctx.pathInfo,
     QUERY_STRING: ctx.queryString,
     SERVER_NAME: 'localhost',
     SERVER_ADDR: clientAddress(socket.localAddress) ?? '',
-    SERVER_PORT: server.port,
+    SERVER_PORT: ctx.forwarded?.serverPort ?? server.port,
     SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
     SERVER_SOFTWARE: `tsgi-express/${server.version}`,
-    REMOTE_ADDR: clientAddress(socket.remoteAddress) ?? '',
+    REMOTE_ADDR: requestClient(ctx) ?? '',
     REMOTE_PORT: String(socket.remotePort ?? ''),
-    'tsgi.url_scheme': server.scheme,
+    'tsgi.url_scheme': requestScheme(ctx, server.scheme),
     'tsgi.errors': requestErrors(ctx, log),
     'tsgi_express.version': server.version,
     'tsgi_express.process_id': process.pid,
@@ -66,7 +68,9 @@ export function scriptEnviron(
     const previous = environ[key];
     environ[key] = previous === undefined ? value : previous + (key === 'HTTP_COOKIE' ? '; ' : ', ') + value;
   }
-  const requested = requestHost(target, host);
-  if (requested) environ.SERVER_NAME = serverNameFromHost(requested);
+  // SERVER_NAME stays with the Host the request came with when a trusted X-Forwarded-Host replaced it (as in the app's environ).
+  const requested = requestHost(target, ctx.forwarded?.host === undefined ? host : ctx.forwarded.originalHost);
+  const serverName = ctx.forwarded?.serverName ?? (requested ? serverNameFromHost(requested) : undefined);
+  if (serverName) environ.SERVER_NAME = serverName;
   return environ;
 }

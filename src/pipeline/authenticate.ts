@@ -26,7 +26,8 @@ import { scriptEnviron, type ScriptServer } from '../auth/script-environ.js';
 import { andThen, askGroups, type MaybePromise, type UserSource } from '../auth/user-sources.js';
 import type { RequestContext, Stage } from './context.js';
 import { formatError, sendError } from './error-response.js';
-import { absoluteForm, clientAddress, requestTarget } from './request-view.js';
+import { clientTag } from './client-tag.js';
+import { absoluteForm, requestTarget } from './request-view.js';
 
 export type AuthType = 'Basic' | 'Digest';
 
@@ -63,17 +64,6 @@ export function underLocation(path: string, locations: readonly string[]): boole
 
 const MAX_LOGGED_NAME = 128;
 
-const CLIENT = Symbol('tsgi.authClient');
-
-/**
- * `[client ADDR:PORT]`, made once, as the request enters the stage: a failed login
- * answered after the client hung up (a slow check, a guessing client that gives up)
- * must still name it for fail2ban, and on Node 24 a closed socket's address is gone.
- */
-function clientTag(req: IncomingMessage & { [CLIENT]?: string }): string {
-  return (req[CLIENT] ??= `[client ${clientAddress(req.socket.remoteAddress) ?? '-'}:${req.socket.remotePort ?? '-'}]`);
-}
-
 function loggedName(user: string): string {
   return escapeField(user.length > MAX_LOGGED_NAME ? user.slice(0, MAX_LOGGED_NAME) + '...' : user);
 }
@@ -109,18 +99,18 @@ export function authenticateStage(setup: AuthSetup): Stage {
 
   const failed = (ctx: RequestContext, user: string, reason: string): void => {
     const target = escapeField(requestTarget(ctx.req));
-    log.warn(`${clientTag(ctx.req)} user "${loggedName(user)}": authentication failure for "${target}": ${reason}`, ctx.id);
+    log.warn(`${clientTag(ctx)} user "${loggedName(user)}": authentication failure for "${target}": ${reason}`, ctx.id);
     ctx.remoteUser = user; // the access log's %u shows who tried, as Apache's does
     challenge(ctx);
   };
 
   const broken = (ctx: RequestContext, rule: string): void => {
-    log.error(`${clientTag(ctx.req)} ${rule}`, ctx.id);
+    log.error(`${clientTag(ctx)} ${rule}`, ctx.id);
     sendError(ctx.res, 500, { debugError: debugMode ? new Error(rule) : undefined });
   };
 
   const badRequest = (ctx: RequestContext, detail: string): void => {
-    log.info(`${clientTag(ctx.req)} malformed Authorization header for "${escapeField(requestTarget(ctx.req))}": ${detail}`, ctx.id);
+    log.info(`${clientTag(ctx)} malformed Authorization header for "${escapeField(requestTarget(ctx.req))}": ${detail}`, ctx.id);
     sendError(ctx.res, 400, { detail });
   };
 
@@ -138,7 +128,7 @@ export function authenticateStage(setup: AuthSetup): Stage {
     const environ = scriptEnviron(ctx, server, log, { user, type });
     return andThen(askGroups(group.groupsForUser, environ, user, group.name), (m: Membership) => {
       if (m.member) return admit(ctx, next, user);
-      const line = `${clientTag(ctx.req)} user "${loggedName(user)}": access to "${escapeField(requestTarget(ctx.req))}" denied by --auth-group-script: ${m.reason}`;
+      const line = `${clientTag(ctx)} user "${loggedName(user)}": access to "${escapeField(requestTarget(ctx.req))}" denied by --auth-group-script: ${m.reason}`;
       if (m.broken) log.error(line, ctx.id);
       else log.warn(line, ctx.id);
       ctx.remoteUser = user;
@@ -209,13 +199,13 @@ export function authenticateStage(setup: AuthSetup): Stage {
 
   return (ctx, next) => {
     if (!underLocation(ctx.scriptName + ctx.pathInfo, locations)) return next(ctx);
-    clientTag(ctx.req);
+    clientTag(ctx);
     const header = authorization(ctx.req);
     if (header === null) return void sendError(ctx.res, 400, { detail: 'The request has more than one Authorization header.' });
     if (header === undefined) return challenge(ctx);
     const { scheme, rest } = splitScheme(header);
     if (scheme.toLowerCase() !== type.toLowerCase()) {
-      log.debug(`${clientTag(ctx.req)} client used the authentication scheme "${escapeField(scheme)}", not ${type}`, ctx.id);
+      log.debug(`${clientTag(ctx)} client used the authentication scheme "${escapeField(scheme)}", not ${type}`, ctx.id);
       return challenge(ctx);
     }
     let done: MaybePromise<void>;

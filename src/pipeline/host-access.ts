@@ -2,7 +2,8 @@
  * Stage: --host-access-script's allowAccess(environ, host), for every request,
  * before authentication (mod_wsgi's WSGIAccessScript, run in Apache's access
  * phase). `host` is the client's IP address (mod_wsgi-express turns host name
- * lookups off). true or null/undefined: go on; false: 403; any other value or a
+ * lookups off): REMOTE_ADDR, so behind a trusted proxy (--trust-proxy-header)
+ * the client the forwarded headers name, not the proxy. true or null/undefined: go on; false: 403; any other value or a
  * throw: 403 and an error-log line saying why.
  */
 import { accessVerdict, type Access } from '../auth/contracts.js';
@@ -10,9 +11,10 @@ import { scriptEnviron, type ScriptServer } from '../auth/script-environ.js';
 import { andThen, callScript } from '../auth/user-sources.js';
 import { escapeField } from '../logging/access-format.js';
 import type { Log } from '../logging/log.js';
+import { clientTag } from './client-tag.js';
 import type { Stage } from './context.js';
 import { formatError, sendError } from './error-response.js';
-import { clientAddress, requestTarget } from './request-view.js';
+import { requestClient, requestTarget } from './request-view.js';
 
 export function hostAccessStage(
   allowAccess: (...args: unknown[]) => unknown,
@@ -21,8 +23,8 @@ export function hostAccessStage(
 ): Stage {
   return (ctx, next) => {
     // Both read now: a closed socket's address is gone (Node 24), and an answer may come later.
-    const host = clientAddress(ctx.req.socket.remoteAddress) ?? '';
-    const where = `[client ${host}:${ctx.req.socket.remotePort ?? '-'}]`;
+    const host = requestClient(ctx) ?? '';
+    const where = clientTag(ctx);
     const verdict = callScript(
       () => allowAccess(scriptEnviron(ctx, server, log), host),
       accessVerdict,
