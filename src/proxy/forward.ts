@@ -100,7 +100,7 @@ export async function forward(ctx: RequestContext, opts: ForwardOptions): Promis
       origin: opts.upstream.origin,
       path: opts.path,
       method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamHeaders(req, opts, false),
+      headers: upstreamHeaders(ctx, opts, false),
       body: hasBody(req) ? bodyOf(req) : undefined,
       signal: controller.signal,
     });

@@ -3,10 +3,13 @@
  * connection (RFC 9110 7.6.1), the upstream's Host, and the X-Forwarded-* set
  * that tells the upstream what the client asked for (mod_proxy's X-Forwarded-For
  * and -Host; mod_wsgi-express's -Port and -Prefix; -Proto, the de-facto name).
+ * Behind a trusted proxy (--trust-proxy-header) they carry what the trusted
+ * headers say (the proxy-headers stage ran first): the chain starts at the
+ * client those name, the scheme and port are the forwarded ones.
  */
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { clientAddress } from '../pipeline/request-view.js';
+import type { RequestContext } from '../pipeline/context.js';
+import { clientAddress, requestScheme } from '../pipeline/request-view.js';
 import type { Upstream } from './upstream.js';
 
 const HOP_BY_HOP = new Set([
@@ -32,7 +35,8 @@ export interface ForwardedFacts {
 }
 
 /** Flat [name, value, ...] header list for the upstream request; `upgrade` keeps Connection/Upgrade. */
-export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts, upgrade: boolean): string[] {
+export function upstreamHeaders(ctx: RequestContext, facts: ForwardedFacts, upgrade: boolean): string[] {
+  const { req } = ctx;
   const listed = connectionTokens(req);
   const out: string[] = [];
   let forwardedFor: string | undefined;
@@ -49,13 +53,17 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts, upg
     if (upgrade && lower !== 'connection' && lower !== 'upgrade' && (HOP_BY_HOP.has(lower) || listed.has(lower))) continue;
     out.push(name, raw[i + 1]!);
   }
-  const socket = req.socket as TLSSocket;
-  const client = clientAddress(socket.remoteAddress) ?? '';
+  const socket = req.socket;
+  const peer = clientAddress(socket.remoteAddress) ?? '';
+  // The chain as the trusted headers left it (cut to start at the client), or, when another
+  // trusted header (X-Real-IP, Forwarded) named the client and X-Forwarded-For was dropped, that
+  // client; an untrusted peer's X-Forwarded-For is gone by now. Then the peer, as every proxy adds.
+  forwardedFor ??= ctx.forwarded?.remoteAddr;
   out.push('Host', facts.upstream.host);
-  out.push('X-Forwarded-For', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  out.push('X-Forwarded-For', forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
   if (req.headers.host !== undefined) out.push('X-Forwarded-Host', req.headers.host);
-  out.push('X-Forwarded-Proto', socket.encrypted ? 'https' : 'http');
-  out.push('X-Forwarded-Port', String(socket.localPort ?? ''));
+  out.push('X-Forwarded-Proto', requestScheme(ctx));
+  out.push('X-Forwarded-Port', ctx.forwarded?.serverPort ?? String(socket.localPort ?? ''));
   if (facts.prefix !== undefined && facts.prefix !== '') out.push('X-Forwarded-Prefix', facts.prefix);
   return out;
 }

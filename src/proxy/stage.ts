@@ -10,8 +10,7 @@ import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from '../pipeline/context.js';
 import { sendError } from '../pipeline/error-response.js';
 import { mayHaveDotSegments, mergeSlashes, removeDotSegments } from '../pipeline/mount.js';
-import { absoluteForm } from '../pipeline/request-view.js';
-import type { TLSSocket } from 'node:tls';
+import { absoluteForm, requestScheme } from '../pipeline/request-view.js';
 import { forward, type ForwardOptions } from './forward.js';
 import { tunnel } from './tunnel.js';
 import { ProxyRoutes, type ProxyConfig } from './routes.js';
@@ -43,7 +42,7 @@ export function proxyStage(config: ProxyConfig, log: Log): Stage | undefined {
       return;
     }
     const { route: r, rest } = found;
-    const scheme = (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http';
+    const scheme = requestScheme(ctx);
     const opts: ForwardOptions = {
       upstream: r.upstream,
       prefix: r.prefix,

@@ -24,7 +24,7 @@ function connect(opts: ForwardOptions): Duplex {
 }
 
 function head(ctx: RequestContext, opts: ForwardOptions): string {
-  const headers = upstreamHeaders(ctx.req, opts, true);
+  const headers = upstreamHeaders(ctx, opts, true);
   let text = `${ctx.req.method} ${opts.path} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return text + '\r\n';
