@@ -168,6 +168,41 @@ describe('--auth-digest-file and Digest', { timeout: 90_000 }, () => {
   });
 });
 
+describe('--auth-group-script with Digest (--auth-digest-file)', { timeout: 60_000 }, () => {
+  let server: RunningServer;
+  before(async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'htdigest');
+    const users = ['member', 'async-member', 'outsider', 'lonely', 'thrower', 'stringy', 'spy'];
+    users.forEach((user, i) => htdigest(file, 'trac', user, 'pw', i === 0));
+    server = await startServer([
+      fixture('auth/echo-app.ts'), '--auth-digest-file', file, '--auth-realm', 'trac',
+      '--auth-group-script', fixture('auth/groups.ts'), '--access-log',
+    ]);
+  });
+
+  it('curl --digest: members get in as themselves; non-members, broken answers and wrong passwords get 401 with a Digest challenge', async () => {
+    for (const user of ['member', 'async-member', 'spy']) {
+      const ok = await curlStatus(['--digest', '-u', `${user}:pw`, server.url]);
+      assert.equal(ok.status, 200, user);
+      assert.deepEqual([JSON.parse(ok.body).user, JSON.parse(ok.body).type], [user, 'Digest']);
+    }
+    for (const user of ['outsider', 'lonely', 'thrower', 'stringy', 'nosuch']) {
+      assert.equal((await curlStatus(['--digest', '-u', `${user}:pw`, server.url])).status, 401, user);
+    }
+    const from = server.output().length;
+    const wrong = await curlStatus(['--digest', '-u', 'member:wrong', '-D', '-', '-o', '/dev/null', server.url]);
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.body, /WWW-Authenticate: Digest realm="trac", qop="auth", algorithm=MD5, nonce="/i);
+    await server.waitFor(/\[tsgi:warn\].*user "member": authentication failure for "\/": password mismatch/, 5000, from);
+    await server.waitFor(/\[tsgi:warn\].*user "outsider": access to "\/" denied by --auth-group-script: not a member of group "tsgi"/);
+    await server.waitFor(/\[tsgi:error\].*user "thrower": .*groupsForUser threw: Error: groupsForUser kaboom/);
+    await server.waitFor(/\[tsgi:error\].*user "stringy": .*must return an iterable of group names/);
+    await server.waitFor(/"GET \/ HTTP\/1\.1" 401 .*/);
+    assert.match(server.output(), /- outsider \[[^\]]+\] "GET \/ HTTP\/1\.1" 401/, 'the access log names the user refused');
+  });
+});
+
 describe('Digest with --auth-user-script (getRealmHash) and nonce expiry', { timeout: 60_000 }, () => {
   let server: RunningServer;
   before(async () => {
