@@ -243,6 +243,13 @@ export const OPTIONS = [
     schema: seconds(),
   },
   {
+    key: 'deadlockTimeout', flag: 'deadlock-timeout', section: 'Timeouts', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 60,
+    help: "A worker whose event loop has not answered the master's heartbeat for this long is replaced (0: never).",
+    docs: "For a worker stuck in synchronous JavaScript (a `while (true)`, a loop over a huge input), where mod_wsgi's is for a Python process that cannot get the GIL. The master asks each worker for its stats every second; when one has not answered for SECONDS, a replacement is started at once, the worker's watchdog thread pauses its main thread through the inspector and the master writes where its JavaScript was stuck (source-mapped) to the error log, then kills it (SIGKILL). Its requests in flight are cut off; connections it had not taken go to the other workers (with one worker, they wait for the replacement). Counted as `deadlock_timeout` restarts. The watchdog thread costs each worker about 12 MB of memory (its own V8 isolate: measured +11 MB on Node 20, +13 MB on Node 24 for the hello app); 0 turns it off. Off in --debug-mode, where a worker paused in a debugger answers nothing.",
+    schema: seconds(),
+  },
+  {
     key: 'maximumRequests', flag: 'maximum-requests', section: 'Recycling', kind: 'number', readBy: 'worker',
     valueName: 'NUMBER', default: 0,
     help: 'Recycle a worker once it has served this many requests (0: never).',

@@ -324,6 +324,7 @@ export class Arbiter {
     }
     if (this.phase !== 'serving') return;
     this.supervisor.topUp();
+    this.supervisor.checkStuck();
     this.supervisor.heartbeat();
     this.supervisor.recycleNext();
   }

@@ -17,6 +17,7 @@ import { LogWriter } from './log-writer.js';
 import { AuthService } from './auth-service.js';
 import { prepareDebugTools } from './debug-checks.js';
 import { UsageError } from '../errors.js';
+import { workerStdio } from './stuck-worker.js';
 import { StartFailure } from './worker-handle.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
@@ -60,6 +61,8 @@ function setupCluster(config: Config, socket: ListeningSocket | undefined, logs:
     exec: WORKER_ENTRY,
     // Debug mode: the app's output goes straight to the terminal.
     silent: !config.debugMode,
+    // The same, plus the watchdog thread's pipe (--deadlock-timeout).
+    stdio: workerStdio(config),
     execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
   });
 }

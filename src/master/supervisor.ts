@@ -19,12 +19,15 @@ import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { PoolTotals } from './pool-totals.js';
+import { stuckStack, watchdogEnabled } from './stuck-worker.js';
 import { forkWorker, WorkerHandle, type WorkerMessageSink } from './worker-handle.js';
 import { dispatchTo, workerMessageHandlers, type MasterAnswers } from './worker-messages.js';
 
 /** Back-off for workers that fail to start: 0.5 s, 1 s, 2 s ... at most 30 s; reset by one that starts. */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
+/** How long a stuck worker's watchdog thread gets to say where it is stuck. */
+const STACK_TIMEOUT_MS = 3000;
 
 export const RECYCLE_REASONS: readonly RecycleReason[] = [
   'maximum_requests',
@@ -287,6 +290,41 @@ export class Supervisor {
       const mb = (stats.rss / 1048576).toFixed(0);
       return this.recycle(h, 'memory_limit', `RSS ${mb} MB (--memory-limit ${c.memoryLimit})`);
     }
+  }
+
+  /**
+   * --deadlock-timeout: a ready worker that has not answered the heartbeat for
+   * that long has a blocked event loop. Its replacement starts at once; its
+   * watchdog thread says where its JavaScript is stuck; then it is killed.
+   */
+  checkStuck(): void {
+    if (!watchdogEnabled(this.config)) return;
+    const now = performance.now();
+    const limit = this.config.deadlockTimeout * 1000;
+    for (const h of this.handles.values()) {
+      if (h.state === 'ready' && !h.retired && now - h.lastHeard >= limit) this.replaceStuck(h, now - h.lastHeard);
+    }
+  }
+
+  private replaceStuck(h: WorkerHandle, silentMs: number): void {
+    h.retired = true; // out of the count, and its end is no crash
+    this.counters.restarts.deadlock_timeout++;
+    const delay = this.topUp();
+    const replacement = delay > 0 ? `its replacement starts in ${(delay / 1000).toFixed(1)} s` : 'its replacement is starting';
+    this.log.error(
+      `worker ${h.pid} has not answered the master's heartbeat for ${(silentMs / 1000).toFixed(1)}s ` +
+        `(deadlock_timeout, --deadlock-timeout ${this.config.deadlockTimeout}): its event loop is blocked; ` +
+        `${replacement}. Asking where its JavaScript is stuck, then killing it.`,
+    );
+    stuckStack(h.worker, STACK_TIMEOUT_MS)
+      .then(
+        (stack) => this.log.error(`worker ${h.pid} was stuck here (deadlock_timeout):\n${stack}`),
+        (err: Error) => this.log.error(`worker ${h.pid}: no stack (${err.message})`),
+      )
+      .finally(() => {
+        h.kill('SIGKILL');
+        this.log.info(`worker ${h.pid} killed (deadlock_timeout)`);
+      });
   }
 
   /** Ready workers not retired. */

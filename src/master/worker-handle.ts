@@ -19,8 +19,10 @@ import {
   type WorkerStats,
 } from '../ipc/messages.js';
 import { Asker, type AnswerOf, type AskOf } from '../ipc/rpc.js';
+import { WATCHDOG_FD, WATCHDOG_FD_ENV } from '../ipc/watchdog-channel.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
+import { watchdogEnabled } from './stuck-worker.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
@@ -206,5 +208,6 @@ export class WorkerHandle {
 export function forkWorker(config: Config, socket: ListeningSocket | undefined, phase: ServerPhase): Worker {
   const env: Record<string, string> = { TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
   if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
+  if (watchdogEnabled(config)) env[WATCHDOG_FD_ENV] = String(WATCHDOG_FD);
   return cluster.fork(env);
 }

@@ -23,6 +23,7 @@ import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
 import { listenToMaster, send } from './master-channel.js';
 import { createInFlight, workerStats } from './request-accounting.js';
+import { startWatchdogThread } from './watchdog.js';
 import { currentRequestId } from './request-scope.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
@@ -140,6 +141,8 @@ async function main(): Promise<void> {
   process.chdir(config.workingDirectory);
   const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
   if (!config.debugMode) captureOutput(batcher);
+  // Before the app loads: neither the app nor tsx's loader hooks reach the thread.
+  startWatchdogThread(batcher.log);
   let ws: WorkerServer | undefined;
   // Installed before the app loads: its listen() serves through this worker instead.
   const capture = new ListenCapture(() => listeningAddress(config, ws), batcher.log).install();

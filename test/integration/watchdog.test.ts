@@ -2,13 +2,16 @@
 // with 504 (or cuts its connection if its response has started), tells the
 // application, logs it, and the worker goes on serving others.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { fixture, killAll, ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { Load } from '../helpers/load.js';
+import { childrenRunning, fixture, killAll, ROOT, runCli, startServer, type RunningServer } from '../helpers/server.js';
 
 const tempDirs: string[] = [];
 after(async () => {
@@ -106,5 +109,58 @@ describe('--request-timeout', { timeout: 60_000 }, () => {
     const res = await timed(`${server.url}slow?ms=1500&tag=t2`);
     assert.equal(res.status, 200);
     assert.doesNotMatch(server.output(), /timed out|aborted/);
+  });
+});
+
+/** Threads of process `pid` (Linux /proc). */
+function threadsOf(pid: number): number {
+  return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+describe('--deadlock-timeout', { timeout: 90_000 }, () => {
+  for (const processes of ['2', '1']) {
+    it(`a worker stuck in while (true) is replaced: its stack is logged, then it is killed; no other client fails or hangs (--processes ${processes})`, async () => {
+      const server = await startServer([APP, '--processes', processes, '--deadlock-timeout', '2']);
+      const t0 = performance.now();
+      const spin = request(`${server.url}spin`, { headersTimeout: 30_000 }).then(
+        (r) => r.body.text().then(() => `status ${r.statusCode}`),
+        (err: { code?: string }) => err.code ?? 'error',
+      );
+      // From here on the stuck worker takes no connection: each goes to another worker,
+      // or (one worker) waits in the master's socket for the replacement.
+      await server.waitFor(/spinning in \d+/);
+      const load = new Load(server.url, { loops: 3, keepAlive: false, maxMs: 40_000, hangMs: 20_000 });
+      await server.waitFor(/worker (\d+) has not answered the master's heartbeat for [\d.]+s \(deadlock_timeout, --deadlock-timeout 2\): its event loop is blocked; its replacement is starting/, 20_000);
+      const stack = await server.waitFor(/worker (\d+) was stuck here \(deadlock_timeout\):\n(.*\n){2}/, 10_000);
+      await server.waitFor(/worker \d+ killed \(deadlock_timeout\)/, 10_000);
+      // In flight on the stuck worker: cut off, not left hanging.
+      assert.match(await spin, /UND_ERR_SOCKET|ECONNRESET/);
+      assert.ok(performance.now() - t0 < 15_000);
+      // Source-mapped to the app's own .ts lines: the loop, and the call to it.
+      assert.match(stack[0], /at spinForever \(\S*test\/fixtures\/supervised-app\.ts:75:\d+\)/);
+      assert.match(stack[0], /at application \(\S*test\/fixtures\/supervised-app\.ts:65:\d+\)/);
+      await sleep(1000); // the replacement serves
+      const result = await load.stop();
+      assert.equal(result.hung, 0, result.errors.join('\n'));
+      assert.equal(result.failed, 0, result.errors.join('\n'));
+      assert.ok(result.ok > 0);
+      assert.equal(childrenRunning(server.pid, 'worker/main.js').length, Number(processes));
+      assert.doesNotMatch(server.output(), /died/);
+    });
+  }
+
+  it('0 turns it off, and with it the watchdog thread', async () => {
+    const on = await startServer([APP]);
+    const off = await startServer([APP, '--deadlock-timeout', '0']);
+    const pidOf = async (server: RunningServer) => Number((await timed(server.url)).body.replace('hello ', ''));
+    assert.ok(threadsOf(await pidOf(on)) > threadsOf(await pidOf(off)), 'the watchdog thread is still there');
+  });
+
+  it('bad values exit 2 naming the flag', async () => {
+    for (const value of ['-1', 'forever']) {
+      const run = await runCli(['start-server', APP, '--deadlock-timeout', value]);
+      assert.equal(run.code, 2, run.output);
+      assert.match(run.output, /--deadlock-timeout (is in seconds and must be at least 0|must be a number of seconds)/);
+    }
   });
 });
