@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { HEADER_REGISTRY, lookupHeader } from '../pipeline/forwarded-headers.js';
 import { parseProxyBlock } from '../net/trusted-proxies.js';
+import { groupAccount, userAccount } from './accounts.js';
 import { choice, choiceIgnoringCase, flag, hostName, integer, list, listOf, logFormat, pairs, seconds, text, upstreamPairs } from './schema-helpers.js';
 
 export type Section =
@@ -207,6 +208,27 @@ export const OPTIONS = [
     help: 'Requests one worker runs at once; more wait in its queue.',
     docs: 'Node runs the requests of one worker concurrently on one event loop (as Python threads share the GIL). `--threads 1` serialises requests for applications that are not reentrant. mod_wsgi-express defaults to 5 threads; 100 here, because concurrent requests on one event loop cost no thread each.',
     schema: integer(1, 100000),
+  },
+  {
+    key: 'user', flag: 'user', section: 'Processes and threads', kind: 'string', readBy: 'master',
+    valueName: 'NAME', defaultText: 'the user who started the server',
+    help: 'Started as root: the user the workers run as (the master keeps root to bind the ports).',
+    docs: "As mod_wsgi-express: started as root, the master binds the listening sockets (ports below 1024 included) and keeps writing the logs and the pid file; the workers run as NAME (a name, or `#UID`), with its primary group unless --group says otherwise, `HOME`, `USER` and `LOGNAME` set to its own, and no supplementary groups; files they write are theirs. `--user root` is refused unless --allow-root is given. Not started as root: a warning, and the option is ignored (the workers run as the user who started the server). Started as root without --user, the workers run as root and the banner warns. A user that does not exist stops the server at start (exit 2).",
+    schema: userAccount(),
+  },
+  {
+    key: 'group', flag: 'group', section: 'Processes and threads', kind: 'string', readBy: 'master',
+    valueName: 'NAME', defaultText: "--user's primary group",
+    help: 'Started as root: the group the workers run as.',
+    docs: 'A name, or `#GID`. Like --user, ignored with a warning when the server was not started as root; a group that does not exist stops the server at start (exit 2).',
+    schema: groupAccount(),
+  },
+  {
+    key: 'allowRoot', flag: 'allow-root', section: 'Processes and threads', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Allow --user root: workers that run the application as root.',
+    docs: 'mod_wsgi refuses to run its daemon processes as root; so does tsgi-express unless this is given.',
+    schema: flag(),
   },
   {
     key: 'startupTimeout', flag: 'startup-timeout', section: 'Timeouts', kind: 'number', readBy: 'both',

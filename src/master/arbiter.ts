@@ -16,6 +16,7 @@ import { banner, capacity, serverUrl } from './banner.js';
 import { EventQueue } from './event-queue.js';
 import type { ListeningSocket } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
+import type { WorkerIdentity } from './privileges.js';
 import { installSignals, removeSignals, type MasterSignal } from './signals.js';
 import { Supervisor } from './supervisor.js';
 import { ChangeWatcher } from './watcher.js';
@@ -52,6 +53,8 @@ export interface ArbiterOptions {
   readonly socket: ListeningSocket | undefined;
   /** Access control's master side (auth-service.ts), when the options need one. */
   readonly auth?: AuthService;
+  /** Who the workers run as (--user, --group). */
+  readonly identity: WorkerIdentity;
   /** Start-up failed: report it; returns the exit code. */
   readonly bootFailed: (error: unknown) => number;
 }
@@ -98,6 +101,7 @@ export class Arbiter {
       },
       answers,
       opts.socket,
+      opts.identity.env,
     );
   }
 
@@ -175,7 +179,7 @@ export class Arbiter {
     if (this.phase !== 'starting') return;
     this.phase = 'serving';
     this.supervisor.announce('serving');
-    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector));
+    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner));
     const n = this.config.processes;
     process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}\n`);
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);

@@ -51,7 +51,8 @@ function debugRows(config: Config, inspector: string | undefined): [string, stri
   return rows;
 }
 
-export function banner(config: Config, interfaceKind: string, inspector?: string): string {
+/** `workerUser`: the `Worker User` line, shown when the master runs as root (--user). */
+export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string): string {
   const rows: [string, string][] = [
     ['Server URL', serverUrl(config)],
     ['Server Root', config.serverRoot],
@@ -59,6 +60,7 @@ export function banner(config: Config, interfaceKind: string, inspector?: string
     ['Mount Point', config.mountPoint],
     ['Operating Mode', config.debugMode ? 'debug' : 'daemon'],
     ['Request Capacity', capacity(config)],
+    ...(workerUser ? [['Worker User', workerUser] as [string, string]] : []),
     ['Reloading', reloading(config)],
     ['Error Log', `/dev/stderr (${config.logLevel})`],
     ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],

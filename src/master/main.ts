@@ -17,6 +17,7 @@ import { LogWriter } from './log-writer.js';
 import { AuthService } from './auth-service.js';
 import { prepareDebugTools } from './debug-checks.js';
 import { UsageError } from '../errors.js';
+import { workerIdentity, type WorkerIdentity } from './privileges.js';
 import { workerStdio } from './stuck-worker.js';
 import { StartFailure } from './worker-handle.js';
 
@@ -49,7 +50,7 @@ async function settlePort(given: Config): Promise<{ config: Config; socket?: Lis
   return { config: withPort(settled, port) };
 }
 
-function setupCluster(config: Config, socket: ListeningSocket | undefined, logs: LogWriter): void {
+function setupCluster(config: Config, socket: ListeningSocket | undefined, logs: LogWriter, identity: WorkerIdentity): void {
   // One worker whose socket node:cluster keeps (ListeningSocket unsupported) still
   // accepts on its own: a refused round-robin hand-off would have no worker to go to.
   // Must be set before setupPrimary, which fixes the policy.
@@ -64,6 +65,8 @@ function setupCluster(config: Config, socket: ListeningSocket | undefined, logs:
     // The same, plus the watchdog thread's pipe (--deadlock-timeout).
     stdio: workerStdio(config),
     execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+    // --user/--group, started as root.
+    ...(identity.uid !== undefined ? { uid: identity.uid, gid: identity.gid } : {}),
   });
 }
 
@@ -130,7 +133,8 @@ export async function runMaster(given: Config): Promise<number> {
   // empty: it holds only the pid file, and every run on a new port would leave one behind.
   const createdRoot = mkdirSync(config.serverRoot, { recursive: true }) !== undefined;
   const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
-  setupCluster(config, socket, logs);
+  const identity = workerIdentity(config, logs.log);
+  setupCluster(config, socket, logs, identity);
   warnUnsetPassenv(config, logs);
   const pidFile = pidFilePath(config);
   writeFileSync(pidFile, `${process.pid}\n`);
@@ -144,7 +148,7 @@ export async function runMaster(given: Config): Promise<number> {
     removePidFile(pidFile);
     return ExitCode.USAGE;
   }
-  const arbiter = new Arbiter({ config, logs, socket, auth, bootFailed: (err) => reportStartFailure(err, config) });
+  const arbiter = new Arbiter({ config, logs, socket, auth, identity, bootFailed: (err) => reportStartFailure(err, config) });
   try {
     return await arbiter.run();
   } finally {

@@ -84,6 +84,8 @@ export class Supervisor {
     answers: MasterAnswers,
     /** The listening socket the master owns and lends to each worker, when it owns one. */
     private readonly socket?: ListeningSocket,
+    /** Extra environment for every worker (HOME, USER, LOGNAME with --user). */
+    private readonly workerEnv: Readonly<Record<string, string>> = {},
   ) {
     this.target = config.processes;
     this.memoryLimit = config.memoryLimit * 1024 * 1024;
@@ -417,7 +419,7 @@ export class Supervisor {
   }
 
   private spawn(generation: number): WorkerHandle {
-    const worker = forkWorker(this.config, this.socket, this.phase);
+    const worker = forkWorker(this.config, this.socket, this.phase, this.workerEnv);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.sink);
     this.handles.set(worker, handle);
     // Only node:cluster's round-robin hands connections over: the main port unless the socket is

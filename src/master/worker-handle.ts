@@ -205,8 +205,13 @@ export class WorkerHandle {
 }
 
 /** With `socket`, the worker borrows the master's listening socket instead of binding through node:cluster. */
-export function forkWorker(config: Config, socket: ListeningSocket | undefined, phase: ServerPhase): Worker {
-  const env: Record<string, string> = { TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
+export function forkWorker(
+  config: Config,
+  socket: ListeningSocket | undefined,
+  phase: ServerPhase,
+  extraEnv: Readonly<Record<string, string>> = {},
+): Worker {
+  const env: Record<string, string> = { ...extraEnv, TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
   if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
   if (watchdogEnabled(config)) env[WATCHDOG_FD_ENV] = String(WATCHDOG_FD);
   return cluster.fork(env);

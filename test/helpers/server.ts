@@ -46,6 +46,9 @@ interface RunOptions {
   bin?: string;
   /** The --port startServer passes (default 0, an ephemeral one): a port a test picked, to start again on. */
   port?: number;
+  /** Run the CLI as this user and group (the tests run as root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Runs the CLI to completion (for bad flags and startup failures). */
@@ -67,6 +70,7 @@ function spawnCli(args: string[], opts: RunOptions): ChildProcess {
     env: { ...process.env, ...opts.env },
     detached: true, // own process group, so killAll() reaches workers too
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
   });
   started.add(child);
   return child;

@@ -1,0 +1,140 @@
+// --user, --group, --allow-root (issue 21): started as root, the master keeps root and
+// the workers run as the user and group given. The machine runs the tests as root;
+// elsewhere these tests are skipped, saying why.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
+
+const root = process.getuid?.() === 0;
+const skip = root ? false : 'needs root: the tests create a user, and --user acts only when the server starts as root';
+
+const APP = fixture('identity.ts');
+const suffix = `${process.pid}`.slice(-5);
+const USER = `tsgiu${suffix}`;
+const GROUP = `tsgig${suffix}`;
+let uid = 0;
+let userGid = 0;
+let otherGid = 0;
+let dir = '';
+
+interface Identity {
+  pid: number;
+  uid: number;
+  gid: number;
+  groups: number[];
+  home?: string;
+  user?: string;
+  logname?: string;
+}
+
+const whoami = async (server: RunningServer, query = ''): Promise<Identity> =>
+  JSON.parse(await request(`${server.url}${query}`).then((r) => r.body.text())) as Identity;
+
+function statusIds(pid: number): { uid: number; gid: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]), gid: Number(/^Gid:\s+(\d+)/m.exec(status)![1]) };
+}
+
+before(async () => {
+  if (!root) return;
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', `/home/${USER}`, '--shell', '/usr/sbin/nologin', USER]);
+  execFileSync('groupadd', ['--system', GROUP]);
+  uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }));
+  userGid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }));
+  otherGid = Number(execFileSync('getent', ['group', GROUP], { encoding: 'utf8' }).split(':')[2]);
+  dir = await mkdtemp(path.join(tmpdir(), 'tsgi-privileges-'));
+  await chmod(dir, 0o777);
+});
+
+after(async () => {
+  killAll();
+  if (!root) return;
+  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const [cmd, name] of [['userdel', USER], ['groupdel', GROUP]] as const) {
+    try {
+      execFileSync(cmd, [name], { stdio: 'ignore' });
+    } catch {}
+  }
+});
+
+describe('--user and --group, started as root', { skip, timeout: 90_000 }, () => {
+  it('--user: the workers run as the user and its primary group, the master stays root; files the workers write are theirs', async () => {
+    const server = await startServer([APP, '--processes', '2', '--user', USER]);
+    const file = path.join(dir, 'written');
+    const me = await whoami(server, `write?path=${encodeURIComponent(file)}`);
+    assert.deepEqual([me.uid, me.gid, me.groups], [uid, userGid, [userGid]]);
+    assert.deepEqual(statusIds(me.pid), { uid, gid: userGid });
+    assert.deepEqual(statusIds(server.pid), { uid: 0, gid: 0 });
+    assert.deepEqual([me.home, me.user, me.logname], [`/home/${USER}`, USER, USER]);
+    const stat = statSync(file);
+    assert.deepEqual([stat.uid, stat.gid], [uid, userGid]);
+    assert.match(server.output(), new RegExp(`^Worker User {8}: ${USER} \\(uid ${uid}\\), group gid ${userGid}$`, 'm'));
+    // The master still writes the pid file as root.
+    const pidFile = /^PID File {11}: (.+)$/m.exec(server.output())![1]!;
+    assert.equal(statSync(pidFile).uid, 0);
+  });
+
+  it('--group: the workers run with that group instead', async () => {
+    const server = await startServer([APP, '--user', `#${uid}`, '--group', GROUP]);
+    const me = await whoami(server);
+    assert.deepEqual([me.uid, me.gid], [uid, otherGid]);
+    assert.match(server.output(), new RegExp(`Worker User {8}: ${USER} \\(uid ${uid}\\), group ${GROUP} \\(gid ${otherGid}\\)`));
+  });
+
+  it('a replacement worker (after a crash, a reload) runs as the user too', async () => {
+    const server = await startServer([APP, '--user', USER]);
+    const first = await whoami(server);
+    process.kill(first.pid, 'SIGKILL');
+    await server.waitFor(/died \(signal SIGKILL\)/);
+    let next: Identity | undefined;
+    for (let i = 0; i < 100 && (!next || next.pid === first.pid); i++) next = await whoami(server).catch(() => undefined);
+    assert.ok(next && next.pid !== first.pid);
+    assert.equal(next.uid, uid);
+    server.signal('SIGHUP');
+    await server.waitFor(/Reload complete/);
+    assert.equal((await whoami(server)).uid, uid);
+  });
+
+  it('without --user the workers run as root, and the banner warns', async () => {
+    const server = await startServer([APP]);
+    assert.match(server.output(), /^Worker User {8}: root \(WARNING: the workers run the application as root; give --user NAME\)$/m);
+    assert.equal((await whoami(server)).uid, 0);
+  });
+
+  it('--user root is refused unless --allow-root is given', async () => {
+    const refused = await runCli(['start-server', APP, '--user', 'root']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.output, /--user root: the workers would run the application as root; give --allow-root/);
+    const server = await startServer([APP, '--user', 'root', '--allow-root']);
+    assert.equal((await whoami(server)).uid, 0);
+    assert.match(server.output(), /Worker User {8}: root \(uid 0\), group gid 0 \(WARNING: the workers run the application as root\)/);
+  });
+
+  it('not started as root: --user is ignored with a warning, as in mod_wsgi-express', async () => {
+    const server = await startServer([APP, '--user', 'nobody', '--group', 'nogroup'], { uid, gid: userGid, env: { HOME: dir } });
+    await server.waitFor(/\[tsgi:warn\].*--user nobody and --group nogroup ignored: the server was not started as root/);
+    const me = await whoami(server);
+    assert.deepEqual([me.uid, me.gid], [uid, userGid]);
+    assert.doesNotMatch(server.output(), /Worker User/);
+  });
+});
+
+describe('--user and --group: bad input', () => {
+  for (const [args, message] of [
+    [['--user', 'no-such-user-here'], /--user names no user on this system/],
+    [['--group', 'no-such-group-here'], /--group names no group on this system/],
+    [['--user', ''], /--user must be a user name/],
+  ] as const) {
+    it(`${args.join(' ')}: exit 2 naming the flag`, async () => {
+      const run = await runCli(['start-server', APP, ...args]);
+      assert.equal(run.code, 2, run.output);
+      assert.match(run.output, message);
+    });
+  }
+});
