@@ -85,6 +85,18 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi-proxy', ...optional('nginx-proxy')],
   },
   {
+    // Issue 21: recycling and the request watchdog cost (almost) nothing. The same hello
+    // with --maximum-requests 10000 --memory-limit 512 --request-timeout 60 against
+    // --request-timeout 0 (nothing timed per request, no recycling); plain `tsgi` has the
+    // default --request-timeout 60. At this load each worker reaches 10000 requests in
+    // about a second, so the supervised server is recycling a worker most of the time.
+    name: 'supervised',
+    title: 'hello world, --maximum-requests 10000 --memory-limit 512 --request-timeout 60 vs --request-timeout 0',
+    path: '/',
+    connections: 50,
+    servers: ['bare-cluster', 'tsgi-unsupervised', 'tsgi-supervised', 'tsgi'],
+  },
+  {
     name: 'threads1',
     title: 'hello world, tsgi-express --threads 1',
     path: '/',

@@ -62,6 +62,14 @@ export const SERVERS = {
     label: 'tsgi-express, TSGI app, --trust-proxy-header X-Forwarded-For --trust-proxy 127.0.0.1/32',
     command: tsgi('bench/apps/hello.ts', '--trust-proxy-header', 'X-Forwarded-For', '--trust-proxy', '127.0.0.1/32'),
   },
+  // Issue 21's supervision options against the same server with nothing timed per request
+  // (--request-timeout 0; recycling is off by default). The issue's --metrics-port is left
+  // out: metrics are later work.
+  'tsgi-supervised': {
+    label: 'tsgi-express, TSGI app, --maximum-requests 10000 --memory-limit 512 --request-timeout 60',
+    command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000', '--memory-limit', '512', '--request-timeout', '60'),
+  },
+  'tsgi-unsupervised': { label: 'tsgi-express, TSGI app, --request-timeout 0', command: tsgi('bench/apps/hello.ts', '--request-timeout', '0') },
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },

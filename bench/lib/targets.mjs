@@ -83,6 +83,16 @@ export function checkTargets(results, startup) {
     const e = f.tsgi.cpuPerReqUs / f['tsgi-forwarded'].cpuPerReqUs;
     add('(CPU) trusted X-Forwarded-For CPU efficiency >= 0.95 x plain hello', e.toFixed(2) + roundRange(f.tsgi.roundsCpuUs, f['tsgi-forwarded'].roundsCpuUs), e >= 0.95);
   }
+  const sup = results.supervised ?? {};
+  if (sup['tsgi-supervised'] && sup['tsgi-unsupervised']) {
+    const on = sup['tsgi-supervised'];
+    const off = sup['tsgi-unsupervised'];
+    const r = on.rps / off.rps;
+    add('recycling + request timeout req/s >= 0.95 x the same hello with --request-timeout 0', r.toFixed(2) + roundRange(on.roundsRps, off.roundsRps), r >= 0.95);
+    const e = off.cpuPerReqUs / on.cpuPerReqUs;
+    add('(CPU) recycling + request timeout CPU efficiency >= 0.95 x --request-timeout 0', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.95);
+    if (sup.tsgi) add('(supervised) default --request-timeout 60 vs --request-timeout 0', (sup.tsgi.rps / off.rps).toFixed(2), null);
+  }
   if (startup.startMs !== undefined) add('start-up to first 200 < 1 s', `${Math.round(startup.startMs)} ms`, startup.startMs < 1000);
   if (startup.reloadMs !== undefined) add('saved change served within 1 s', `${Math.round(startup.reloadMs)} ms`, startup.reloadMs <= 1000);
   return rows;

@@ -141,8 +141,6 @@ async function main(): Promise<void> {
   process.chdir(config.workingDirectory);
   const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
   if (!config.debugMode) captureOutput(batcher);
-  // Before the app loads: neither the app nor tsx's loader hooks reach the thread.
-  startWatchdogThread(batcher.log);
   let ws: WorkerServer | undefined;
   // Installed before the app loads: its listen() serves through this worker instead.
   const capture = new ListenCapture(() => listeningAddress(config, ws), batcher.log).install();
@@ -219,6 +217,8 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const inspector = debugTools.inspectorUrl();
     send({ t: 'ready', port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
+    // After ready, off the start-up path: the thread is needed only once the worker serves.
+    setImmediate(() => startWatchdogThread(batcher.log));
   });
 }
 

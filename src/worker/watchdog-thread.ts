@@ -8,7 +8,7 @@
  * it and kills the worker. Node's --report-on-signal cannot do this: it runs on
  * the event loop, which a spinning worker never returns to.
  *
- * Started before the app loads (so no loader hooks reach it), it loads only
+ * Started once the worker is ready (off the start-up path), it loads only
  * node's own modules.
  */
 import { Session } from 'node:inspector';
