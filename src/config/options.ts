@@ -5,10 +5,11 @@
  * Meanings follow mod_wsgi-express unless the docs line says otherwise.
  */
 import type { z } from 'zod';
+import { DEFAULT_ERROR_LOG_FORMAT } from '../logging/error-format.js';
 import { HEADER_REGISTRY, lookupHeader } from '../pipeline/forwarded-headers.js';
 import { parseProxyBlock } from '../net/trusted-proxies.js';
 import { groupAccount, userAccount } from './accounts.js';
-import { choice, choiceIgnoringCase, flag, hostName, integer, list, listOf, logFormat, pairs, seconds, text, upstreamPairs } from './schema-helpers.js';
+import { choice, choiceIgnoringCase, errorLogFormat, fileName, flag, hostName, integer, list, listOf, logFormat, mebibytes, pairs, rotateInterval, seconds, text, upstreamPairs } from './schema-helpers.js';
 
 export type Section =
   | 'Application'
@@ -65,6 +66,7 @@ const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
 const APPLICATION_TYPES = ['script', 'module'] as const;
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 const AUTH_TYPES = ['Basic', 'Digest'] as const;
+const LOG_FORMATS = ['text', 'json'] as const;
 
 export const OPTIONS = [
   {
@@ -133,7 +135,7 @@ export const OPTIONS = [
     key: 'serverRoot', flag: 'server-root', section: 'Application', kind: 'string', readBy: 'master',
     valueName: 'DIR', defaultText: '$TMPDIR/tsgi-express-HOST:PORT:UID',
     help: 'The directory for files the server writes (the pid file, unless --pid-file says otherwise).',
-    docs: 'Created if missing, and then removed on exit if it is empty (mod_wsgi-express keeps its own, which holds the generated Apache configuration). Logs go to the terminal (stderr and stdout), not here.',
+    docs: 'Created if missing, and then removed on exit if it is empty (mod_wsgi-express keeps its own, which holds the generated Apache configuration). Logs go to the terminal (stderr and stdout), not here, unless --rotate-logs or --startup-log are given without --log-directory.',
     schema: text('a directory'),
   },
   {
@@ -451,7 +453,7 @@ export const OPTIONS = [
   {
     key: 'accessLog', flag: 'access-log', section: 'Logging', kind: 'boolean', readBy: 'both',
     default: false,
-    help: 'Write an access log line per request (to stdout).',
+    help: 'Write an access log line per request (to stdout, or access_log with --log-directory).',
     schema: flag(),
   },
   {
@@ -460,6 +462,93 @@ export const OPTIONS = [
     help: "The access log format: common, combined, or an Apache LogFormat string.",
     docs: '`common` is `%h %l %u %t "%r" %>s %b`; `combined` adds `"%{Referer}i" "%{User-agent}i"`. `%b` counts body bytes sent, chunked responses included, and is `-` for none. Any other value is an Apache LogFormat, as in mod_wsgi-express, with these directives: `%h %a %{c}a %A %l %u %t %{sec|msec|usec}t %r %m %U %q %H %s %>s %b %B %D %T %{s|ms|us}T %p %{local|canonical|remote}p %P %{pid}P %L` (the request id) `%v %V %X %{Name}i %{Name}o %%`, and `\\n`, `\\t`. Any other directive, and status conditions such as `%400{Referer}i`, stop the server at start-up with a message naming it.',
     schema: logFormat(),
+  },
+  {
+    key: 'logDirectory', flag: 'log-directory', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'DIR', defaultText: 'none: logs go to the terminal',
+    help: 'Write the error log (and the access log, the startup log) as files in DIR.',
+    docs: 'Created if missing; one that cannot be created or written stops the server at start-up. Without it the error log goes to stderr and the access log to stdout, unlike mod_wsgi-express, whose default is files in the server root: a server in a container or under systemd has its terminal collected already, and a file in a temporary directory is easily lost. --rotate-logs or --startup-log without --log-directory write their files into the server root, as mod_wsgi-express does. The master is the one writer of every file; the banner shows each path.',
+    schema: text('a directory'),
+  },
+  {
+    key: 'logToTerminal', flag: 'log-to-terminal', section: 'Logging', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Log to the terminal (stderr and stdout): the default, accepted for mod_wsgi-express compatibility.',
+    docs: 'Cannot be combined with the options that write log files (--log-directory, --rotate-logs, --startup-log): the server stops at start-up naming both flags.',
+    schema: flag(),
+  },
+  {
+    key: 'errorLogName', flag: 'error-log-name', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'NAME', default: 'error_log',
+    help: 'The error log file name in the log directory.',
+    schema: fileName(),
+  },
+  {
+    key: 'accessLogName', flag: 'access-log-name', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'NAME', default: 'access_log',
+    help: 'The access log file name in the log directory.',
+    schema: fileName(),
+  },
+  {
+    key: 'startupLog', flag: 'startup-log', section: 'Logging', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Also write what happens during start-up (config, port, workers starting, their output) to a file.',
+    docs: 'As httpd\'s `-E FILE` under mod_wsgi-express: the start-up lines and every error-log line until the server is ready, and the reason when it fails to start (an application that cannot load, a port that cannot be bound), in --startup-log-name in the log directory. Not rotated.',
+    schema: flag(),
+  },
+  {
+    key: 'startupLogName', flag: 'startup-log-name', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'NAME', default: 'startup_log',
+    help: 'The startup log file name in the log directory.',
+    schema: fileName(),
+  },
+  {
+    key: 'rotateLogs', flag: 'rotate-logs', section: 'Logging', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Rotate the log files when they reach --max-log-size (and every --rotate-interval).',
+    docs: 'Through rotating-file-stream, in the master. The active file keeps its name (so `tail -F` follows it); the full one is renamed with the time of the rotation, as Apache\'s rotatelogs names them under mod_wsgi-express: `error_log.2026-12-07-01_30_00` (UTC; `.2`, `.3` for more within one second; `.gz` with --compress-rotated-logs). No line is split between two files. Rotation never blocks requests: lines wait in the master meanwhile.',
+    schema: flag(),
+  },
+  {
+    key: 'maxLogSize', flag: 'max-log-size', section: 'Logging', kind: 'number', readBy: 'master',
+    valueName: 'MIB', default: 5,
+    help: 'With --rotate-logs, the size in MiB at which a log file is rotated (fractions allowed: 0.5).',
+    schema: mebibytes(),
+  },
+  {
+    key: 'rotateInterval', flag: 'rotate-interval', section: 'Logging', kind: 'string', readBy: 'master',
+    valueName: 'INTERVAL', defaultText: 'none: by size only',
+    help: 'With --rotate-logs, also rotate every INTERVAL: 30m, 1h, 6h, 1d (s, m, h, d).',
+    docs: 'Not in mod_wsgi-express. Rotations fall on multiples of the interval in UTC (`1d`: at midnight UTC, `6h`: at 00:00, 06:00 ...), so minutes and seconds must divide 60 and hours 24. A file that has not reached --max-log-size is rotated all the same.',
+    schema: rotateInterval(),
+  },
+  {
+    key: 'maxLogFiles', flag: 'max-log-files', section: 'Logging', kind: 'number', readBy: 'master',
+    valueName: 'N', defaultText: 'all kept',
+    help: 'With --rotate-logs, keep only the N most recent rotated files of each log.',
+    docs: 'Not in mod_wsgi-express. Older rotated files are removed after each rotation. The list of rotated files is kept beside each log as a hidden `.NAME.rotated` file, so files rotated by an earlier run count too.',
+    schema: integer(1),
+  },
+  {
+    key: 'compressRotatedLogs', flag: 'compress-rotated-logs', section: 'Logging', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'With --rotate-logs, gzip each rotated file (`error_log.2026-12-07-01_30_00.gz`).',
+    docs: 'Not in mod_wsgi-express. Compression runs in the master with zlib, off the request path; the active file is not compressed.',
+    schema: flag(),
+  },
+  {
+    key: 'errorLogFormat', flag: 'error-log-format', section: 'Logging', kind: 'string', readBy: 'both',
+    valueName: 'FORMAT', default: DEFAULT_ERROR_LOG_FORMAT,
+    help: "The error log's line format: an Apache ErrorLogFormat string.",
+    docs: 'Directives: `%t` (`Sat Nov 21 12:08:16 2026`), `%{u}t` (with microseconds), `%{c}t` and `%{cu}t` (compact ISO 8601: `2026-11-21 12:08:16.395000`), all in local time; `%l` the level (`error`, `warn`, `info`, `debug`, and `stdout` or `stderr` for what the app printed); `%m` the module (`tsgi`, or `app` for the app\'s output); `%P` the pid and `%T` the thread id (the pid: Node runs JavaScript on the main thread); `%a` the client `address:port` of the request the line belongs to; `%L` the request id; `%M` the message; `%F` the `file:line` that logged it (for the app\'s output, the line of the `console.log`; it costs a stack trace per line); `%%`. As in Apache, the format is split into fields where whitespace follows non-whitespace (`\\ ` is a space that does not split, `% ` an empty separator), and a field whose directive is empty (no request id, no client) is left out with the space before it; `%-L` writes `-` instead; `%7F` writes the item only for messages at that Apache level number or more verbose (3 error, 4 warn, 6 info, 7 debug). Each line of a multi-line message (a stack trace) gets the whole format. Any other directive stops the server at start-up, naming it.',
+    schema: errorLogFormat(),
+  },
+  {
+    key: 'logFormat', flag: 'log-format', section: 'Logging', kind: 'string', readBy: 'both',
+    valueName: 'text|json', default: 'text',
+    help: 'text: Apache-style lines; json: one JSON object per line in both logs, for log shippers.',
+    docs: 'Not in mod_wsgi-express. JSON error-log lines have `time` (ISO 8601, UTC), `level` (as `%l`), `pid`, `source` (`tsgi` or `app`), `request_id` (when the line belongs to a request) and `message` (a stack trace stays one object). JSON access-log lines have `time` (the request\'s arrival, ISO 8601, UTC), `remote_addr`, `method`, `path` and `query` (as sent, `query` without the `?`), `protocol`, `status`, `bytes` (body bytes sent), `duration_us`, `user` (the authenticated user or null), `referer`, `user_agent` (null when absent), `request_id` and `pid`. Cannot be combined with --access-log-format or --error-log-format.',
+    schema: choice(LOG_FORMATS),
   },
   {
     key: 'pidFile', flag: 'pid-file', section: 'Logging', kind: 'string', readBy: 'master',

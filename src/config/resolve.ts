@@ -9,6 +9,7 @@ import { OPTIONS, type OptionSpec } from './options.js';
 import { parseConfig, type Config } from './schema.js';
 import { resolveAuthOptions } from './auth-options.js';
 import { resolveDebugOptions } from './debug-options.js';
+import { resolveLogOptions } from './log-options.js';
 import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
 import { checkMonitoringOptions } from './monitoring-rules.js';
@@ -117,6 +118,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ...v,
     ...auth,
     ...debugValues,
+    ...resolveLogOptions(raw, v, ctx.cwd),
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,

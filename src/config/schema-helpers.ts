@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { compileErrorLogFormat, ErrorLogFormatError } from '../logging/error-format.js';
 import { compileLogFormat, LogFormatError } from '../logging/log-format.js';
 import { parseUpstream } from '../proxy/upstream.js';
 
@@ -105,5 +106,52 @@ export function upstreamPairs(what: string) {
         return;
       }
     }
+  });
+}
+
+/** An ErrorLogFormat string this server can produce. */
+export function errorLogFormat() {
+  return text('an Apache ErrorLogFormat string').superRefine((value, ctx) => {
+    try {
+      compileErrorLogFormat(value);
+    } catch (err) {
+      if (!(err instanceof ErrorLogFormatError)) throw err;
+      ctx.addIssue({ code: 'custom', message: `is not a usable ErrorLogFormat: ${err.message}` });
+    }
+  });
+}
+
+/** A file name inside the log directory: no directory part. */
+export function fileName() {
+  return text('a file name').refine((v) => !v.includes('/') && v !== '.' && v !== '..' && !v.includes('\0'), {
+    error: 'must be a file name, without a / (the directory is --log-directory)',
+  });
+}
+
+/** A size in MiB, fractions allowed, above 0. */
+export function mebibytes() {
+  return z.preprocess(
+    toNumber,
+    z.number({ error: 'must be a number of MiB (fractions allowed)' }).gt(0, { error: 'must be more than 0 (MiB)' }),
+  );
+}
+
+const INTERVAL_LIMITS: Record<string, number | undefined> = { s: 60, m: 60, h: 24, d: undefined };
+
+/** Why `value` is not an interval rotating-file-stream can keep (30m, 1h, 1d), or undefined. */
+export function intervalProblem(value: string): string | undefined {
+  const m = /^([1-9]\d*)([smhd])$/.exec(value.trim());
+  if (!m) return 'must be a number followed by s, m, h or d, such as 30m, 1h or 1d';
+  const limit = INTERVAL_LIMITS[m[2]!];
+  if (limit !== undefined && limit % Number(m[1]) !== 0) {
+    return `must divide ${limit} ${m[2] === 'h' ? 'hours' : m[2] === 'm' ? 'minutes' : 'seconds'} (rotations fall on whole multiples of the interval)`;
+  }
+  return undefined;
+}
+
+export function rotateInterval() {
+  return text('an interval such as 1h').superRefine((value, ctx) => {
+    const problem = intervalProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }

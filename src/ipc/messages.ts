@@ -12,8 +12,19 @@
 import type { Level } from '../logging/levels.js';
 import type { RequestCounts } from './request-counts.js';
 
-/** One error-log record, as a tuple to keep IPC batches small: [time ms, level, rid, text]. */
-export type ErrorRecord = [time: number, level: Level | 'stdout' | 'stderr', rid: string, text: string];
+/**
+ * One error-log record, as a tuple to keep IPC batches small: [time ms, level,
+ * rid, text], then, only when --error-log-format asks for them, the client's
+ * `address:port` (%a) and the `file:line` that logged it (%F).
+ */
+export type ErrorRecord = [
+  time: number,
+  level: Level | 'stdout' | 'stderr',
+  rid: string,
+  text: string,
+  client?: string,
+  location?: string,
+];
 
 export interface ReadyMessage {
   readonly t: 'ready';
@@ -41,6 +52,10 @@ export interface LogMessage {
   readonly errors: readonly ErrorRecord[];
   /** Access-log lines, each ending in a newline, already joined. */
   readonly access: string;
+  /** What this batch counts against the worker's window (worker/log-batcher.ts); the master acks it with log-ack. */
+  readonly size: number;
+  /** Lines the worker dropped since its last batch because its log queue was full: [error log, access log]. */
+  readonly dropped?: readonly [number, number];
 }
 
 /**
@@ -134,7 +149,21 @@ export interface PhaseMessage {
 
 export type ServerPhase = 'starting' | 'serving' | 'stopping';
 
-export type MasterMessage = PhaseMessage | DrainMessage | ListenerClosedAck | ListenSocketMessage | AskMessage | AnswerMessage | AuthFilesMessage;
+/** The master has written (or given up on) a log batch of `size`: the worker may send that much more. */
+export interface LogAckMessage {
+  readonly t: 'log-ack';
+  readonly size: number;
+}
+
+export type MasterMessage =
+  | PhaseMessage
+  | DrainMessage
+  | ListenerClosedAck
+  | ListenSocketMessage
+  | LogAckMessage
+  | AskMessage
+  | AnswerMessage
+  | AuthFilesMessage;
 
 /** What every worker needs from the master for access control: the Digest key and the password files' current text. */
 export interface AuthState {

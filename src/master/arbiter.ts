@@ -138,6 +138,7 @@ export class Arbiter {
     SIGTTIN: () => this.handleSigttin(),
     SIGTTOU: () => this.handleSigttou(),
     SIGUSR2: () => this.handleSigusr2(),
+    SIGUSR1: () => this.handleSigusr1(),
     tick: () => this.handleTick(),
     booted: (e) => this.handleBooted(e.messages),
     'boot-failed': (e) => this.handleBootFailed(e.error),
@@ -179,9 +180,13 @@ export class Arbiter {
     if (this.phase !== 'starting') return;
     this.phase = 'serving';
     this.supervisor.announce('serving');
-    process.stdout.write(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner));
+    const logs = this.opts.logs;
+    logs.stdout(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner));
     const n = this.config.processes;
-    process.stdout.write(`Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}\n`);
+    const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}`;
+    logs.stdout(`${ready}\n`);
+    logs.startup(ready);
+    logs.startupFinished();
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);
   }
 
@@ -276,6 +281,12 @@ export class Arbiter {
     const again = this.reloadAgain;
     this.reloadAgain = undefined;
     if (again !== undefined && this.phase === 'serving') this.reload(again);
+  }
+
+  /** Whenever it comes, even during start-up: an external logrotate has moved the files. */
+  private handleSigusr1(): void {
+    this.log.info('SIGUSR1 received: reopening the log files');
+    this.opts.logs.reopen();
   }
 
   private handleSigttin(): void {

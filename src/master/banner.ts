@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { pidFilePath } from '../config/server-root.js';
 import { debugDirectory } from '../config/debug-paths.js';
 import { devtoolsUrl } from '../debug/urls.js';
+import { logBannerRows } from './log-setup.js';
 
 export function serverUrl(config: Config): string {
   const port = config.port === 80 ? '' : `:${config.port}`;
@@ -62,8 +63,7 @@ export function banner(config: Config, interfaceKind: string, inspector?: string
     ['Request Capacity', capacity(config)],
     ...(workerUser ? [['Worker User', workerUser] as [string, string]] : []),
     ['Reloading', reloading(config)],
-    ['Error Log', `/dev/stderr (${config.logLevel})`],
-    ['Access Log', config.accessLog ? `/dev/stdout (${config.accessLogFormat})` : 'off'],
+    ...logBannerRows(config),
     ['PID File', pidFilePath(config)],
     ...debugRows(config, inspector),
     ...monitoringRows(config),

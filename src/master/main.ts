@@ -13,7 +13,8 @@ import { ExitCode } from '../errors.js';
 import { Arbiter } from './arbiter.js';
 import { pickFreePort } from './free-port.js';
 import { ListeningSocket } from './listening-socket.js';
-import { LogWriter } from './log-writer.js';
+import { appendStartupFailure, createLogWriter, logPaths } from './log-setup.js';
+import type { LogWriter } from './log-writer.js';
 import { AuthService } from './auth-service.js';
 import { prepareDebugTools } from './debug-checks.js';
 import { UsageError } from '../errors.js';
@@ -94,22 +95,39 @@ function warnUnsetPassenv(config: Config, logs: LogWriter): void {
   }
 }
 
-function reportCannotListen(config: Config, text: string): number {
+function cannotListen(config: Config, text: string): string {
   const where = `${config.host ?? '*'}:${config.port}`;
-  process.stderr.write(`tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`);
-  return ExitCode.LISTEN;
+  return `tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`;
 }
 
-/** Start-up failed: one message saying why, and the exit code for it. */
-function reportStartFailure(err: unknown, config: Config): number {
+/** Start-up failed: one message saying why (stderr, and the startup log), and the exit code for it. */
+function reportStartFailure(err: unknown, config: Config, logs: LogWriter): number {
   const text = err instanceof Error ? err.message : String(err);
-  if (err instanceof StartFailure && err.cannotListen) return reportCannotListen(config, text);
+  if (err instanceof StartFailure && err.cannotListen) {
+    logs.startupFailure(cannotListen(config, text));
+    return ExitCode.LISTEN;
+  }
   if (err instanceof StartFailure && err.usage) {
-    process.stderr.write(`tsgi-express: error: ${text}\n`);
+    logs.startupFailure(`tsgi-express: error: ${text}\n`);
     return ExitCode.USAGE;
   }
-  process.stderr.write(`tsgi-express: the application could not be loaded:\n${text}\n`);
+  logs.startupFailure(`tsgi-express: the application could not be loaded:\n${text}\n`);
   return ExitCode.APP_LOAD;
+}
+
+/** How long the log files may take to be written out once the workers are gone (the terminal: half that). */
+const LOG_CLOSE_MS = 1000;
+/** After that, how long output still waiting for a slow reader of a pipe may keep the master alive. */
+const EXIT_GRACE_MS = 500;
+
+/**
+ * Writes out the logs (bounded) and makes sure the process then exits: output
+ * still waiting for a slow reader of a pipe would otherwise keep the master alive
+ * after its work is done. docs/architecture.md, "Logging": at most 3 s in all.
+ */
+async function closeLogs(logs: LogWriter): Promise<void> {
+  await logs.close(LOG_CLOSE_MS);
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }
 
 export async function runMaster(given: Config): Promise<number> {
@@ -117,7 +135,10 @@ export async function runMaster(given: Config): Promise<number> {
   try {
     settled = await settlePort(given);
   } catch (err) {
-    return reportCannotListen(given, err instanceof Error ? err.message : String(err));
+    const text = cannotListen(given, err instanceof Error ? err.message : String(err));
+    process.stderr.write(text);
+    appendStartupFailure(given, text);
+    return ExitCode.LISTEN;
   }
   const { socket } = settled;
   let config: Config;
@@ -132,7 +153,8 @@ export async function runMaster(given: Config): Promise<number> {
   // A root this run created (not given, not left by an earlier run) goes again on exit once
   // empty: it holds only the pid file, and every run on a new port would leave one behind.
   const createdRoot = mkdirSync(config.serverRoot, { recursive: true }) !== undefined;
-  const logs = new LogWriter(process.stderr, process.stdout, config.logLevel);
+  const logs = createLogWriter(config);
+  logs.startup(`tsgi-express ${config.version} starting (pid ${process.pid}): ${config.scriptPath}, ${config.processes} process(es) * ${config.threads} thread(s), listening on ${config.host ?? '*'}:${config.port}; logs in ${logPaths(config).directory ?? 'the terminal'}`);
   const identity = workerIdentity(config, logs.log);
   setupCluster(config, socket, logs, identity);
   warnUnsetPassenv(config, logs);
@@ -143,17 +165,19 @@ export async function runMaster(given: Config): Promise<number> {
     auth = AuthService.create(config, logs.log);
   } catch (err) {
     // A password file the parse process accepted a moment ago has changed since.
-    process.stderr.write(`tsgi-express: error: ${(err as Error).message}\n`);
+    logs.startupFailure(`tsgi-express: error: ${(err as Error).message}\n`);
     socket?.close();
     removePidFile(pidFile);
+    await closeLogs(logs);
     return ExitCode.USAGE;
   }
-  const arbiter = new Arbiter({ config, logs, socket, auth, identity, bootFailed: (err) => reportStartFailure(err, config) });
+  const arbiter = new Arbiter({ config, logs, socket, auth, identity, bootFailed: (err) => reportStartFailure(err, config, logs) });
   try {
     return await arbiter.run();
   } finally {
     socket?.close();
     removePidFile(pidFile);
     if (createdRoot) removeIfEmpty(config.serverRoot);
+    await closeLogs(logs);
   }
 }

@@ -5,11 +5,11 @@
  * arrives during start-up waits in the queue instead of being lost.
  *
  * SIGTERM, SIGINT: stop gracefully (a second SIGINT: at once). SIGHUP: rolling
- * reload. SIGTTIN, SIGTTOU: one worker more, one fewer. SIGUSR2: the worker
- * writes its CPU profile (--enable-profiler). A new signal is one more
- * name here and one more `handle<Signal>` verb in the arbiter.
+ * reload. SIGTTIN, SIGTTOU: one worker more, one fewer. SIGUSR1: reopen the log
+ * files. SIGUSR2: the worker writes its CPU profile (--enable-profiler). A new
+ * signal is one more name here and one more `handle<Signal>` verb in the arbiter.
  */
-export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const;
+export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2'] as const;
 export type MasterSignal = (typeof SIGNALS)[number];
 
 const installed = new Map<MasterSignal, () => void>();

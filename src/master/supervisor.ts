@@ -175,7 +175,9 @@ export class Supervisor {
     this.counters.restarts.crashed++;
     const delay = this.topUp();
     const when = delay > 0 ? `in ${(delay / 1000).toFixed(1)} s (new workers have been failing to start)` : 'now';
-    this.log.error(`worker ${h.pid} died (${how}) ${h.describe()}; starting a replacement ${when}`);
+    const what = h.describe();
+    // After its last output, which may still be on its way through the pipes.
+    void h.outputRead.then(() => this.log.error(`worker ${h.pid} died (${how}) ${what}; starting a replacement ${when}`));
   }
 
   /**

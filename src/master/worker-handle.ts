@@ -64,6 +64,12 @@ export class WorkerHandle {
   heartbeatPending = false;
   readonly ready: Promise<ReadyMessage>;
   readonly exited: Promise<void>;
+  /**
+   * Everything the worker wrote has been read: its pipes and IPC channel have
+   * closed (or a second has passed since it exited, should a child of its own
+   * hold them). Its death is logged after this, so its last lines come first.
+   */
+  readonly outputRead: Promise<void>;
   private readonly asker: Asker<WorkerQuestions>;
   private settleReady!: { resolve(m: ReadyMessage): void; reject(err: StartFailure): void };
   private stderrTail = '';
@@ -86,6 +92,10 @@ export class WorkerHandle {
     this.ready.catch(() => {}); // observed by the supervisor; never an unhandled rejection
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.once('exit', () => this.asker.failAll(`worker ${this.pid} exited`));
+    const closed = new Promise<void>((resolve) => worker.process.once('close', () => resolve()));
+    const disconnected = new Promise<void>((resolve) => (worker.isConnected() ? worker.once('disconnect', () => resolve()) : resolve()));
+    const late = this.exited.then(() => new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()));
+    this.outputRead = Promise.race([Promise.all([closed, disconnected]).then(() => {}), late]);
   }
 
   get pid(): number {
@@ -167,10 +177,12 @@ export class WorkerHandle {
       const stream = this.worker.process[name];
       if (!stream) continue;
       stream.setEncoding('utf8');
+      const pid = this.pid;
       stream.on('data', (text: string) => {
         if (name === 'stderr') this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL);
-        logs.workerOutput(this.pid, name, text);
+        logs.workerOutput(pid, name, text);
       });
+      stream.on('end', () => logs.workerOutputEnd(pid, name));
     }
   }
 

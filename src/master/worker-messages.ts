@@ -36,7 +36,8 @@ export function workerMessageHandlers(deps: WorkerMessageDeps): WorkerMessageHan
   return {
     ready: (from, message) => from.readyMessage(message),
     'load-failed': (from, message) => from.loadFailed(message),
-    log: (from, message) => deps.logs.fromWorker(from.pid, message),
+    // Acked once written: a worker sends no more than its window ahead (worker/log-batcher.ts).
+    log: (from, message) => deps.logs.fromWorker(from.pid, message, () => from.send({ t: 'log-ack', size: message.size })),
     'borrow-socket': (from) => deps.socket?.lendTo(from.worker),
     'listener-closed': (from) => {
       from.listenerClosed = true;

@@ -11,6 +11,7 @@
  */
 import { ServerResponse } from 'node:http';
 import { formatAccess } from '../logging/access-format.js';
+import { accessJson } from '../logging/json-format.js';
 import { compileLogFormat, type AccessFacts } from '../logging/log-format.js';
 import { peerAddress } from '../net/proxy-protocol.js';
 import { absoluteForm, clientAddress, requestClient, requestHost, requestTarget, serverNameFromHost } from './request-view.js';
@@ -160,10 +161,21 @@ function customWriter(format: string, serverName: string): LineWriter {
   return (res, ctx) => compiled(new ResponseFacts(res, ctx, serverName));
 }
 
-export function accessLogStage(format: string, serverName: string, log: Log): Stage {
+function jsonWriter(serverName: string): LineWriter {
+  return (res, ctx) => accessJson(new ResponseFacts(res, ctx, serverName));
+}
+
+function lineWriter(format: string, serverName: string, json: boolean): LineWriter {
+  if (json) return jsonWriter(serverName);
+  return format === 'common' || format === 'combined' ? namedWriter(format) : customWriter(format, serverName);
+}
+
+/** `logFormat` json (--log-format) writes JSON lines whatever `format` says. */
+export function accessLogStage(format: string, serverName: string, log: Log, logFormat = 'text'): Stage {
   countBodyBytes();
-  const named = format === 'common' || format === 'combined';
-  const write = named ? namedWriter(format) : customWriter(format, serverName);
+  const json = logFormat === 'json';
+  const named = !json && (format === 'common' || format === 'combined');
+  const write = lineWriter(format, serverName, json);
   // Shared by every response ('close' calls it with `this` = the response).
   const logLine = function (this: Logged) {
     log.access(write(this, this[CONTEXT]!));

@@ -13,6 +13,8 @@ import { headerFilter } from './header-filter.js';
 import { headToGet, mapsHeadToGet } from './head-to-get.js';
 import { hostCheck } from './host-check.js';
 import { hostNamesStage } from './host-names.js';
+import { logClientStage } from './log-client.js';
+import { batcherOptions } from '../logging/error-format.js';
 import { mountStage } from './mount.js';
 import { proxyHeadersStage } from './proxy-headers.js';
 import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
@@ -50,13 +52,16 @@ export const PIPELINE = [
   // First, so that every answer below (a 400, a 401, a 503) is counted.
   { name: 'request-metrics', build: (_c, d) => d.monitor?.metrics?.stage },
   // First, so that every answer below (a 400, a 404, a 503) is logged too.
-  { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log) : undefined) },
+  { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log, c.logFormat) : undefined) },
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
   // Before host names and access control: a probe sends neither a known Host nor credentials.
   { name: 'health-check', build: (c, d) => (c.healthCheckPath && d.monitor ? healthCheckStage(c.healthCheckPath, d.monitor.phase) : undefined) },
   // After header-filter, so `X_Forwarded_For` is gone before the trusted X-Forwarded-For is read.
   { name: 'proxy-headers', build: (c, d) => (c.trustProxyHeader.length ? proxyHeadersStage(c.trustProxyHeader, c.trustProxy, d.log) : undefined) },
+  // Only for an --error-log-format with %a: the client of each request in flight (after
+  // proxy-headers: behind a trusted proxy, the client it names), for its error-log lines.
+  { name: 'log-client', build: (c) => (batcherOptions(c).withClient ? logClientStage : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.

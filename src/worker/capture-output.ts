@@ -9,6 +9,8 @@ import { currentRequestId, trackRequests } from './request-scope.js';
 
 type WriteFn = typeof process.stdout.write;
 
+const MAX_PARTIAL = 64 * 1024;
+
 function capture(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', batcher: LogBatcher): void {
   let partial = '';
   const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
@@ -17,8 +19,13 @@ function capture(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr', batcher:
     trackRequests();
     const all = partial + text;
     const end = all.lastIndexOf('\n');
-    if (end < 0) partial = all;
-    else {
+    if (end < 0) {
+      partial = all;
+      if (partial.length > MAX_PARTIAL) {
+        batcher.output(name, partial, currentRequestId());
+        partial = '';
+      }
+    } else {
       partial = all.slice(end + 1);
       batcher.output(name, all.slice(0, end), currentRequestId());
     }

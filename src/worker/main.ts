@@ -7,8 +7,9 @@ import { writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { WorkerQuestions } from '../ipc/messages.js';
+import type { MasterMessage, WorkerQuestions } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
+import { batcherOptions } from '../logging/error-format.js';
 import { formatError } from '../pipeline/error-response.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
@@ -139,7 +140,12 @@ async function main(): Promise<void> {
   const config = configFromMaster(process.env.TSGI_EXPRESS_CONFIG);
   process.setSourceMapsEnabled(true);
   process.chdir(config.workingDirectory);
-  const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel);
+  const batcher = new LogBatcher((m, done) => send(m, done), config.logLevel, batcherOptions(config));
+  // The master's acks of log batches, from the first one on: an ack lost while the app
+  // loads (the table below is registered only after) would shrink the log window for good.
+  process.on('message', (message: MasterMessage) => {
+    if (message?.t === 'log-ack') batcher.acked(message.size);
+  });
   if (!config.debugMode) captureOutput(batcher);
   let ws: WorkerServer | undefined;
   // Installed before the app loads: its listen() serves through this worker instead.
@@ -193,6 +199,7 @@ async function main(): Promise<void> {
       drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },
     'listener-closed-ack': () => listener.acked(),
+    'log-ack': () => {}, // taken by the listener registered with the batcher, before the app loaded
     'listen-socket': (_message, handle) => {
       if (typeof handle === 'object' && handle !== null) lend(handle);
     },
