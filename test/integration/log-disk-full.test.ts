@@ -1,0 +1,107 @@
+// Issue 19: a full disk never stops the server. On a small tmpfs this test mounts
+// (root only; skipped with a message where mounting is not allowed) and fills, the
+// server keeps answering 200, says so once on stderr, and once space is freed logs
+// again, with the count of the lines it had to drop: the lines written plus the
+// lines counted as dropped are exactly the requests served.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fixedLoad, logLines } from '../helpers/logs.js';
+import { fixture, killAll, runCli, startServer } from '../helpers/server.js';
+
+const mounted: string[] = [];
+const tempDirs: string[] = [];
+after(async () => {
+  killAll();
+  for (const dir of mounted) execFileSync('umount', ['-l', dir]);
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** Mounts a tmpfs of `size`; undefined (with why) where that is not allowed. */
+async function mountTmpfs(size: string): Promise<string | Error> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-full-'));
+  tempDirs.push(dir);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return err as Error;
+  }
+  mounted.push(dir);
+  return dir;
+}
+
+/** Fills the file system of `file` up, then frees `spare` bytes (so the next write is a short one). */
+function fill(file: string, spare: number): void {
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024, 'f');
+  let size = 0;
+  try {
+    for (;;) size += writeSync(fd, block);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  ftruncateSync(fd, Math.max(0, size - spare));
+  closeSync(fd);
+}
+
+const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+
+describe('a full disk', { timeout: 120_000 }, () => {
+  it('keeps serving, says so once, and logs again with the dropped count once space returns', async (t) => {
+    const dir = await mountTmpfs('16m');
+    if (dir instanceof Error) return t.skip(`cannot mount a tmpfs here (needs root): ${dir.message.split('\n')[0]}`);
+    // Lines of ~2 KiB (a padding header), so the bounds are reached with a few thousand requests;
+    // 16 MiB, so what the server holds back (at most ~6 MiB here) fits once space returns.
+    const server = await startServer([
+      fixture('log-app.ts'), '--processes', '2', '--access-log', '--log-directory', dir,
+      '--access-log-format', '%h %l %u %t "%r" %>s %b "%{X-Pad}i"',
+    ]);
+    const pad = { 'X-Pad': 'p'.repeat(2000) };
+    const origin = server.url.replace(/\/$/, '');
+    let served = await fixedLoad(origin, '/', 200, 4, pad);
+    const filler = path.join(dir, 'filler');
+    fill(filler, 3000);
+    served += await fixedLoad(origin, '/', 6000, 8, pad);
+    await server.waitFor(/cannot write \S*access_log/, 10_000);
+    // Space returns.
+    rmSync(filler);
+    served += await fixedLoad(origin, '/', 50, 2, pad);
+    const errorLog = path.join(dir, 'error_log');
+    await server.waitFor(/writing \S*access_log again/, 15_000);
+    // What was held back is written now; wait (bounded) until the count is complete.
+    const accounted = () => {
+      const errors = readFileSync(errorLog, 'utf8');
+      // Dropped in the workers (their queues full while the master could not write) and in the master.
+      const inWorkers = sum(errors, /dropped \d+ log lines \(\d+ error log, (\d+) access log\)/g);
+      const inMaster = sum(errors, /\S*access_log[^:]*: (\d+) log lines? (?:was|were) dropped/g);
+      return { lines: logLines(dir, 'access_log'), inWorkers, inMaster, errors };
+    };
+    const deadline = Date.now() + 20_000;
+    let count = accounted();
+    while (count.lines.length + count.inWorkers + count.inMaster < served && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      count = accounted();
+    }
+    server.signal('SIGTERM');
+    assert.equal((await server.exited()).code, 0);
+
+    const out = server.output();
+    assert.equal(out.match(/cannot write \S*access_log/g)?.length, 1, out);
+    for (const line of count.lines) assert.match(line, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 12 "p{2000}"$/);
+    assert.ok(count.inWorkers + count.inMaster > 0, `some lines were dropped and counted:\n${count.errors}`);
+    assert.equal(count.lines.length + count.inWorkers + count.inMaster, served, count.errors);
+  });
+
+  it('a read-only disk: the server does not start, naming the flag (exit 2)', async (t) => {
+    const dir = await mountTmpfs('1m');
+    if (dir instanceof Error) return t.skip(`cannot mount a tmpfs here (needs root): ${dir.message.split('\n')[0]}`);
+    execFileSync('mount', ['-o', 'remount,ro', dir]);
+    const { code, output } = await runCli(['start-server', fixture('log-app.ts'), '--port', '0', '--log-directory', dir]);
+    assert.equal(code, 2, output);
+    assert.match(output.trim(), /^tsgi-express: error: --log-directory \S+: cannot be written \(EROFS/);
+  });
+});
