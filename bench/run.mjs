@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { foreignCpu, serverCpu } from './lib/cpu.mjs';
+import { foreignCpu, processCpu, serverCpu } from './lib/cpu.mjs';
 import { describeLoad, generator, runLoad } from './lib/load.mjs';
 import { freePort } from './lib/port.mjs';
 import { killAll, startServer } from './lib/proc.mjs';
@@ -77,13 +77,15 @@ async function runServer(name, round) {
       const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close, headers: sc.headers, ws: sc.ws };
       await runLoad({ ...load, seconds: warm });
       warm = WARM_SECONDS;
-      let r, rss, foreign, cpuUs;
+      let r, rss, foreign, cpuUs, masterUs;
       for (let attempt = 0; ; attempt++) {
         const stopSampling = sampleRss(server.pid);
         const stopCpu = foreignCpu(server.pid);
         const stopServerCpu = serverCpu(server.pid);
+        const stopMasterCpu = processCpu(server.pid);
         r = await runLoad({ ...load, seconds: SECONDS });
         cpuUs = stopServerCpu();
+        masterUs = stopMasterCpu();
         foreign = stopCpu();
         rss = stopSampling();
         if (foreign <= MAX_FOREIGN_CPU || attempt === RETRIES) break;
@@ -91,7 +93,9 @@ async function runServer(name, round) {
         await new Promise((res) => setTimeout(res, 3000));
       }
       const cpuPerReqUs = r.requests > 0 ? cpuUs / r.requests : NaN;
-      ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss, foreign, cpuPerReqUs });
+      // The master's own share: what writing the logs costs it per request (the tsgi-log-files server).
+      const masterCpuPerReqUs = r.requests > 0 ? masterUs / r.requests : NaN;
+      ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss, foreign, cpuPerReqUs, masterCpuPerReqUs });
       commandLines.set(`load:${sc.name}`, describeLoad({ ...load, url: `http://127.0.0.1:PORT${sc.path}`, seconds: SECONDS }));
       log(`  round ${round} ${sc.name.padEnd(12)} ${name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${cpuPerReqUs.toFixed(1)} us/req  errors ${r.errors}  tree ${(rss.totalKb / 1024).toFixed(0)} MB  other CPU ${(foreign * 100).toFixed(0)}%`);
     }
@@ -115,6 +119,7 @@ function summarise() {
         workerKb: max(runs.map((r) => r.workerKb)),
         foreign: max(runs.map((r) => r.foreign)),
         cpuPerReqUs: median(runs.map((r) => r.cpuPerReqUs)),
+        masterCpuPerReqUs: median(runs.map((r) => r.masterCpuPerReqUs)),
         // Per round, in round order: the targets table shows the spread of the ratios.
         roundsRps: runs.map((r) => r.rps),
         roundsCpuUs: runs.map((r) => r.cpuPerReqUs),

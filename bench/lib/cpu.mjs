@@ -57,3 +57,17 @@ export function serverCpu(pgid) {
   const t0 = groupTicks(pgid);
   return () => (groupTicks(pgid) - t0) * TICK_MS * 1000;
 }
+
+/** The CPU time (utime+stime) of one process, in microseconds since the returned function was made. */
+export function processCpu(pid) {
+  const ticks = () => {
+    try {
+      const f = statFields(pid);
+      return Number(f[11]) + Number(f[12]);
+    } catch {
+      return 0;
+    }
+  };
+  const t0 = ticks();
+  return () => (ticks() - t0) * TICK_MS * 1000;
+}

@@ -10,7 +10,7 @@ export const SCENARIOS = [
     title: 'hello world (12-byte body, keep-alive)',
     path: '/',
     connections: 50,
-    servers: ['bare-cluster', 'bare-single', 'bare-tsx', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn'), ...optional('mod_wsgi')],
+    servers: ['bare-cluster', 'bare-single', 'bare-tsx', 'tsgi', ...optional('tsgi-ref'), 'tsgi-access-log', 'tsgi-log-files', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', 'tsgi-express-app', 'bare-express', ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     name: '64k',

@@ -2,7 +2,7 @@
 // server that serves the same app (for the fetch and Express comparisons).
 // Every server runs PROCESSES processes (2 on the reference machine) except bare-single.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,11 @@ function benchHtpasswd() {
 }
 const htpasswdFile = benchHtpasswd();
 
+// Log files of the tsgi-log-files server: one directory per run of it, all removed on exit.
+const LOG_ROOT = join(tmpdir(), `tsgi-bench-logs-${process.pid}`);
+process.on('exit', () => rmSync(LOG_ROOT, { recursive: true, force: true }));
+const logFiles = (app) => (port) => tsgi(app, '--access-log', '--log-directory', join(LOG_ROOT, String(port)), '--rotate-logs')(port);
+
 /** name -> { label, command(port), pair?, ready? } */
 export const SERVERS = {
   'bare-cluster': { label: `bare node:http cluster (${PROCESSES} workers)`, command: bare('bench/servers/bare-cluster.mjs') },
@@ -70,6 +75,7 @@ export const SERVERS = {
     command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000', '--memory-limit', '512', '--request-timeout', '60'),
   },
   'tsgi-unsupervised': { label: 'tsgi-express, TSGI app, --request-timeout 0', command: tsgi('bench/apps/hello.ts', '--request-timeout', '0') },
+  'tsgi-log-files': { label: 'tsgi-express, TSGI app, --access-log --log-directory DIR --rotate-logs (5 MiB files)', command: logFiles('bench/apps/hello.ts') },
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },

@@ -63,6 +63,14 @@ export function checkTargets(results, startup) {
   if (results.proxy?.['nginx-proxy'] && results.proxy['bare-cluster']) {
     add("(nginx) nginx proxy_pass hello over the upstream direct", (results.proxy['nginx-proxy'].rps / results.proxy['bare-cluster'].rps).toFixed(2), null);
   }
+  // Issue 19: access log files with rotation against no access log at all; and what the
+  // master (the one writer of every log) spends per logged request.
+  const files = h['tsgi-log-files'];
+  if (files && h.tsgi) {
+    const r = files.rps / h.tsgi.rps;
+    add('--access-log --log-directory --rotate-logs req/s >= 0.90 x TSGI hello (no access log)', r.toFixed(2) + roundRange(files.roundsRps, h.tsgi.roundsRps), r >= 0.9);
+    add('(log files) master CPU per logged request', `${files.masterCpuPerReqUs.toFixed(2)} us (no access log: ${h.tsgi.masterCpuPerReqUs.toFixed(2)} us)`, null);
+  }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
     add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);
