@@ -493,7 +493,7 @@ export const OPTIONS = [
     key: 'startupLog', flag: 'startup-log', section: 'Logging', kind: 'boolean', readBy: 'master',
     default: false,
     help: 'Also write what happens during start-up (config, port, workers starting, their output) to a file.',
-    docs: 'As httpd\'s `-E FILE` under mod_wsgi-express: the start-up lines and every error-log line until the server is ready, and the reason when it fails to start (an application that cannot load, a port that cannot be bound), in --startup-log-name in the log directory. Not rotated.',
+    docs: 'As httpd\'s `-E FILE` under mod_wsgi-express: what the master does until the server is ready (the configuration and port, each worker forked and running) and every error-log line meanwhile (what the workers print while the app loads), then the Ready line; or the reason it failed to start (an application that cannot load, a port that cannot be bound). In --startup-log-name in the log directory; not rotated.',
     schema: flag(),
   },
   {

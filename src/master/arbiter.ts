@@ -181,10 +181,10 @@ export class Arbiter {
     this.phase = 'serving';
     this.supervisor.announce('serving');
     const logs = this.opts.logs;
-    logs.stdout(banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner));
     const n = this.config.processes;
     const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}`;
-    logs.stdout(`${ready}\n`);
+    // One write: the Ready line goes out with the banner, before whatever is logged next.
+    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner)}${ready}\n`);
     logs.startup(ready);
     logs.startupFinished();
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);

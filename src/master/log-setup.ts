@@ -4,6 +4,7 @@
  * --log-directory; --rotate-logs or --startup-log without it put them in the
  * server root, mod_wsgi-express's default log directory.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
@@ -74,7 +75,20 @@ export function createLogWriter(config: Config): LogWriter {
       };
     },
   });
+  if (paths.startupLog) traceWorkerStarts(writer);
   return writer;
+}
+
+/** The startup log's lines for the first workers: forked, then running (loading the app). */
+function traceWorkerStarts(writer: LogWriter): void {
+  const forked = (w: Worker) => writer.startup(`worker ${w.process.pid} forked`);
+  const online = (w: Worker) => writer.startup(`worker ${w.process.pid} running: loading the application`);
+  cluster.on('fork', forked);
+  cluster.on('online', online);
+  writer.onStartupFinished(() => {
+    cluster.off('fork', forked);
+    cluster.off('online', online);
+  });
 }
 
 /**

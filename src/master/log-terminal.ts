@@ -7,9 +7,18 @@
  */
 import type { LogTarget } from './log-destination.js';
 
+/**
+ * A write counts as done once the stream holds no more than this unsent: while the
+ * reader keeps up (the usual case) lines go out at once, in the order they were
+ * logged, as plain writes would; a slow reader makes the destination wait instead
+ * of the stream's buffer growing.
+ */
+const SLACK = 64 * 1024;
+
 export class TerminalTarget implements LogTarget {
   readonly retries = false;
   private failure: Error | undefined;
+  /** The write in progress, not yet done: a failure is reported to it. */
   private pending: ((err: Error | null) => void) | undefined;
 
   constructor(
@@ -23,14 +32,23 @@ export class TerminalTarget implements LogTarget {
 
   write(chunk: string, done: (err: Error | null) => void): void {
     if (this.failure) return done(this.failure);
-    this.pending = done;
+    let settled = false;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      if (this.pending === finish) this.pending = undefined;
+      done(err);
+    };
+    this.pending = finish;
     try {
       // A pipe is written asynchronously; a file or a terminal synchronously, and a
       // failure then throws here rather than calling back.
-      this.stream.write(chunk, (err) => this.settle(err ?? null));
+      this.stream.write(chunk, (err) => (err ? this.fail(err) : finish(null)));
     } catch (err) {
-      this.fail(err as Error);
+      return this.fail(err as Error);
     }
+    // Little left unsent: done now (a failure still reaches the next write).
+    if (!settled && this.stream.writableLength <= SLACK) finish(null);
   }
 
   reopen(done: () => void): void {
@@ -43,12 +61,8 @@ export class TerminalTarget implements LogTarget {
 
   private fail(err: Error): void {
     this.failure ??= err;
-    this.settle(this.failure);
-  }
-
-  private settle(err: Error | null): void {
-    const done = this.pending;
+    const pending = this.pending;
     this.pending = undefined;
-    done?.(err);
+    pending?.(this.failure);
   }
 }

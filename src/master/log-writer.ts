@@ -47,6 +47,7 @@ export class LogWriter implements DestinationEvents {
   private startupLog: LogDestination | undefined;
   private readonly format: ErrorFormatter;
   private readonly partials = new Map<string, string>();
+  private readonly startupHooks: (() => void)[] = [];
 
   constructor(setup: LogWriterSetup) {
     this.format = setup.format;
@@ -126,7 +127,13 @@ export class LogWriter implements DestinationEvents {
   startupFinished(): void {
     const startupLog = this.startupLog;
     this.startupLog = undefined;
+    for (const hook of this.startupHooks.splice(0)) hook();
     void startupLog?.close(2000);
+  }
+
+  /** Runs `hook` once start-up is over. */
+  onStartupFinished(hook: () => void): void {
+    this.startupHooks.push(hook);
   }
 
   /** SIGUSR1: every log file is closed and opened again by name, losing nothing. */

@@ -102,6 +102,8 @@ describe('log options: a running server', { timeout: 120_000 }, () => {
     await stop(server);
     const text = readFileSync(path.join(dir, 'startup_log'), 'utf8');
     assert.match(text, /\[tsgi:info\] \[pid \d+\] tsgi-express \S+ starting \(pid \d+\): \S+log-app\.ts, 2 process\(es\) \* 100 thread\(s\), listening on 127\.0\.0\.1:\d+; logs in /);
+    assert.equal(text.match(/worker \d+ forked/g)?.length, 2);
+    assert.equal(text.match(/worker \d+ running: loading the application/g)?.length, 2);
     assert.match(text, /Ready: 2 workers serving http:\/\/127\.0\.0\.1:\d+\//);
     assert.doesNotMatch(text, /after-ready/);
     assert.match(readFileSync(path.join(dir, 'error_log'), 'utf8'), /after-ready/);
