@@ -21,7 +21,15 @@ export type ErrorCode =
   /** The loaded module exports nothing the chosen interface can call. */
   | 'TSGI_APP_SHAPE'
   /** The application broke a TSGI rule (startResponse arguments, headers, body items). */
-  | 'TSGI_RESPONSE';
+  | 'TSGI_RESPONSE'
+  /** The request body is not valid HTTP framing (a bad chunk size, a bad trailer, cut short). */
+  | 'TSGI_BODY_MALFORMED'
+  /** The request body grew past --limit-request-body. */
+  | 'TSGI_BODY_TOO_LARGE'
+  /** The request body did not arrive within --body-timeout (at --body-min-rate). */
+  | 'TSGI_BODY_TIMEOUT'
+  /** The client closed the connection before the request body ended. */
+  | 'TSGI_BODY_ABORTED';
 
 export class TsgiError extends Error {
   readonly code: ErrorCode;
@@ -46,4 +54,42 @@ export class ResponseRuleError extends TsgiError {
     super('TSGI_RESPONSE', message);
     this.name = 'ResponseRuleError';
   }
+}
+
+export type RequestBodyErrorCode = 'TSGI_BODY_MALFORMED' | 'TSGI_BODY_TOO_LARGE' | 'TSGI_BODY_TIMEOUT' | 'TSGI_BODY_ABORTED';
+
+const BODY_STATUS: Record<RequestBodyErrorCode, number> = {
+  TSGI_BODY_MALFORMED: 400,
+  TSGI_BODY_TOO_LARGE: 413,
+  TSGI_BODY_TIMEOUT: 408,
+  TSGI_BODY_ABORTED: 400,
+};
+
+/**
+ * Reading the request body failed for a reason that is the client's, not the
+ * application's: every pending and later read of that body rejects with it,
+ * whatever the interface (tsgi.input, the fetch Request body, the node `req`
+ * stream). By then the server has answered the client itself (`status`, when no
+ * response had started) and closes the connection; an application only has to
+ * stop. `status` and `statusCode` are what http-errors-style handlers (Express,
+ * Koa) read; `expose` says the message may be shown to the client.
+ */
+export class RequestBodyError extends TsgiError {
+  declare readonly code: RequestBodyErrorCode;
+  readonly status: number;
+  readonly statusCode: number;
+  readonly expose = true;
+  constructor(code: RequestBodyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'RequestBodyError';
+    this.status = BODY_STATUS[code];
+    this.statusCode = this.status;
+  }
+}
+
+/** True for a RequestBodyError, also one from another copy of this module (checked by name and code). */
+export function isRequestBodyError(err: unknown): err is RequestBodyError {
+  if (err instanceof RequestBodyError) return true;
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.name === 'RequestBodyError' && typeof e.code === 'string' && e.code in BODY_STATUS;
 }

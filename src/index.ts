@@ -1,6 +1,7 @@
 /**
- * Public API: the TSGI 1.0 types applications code against (docs/tsgi.md).
- * Importing this module starts nothing.
+ * Public API: the TSGI 1.0 types applications code against (docs/tsgi.md), and
+ * the error a failed request body rejects reads with. Importing this module
+ * starts nothing.
  */
 
 /** A response body chunk: bytes, or a string sent as UTF-8. */
@@ -15,6 +16,8 @@ export type Header = readonly [name: string, value: string];
 export type Write = (chunk: Chunk) => void;
 
 export type StartResponse = (status: string, headers: readonly Header[], excInfo?: Error) => Write;
+
+export { isRequestBodyError, RequestBodyError, type RequestBodyErrorCode } from './errors.js';
 
 /** tsgi.input: the request body, read as a stream or with read(size?). */
 export interface Input extends AsyncIterable<Uint8Array> {

@@ -6,6 +6,7 @@
 import type { Environ } from '../index.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { noteAppError, type AppPhase } from '../debug/app-errors.js';
+import { bodyFailure } from '../pipeline/body-failure.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { buildEnviron } from '../tsgi/environ.js';
@@ -39,6 +40,8 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   const { server, log, debugMode, guard } = opts;
 
   const fail = (ctx: RequestContext, err: unknown, phase: AppPhase = 'call') => {
+    // The request's body failed: the server answered and closes the connection itself.
+    if (bodyFailure(ctx.req) !== undefined) return log.debug(`response dropped: the request body failed (${formatError(err)})`, ctx.id);
     // After a --request-timeout the app's own error (often the abort it was told of) is no news.
     if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);
@@ -49,7 +52,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
 
   const respond = (ctx: RequestContext, result: unknown) => {
     if (extension?.took(ctx)) return;
-    // The server already answered (--request-timeout): the app's Response is dropped.
+    // The server already answered (--request-timeout, a failed request body): the app's Response is dropped.
     if (isAbandoned(ctx.res)) {
       if (isResponse(result)) result.body?.cancel().catch(() => {});
       return;

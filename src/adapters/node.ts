@@ -8,6 +8,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { noteAppError } from '../debug/app-errors.js';
+import { bodyFailure } from '../pipeline/body-failure.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
 import { absoluteForm } from '../pipeline/request-view.js';
@@ -101,6 +102,8 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions, 
   installEnvironGetter();
 
   const fail = (ctx: RequestContext, err: unknown) => {
+    // The request's body failed: the server answered and closes the connection itself.
+    if (bodyFailure(ctx.req) !== undefined) return log.debug(`response dropped: the request body failed (${formatError(err)})`, ctx.id);
     // After a --request-timeout the app's own error (a write to the answered response) is no news.
     if (isAbandoned(ctx.res)) return log.debug(`after the request timed out: ${formatError(err)}`, ctx.id);
     log.error(formatError(err), ctx.id);

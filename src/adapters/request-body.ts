@@ -11,16 +11,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 const HIGH_WATER_BYTES = 64 * 1024;
 
 export function requestBody(req: IncomingMessage, res: ServerResponse): ReadableStream<Uint8Array> {
-  let done = false;
+  /** The stream is closed or errored: nothing more goes into it. */
+  let settled = false;
+  /** The app is done with the body (cancelled it, or its response is complete): drop what arrives. */
+  let discarding = false;
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const onData = (chunk: Buffer) => {
-    if (done) return;
+    if (settled || discarding) return;
     controller.enqueue(chunk);
     if ((controller.desiredSize ?? 0) <= 0) req.pause();
   };
   // Flowing with no one listening: Node reads the rest off the socket and drops it.
   const discard = () => {
-    done = true;
+    discarding = true;
     if (!req.complete) req.resume();
   };
   res.once('finish', discard);
@@ -32,12 +35,24 @@ export function requestBody(req: IncomingMessage, res: ServerResponse): Readable
       pull() {
         if (req.listenerCount('data') === 0) {
           req.on('data', onData);
-          req.once('end', () => done || controller.close());
-          req.once('error', (err) => done || controller.error(err));
+          req.once('end', () => {
+            if (settled) return;
+            settled = true;
+            controller.close();
+          });
+          // Also after a discard: a body that failed (RequestBodyError) fails a pending read.
+          req.once('error', (err) => {
+            if (settled) return;
+            settled = true;
+            controller.error(err);
+          });
         }
         req.resume();
       },
-      cancel: discard,
+      cancel() {
+        settled = true;
+        discard();
+      },
     },
     { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
   );

@@ -15,6 +15,7 @@ export type Section =
   | 'Application'
   | 'Network'
   | 'Host names and proxies'
+  | 'Request limits'
   | 'Processes and threads'
   | 'Timeouts'
   | 'Recycling'
@@ -50,6 +51,7 @@ export const SECTIONS: readonly Section[] = [
   'Application',
   'Network',
   'Host names and proxies',
+  'Request limits',
   'Processes and threads',
   'Timeouts',
   'Recycling',
@@ -198,6 +200,55 @@ export const OPTIONS = [
     schema: flag(),
   },
   {
+    key: 'keepAliveTimeout', flag: 'keep-alive-timeout', section: 'Network', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 5,
+    help: 'How long an idle keep-alive connection is kept open (0: no keep-alive).',
+    docs: 'mod_wsgi-express uses 2 s; tsgi-express keeps Node\'s 5 s. Behind a proxy or load balancer that reuses its connections (nginx `keepalive` upstreams, cloud load balancers), a server that closes an idle connection races the proxy\'s next request on it, which then fails; the longer the server waits, the rarer that is, and an idle connection costs a Node worker no thread. Set it above your proxy\'s own idle timeout. Responses say `Keep-Alive: timeout=N`, and the connection is closed 1 s after that (Node\'s margin for a client that reuses it just in time). 0 closes every connection after its response (`Connection: close`).',
+    schema: seconds(),
+  },
+  {
+    key: 'serverBacklog', flag: 'server-backlog', section: 'Network', kind: 'number', readBy: 'worker',
+    valueName: 'NUMBER', default: 500,
+    help: 'Connections the kernel queues on the listening socket before they are accepted.',
+    docs: 'The `listen()` backlog, as mod_wsgi-express\'s `ListenBacklog`. The kernel caps it at `net.core.somaxconn` (4096 on current Linux). It also bounds the connections that wait in a worker past --max-connections.',
+    schema: integer(1, 65535),
+  },
+  {
+    key: 'maxConnections', flag: 'max-connections', section: 'Network', kind: 'number', readBy: 'worker',
+    valueName: 'NUMBER', defaultText: 'unlimited',
+    help: 'Open connections one worker serves at once; more wait until one closes.',
+    docs: 'Not in mod_wsgi-express, where Apache\'s front end bounds connections. A connection past the limit is accepted but not read until one of the worker\'s connections closes, as if it still waited in the listen backlog (its --header-timeout starts when it is taken); at most --server-backlog connections wait per worker, and more are closed. With two or more workers the master deals connections round-robin, so a connection dealt to a full worker waits for that worker even when another has room.',
+    schema: integer(1, 10_000_000),
+  },
+  {
+    key: 'limitRequestBody', flag: 'limit-request-body', section: 'Request limits', kind: 'number', readBy: 'worker',
+    valueName: 'BYTES', default: 10485760,
+    help: 'The largest request body accepted, in bytes (0: no limit).',
+    docs: 'As mod_wsgi-express: a request whose `Content-Length` is above it gets `413` and the application is not called. mod_wsgi-express refuses chunked request bodies (411) unless given `--chunked-request`; tsgi-express accepts them, because browsers and HTTP clients stream uploads chunked, and counts them as they arrive: past the limit the application\'s next read fails with `RequestBodyError` (`TSGI_BODY_TOO_LARGE`, docs/tsgi.md), the client gets `413` if no response has started, and the connection is closed.',
+    schema: integer(0),
+  },
+  {
+    key: 'limitRequestLine', flag: 'limit-request-line', section: 'Request limits', kind: 'number', readBy: 'worker',
+    valueName: 'BYTES', default: 8190,
+    help: 'The longest request line (method, target, version) accepted (0: no limit of its own).',
+    docs: 'As Apache\'s `LimitRequestLine`: a longer line gets `414 URI Too Long`. Node\'s own limit on the whole request head (`--max-http-header-size`, 16 KiB unless set through `NODE_OPTIONS`) stays the outer bound for this and the next two options: a head past it gets `431`, or `414` when the request line alone is that long.',
+    schema: integer(0),
+  },
+  {
+    key: 'limitRequestFields', flag: 'limit-request-fields', section: 'Request limits', kind: 'number', readBy: 'worker',
+    valueName: 'NUMBER', default: 100,
+    help: 'The most header fields a request may have (0: no limit of its own).',
+    docs: 'As Apache\'s `LimitRequestFields`; more get `431 Request Header Fields Too Large` (Apache answers 400).',
+    schema: integer(0),
+  },
+  {
+    key: 'limitRequestFieldSize', flag: 'limit-request-field-size', section: 'Request limits', kind: 'number', readBy: 'worker',
+    valueName: 'BYTES', default: 8190,
+    help: 'The longest request header field (name, colon, space and value) accepted (0: no limit of its own).',
+    docs: 'As Apache\'s `LimitRequestFieldSize`; a longer field gets `431 Request Header Fields Too Large` (Apache answers 400).',
+    schema: integer(0),
+  },
+  {
     key: 'processes', flag: 'processes', section: 'Processes and threads', kind: 'number', readBy: 'both',
     valueName: 'NUMBER', defaultText: '1',
     help: 'The number of worker processes.',
@@ -323,6 +374,53 @@ export const OPTIONS = [
     help: "Recycle a worker whose resident memory (RSS) is above this many megabytes (0: never).",
     docs: "Each worker's RSS comes with its answer to the master's heartbeat, every second; a worker above the limit is recycled gracefully (reason `memory_limit`), where PM2 polls every 30 s and restarts abruptly. A limit below a worker's size once it has loaded the app would recycle every worker as soon as it starts: the server warns about it at start and does not apply the limit. 1 MB is 1048576 bytes.",
     schema: integer(0),
+  },
+  {
+    key: 'headerTimeout', flag: 'header-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 15,
+    help: 'How long a client may take to send a request head (0: no limit).',
+    docs: 'As mod_wsgi-express (Apache\'s `RequestReadTimeout header=15-30,MinRate=500`): the time is extended by one second for every --header-min-rate bytes received, up to --header-max-timeout. A client out of time gets `408` and the connection is closed; one that sent nothing at all is closed without an answer (a browser\'s unused preconnection). The clock starts when the connection is taken, and on a kept-alive connection when the next request\'s first bytes arrive (until then --keep-alive-timeout applies). Checked about once a second.',
+    schema: seconds(),
+  },
+  {
+    key: 'headerMaxTimeout', flag: 'header-max-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 30,
+    help: 'The most --header-min-rate can extend --header-timeout to (0: no maximum).',
+    docs: 'Must not be below --header-timeout.',
+    schema: seconds(),
+  },
+  {
+    key: 'headerMinRate', flag: 'header-min-rate', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'BYTES/S', default: 500,
+    help: 'Each this many bytes of request head received extend --header-timeout by one second (0: no extension).',
+    schema: integer(0),
+  },
+  {
+    key: 'bodyTimeout', flag: 'body-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 15,
+    help: 'How long a client may take to send a request body (0: no limit).',
+    docs: 'As mod_wsgi-express (`RequestReadTimeout body=15,MinRate=500`): extended by one second for every --body-min-rate bytes received, up to --body-max-timeout when that is set. The clock runs from the end of the head while the server waits for the client: not while the body waiting to be read fills the server\'s buffers (an application that has not read yet, or reads slowly). Out of time, the application\'s reads fail with `RequestBodyError` (`TSGI_BODY_TIMEOUT`), the client gets `408` if no response has started, and the connection is closed. Checked about once a second.',
+    schema: seconds(),
+  },
+  {
+    key: 'bodyMaxTimeout', flag: 'body-max-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 0,
+    help: 'The most --body-min-rate can extend --body-timeout to (0: no maximum).',
+    docs: 'Must not be below --body-timeout.',
+    schema: seconds(),
+  },
+  {
+    key: 'bodyMinRate', flag: 'body-min-rate', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'BYTES/S', default: 500,
+    help: 'Each this many bytes of request body received extend --body-timeout by one second (0: no extension).',
+    schema: integer(0),
+  },
+  {
+    key: 'socketTimeout', flag: 'socket-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
+    valueName: 'SECONDS', default: 60,
+    help: 'A connection on which nothing is read or written for this long during a request is closed (0: never).',
+    docs: 'As mod_wsgi-express\'s (Apache\'s `Timeout`): a client that stops reading a large response, or an application that sends nothing for this long, loses the connection, and the worker its slot. Long-polling and server-sent events must send something more often. Not applied in --debug-mode, where a request may sit at a breakpoint.',
+    schema: seconds(),
   },
   {
     key: 'reloadOnChanges', flag: 'reload-on-changes', section: 'Reloading', kind: 'boolean', readBy: 'master',

@@ -84,10 +84,24 @@ function checkHostAndProxyOptions(v: Record<string, unknown>): void {
   }
 }
 
+/** A --*-max-timeout below its --*-timeout would cut every slow request at the maximum (Apache refuses it too). */
+function checkMaxTimeouts(v: Record<string, unknown>): void {
+  for (const part of ['header', 'body'] as const) {
+    const timeout = v[`${part}Timeout`] as number;
+    const max = v[`${part}MaxTimeout`] as number;
+    if (timeout > 0 && max > 0 && max < timeout) {
+      throw new UsageError(
+        `--${part}-max-timeout must not be below --${part}-timeout (got ${max} and ${timeout}): raise it, or give 0 for no maximum`,
+      );
+    }
+  }
+}
+
 export function resolveConfig(raw: RawOptions, positional: string | undefined, ctx: ResolveContext): Config {
   const v = validateOptions(raw);
   checkSupervisionOptions(v);
   checkHostAndProxyOptions(v);
+  checkMaxTimeouts(v);
   const entry = (v.entryPoint as string | undefined) ?? positional;
   if (!entry) throw new UsageError('no application given: pass SCRIPT or --entry-point PATH');
   const isModule = v.applicationType === 'module';

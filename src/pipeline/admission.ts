@@ -79,7 +79,8 @@ export class Admission {
   private drainQueue(): void {
     while (this.active < this.threads && this.queued > 0) {
       const item = this.take();
-      if (item.ctx.res.destroyed) continue; // client gave up while waiting
+      // The client gave up while waiting, or the server answered it (its body failed).
+      if (item.ctx.res.destroyed || item.ctx.res.writableEnded) continue;
       this.run(item.ctx, item.next);
     }
     this.compact();

@@ -77,3 +77,15 @@ export type Stage = (ctx: RequestContext, next: (ctx: RequestContext) => void) =
  * the pipeline learns the request is over from `res` 'close'.
  */
 export type AppHandler = (ctx: RequestContext) => void;
+
+const REQUEST_CONTEXT = Symbol('tsgi-express.request-context');
+
+/** Links a request to its context, for those who only hold the request (a connection's parser). */
+export function attachContext(ctx: RequestContext): void {
+  (ctx.req as IncomingMessage & { [REQUEST_CONTEXT]?: RequestContext })[REQUEST_CONTEXT] = ctx;
+}
+
+/** The context of a request the server dispatched; undefined for one Node answered itself (no Host). */
+export function contextOf(req: IncomingMessage): RequestContext | undefined {
+  return (req as IncomingMessage & { [REQUEST_CONTEXT]?: RequestContext })[REQUEST_CONTEXT];
+}

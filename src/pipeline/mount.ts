@@ -7,7 +7,8 @@
  * (wsgi_environ.c); encoded ones (%2F%2F) are the client's data and stay.
  * Dot segments (`.`, `..`, also as %2e) are removed as Apache does before the
  * mount point is matched, so `/app/../x` is not inside mount point /app; a
- * `..` above the root gets 400, as does a path with '#' or an encoded NUL.
+ * `..` above the root gets 400, as does a target with '#' (in the path or the
+ * query) or an encoded NUL.
  * The asterisk target (RFC 9112 3.2.4) names the server, not a resource: the
  * server answers `OPTIONS *` itself and refuses `*` with any other method, as
  * Apache does, so no application sees a PATH_INFO of '*'.
@@ -107,6 +108,9 @@ export function mountStage(
     if (raw === undefined) return void sendError(ctx.res, 400, { detail: "The request path climbs above the root ('..')." });
     const path = decodePath(raw);
     if (typeof path !== 'string') return void sendError(ctx.res, 400, { detail: path.problem });
+    if (q >= 0 && target.includes('#', q)) {
+      return void sendError(ctx.res, 400, { detail: "The query string holds a '#' (a fragment is not sent to a server)." });
+    }
     ctx.queryString = q < 0 ? '' : target.slice(q + 1);
     if (mount === '') {
       ctx.scriptName = '';

@@ -9,6 +9,7 @@ import type { Log } from '../logging/log.js';
 import { accessLogStage } from './access-log.js';
 import type { Admission } from './admission.js';
 import type { Stage } from './context.js';
+import { expectContinue } from './expect-continue.js';
 import { headerFilter } from './header-filter.js';
 import { headToGet, mapsHeadToGet } from './head-to-get.js';
 import { hostCheck } from './host-check.js';
@@ -23,6 +24,7 @@ import type { RequestMetrics } from './request-metrics.js';
 import { serverPagesStage } from './server-pages.js';
 import type { PoolReport } from '../ipc/messages.js';
 import { SERVER_STATUS_PATH } from '../config/monitoring-rules.js';
+import { requestLimitsStage } from './request-limits.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -53,6 +55,7 @@ export const PIPELINE = [
   { name: 'request-metrics', build: (_c, d) => d.monitor?.metrics?.stage },
   // First, so that every answer below (a 400, a 404, a 503) is logged too.
   { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log, c.logFormat) : undefined) },
+  { name: 'request-limits', build: (c, d) => requestLimitsStage(c, d.log) },
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
   // Before host names and access control: a probe sends neither a known Host nor credentials.
@@ -82,6 +85,8 @@ export const PIPELINE = [
   { name: 'proxy', build: (c, d) => proxyStage(c, d.log) },
   { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },
   { name: 'admission', build: (_c, d) => d.admission.stage },
+  // Last: `100 Continue` only once the application is about to read the body.
+  { name: 'expect-continue', build: () => expectContinue },
 ] as const satisfies readonly StageEntry[];
 
 export type StageName = (typeof PIPELINE)[number]['name'];

@@ -16,6 +16,7 @@ import { ResponseRuleError } from '../errors.js';
 import type { Chunk, Header, StartResponse, Write } from '../index.js';
 import type { Log } from '../logging/log.js';
 import type { RequestContext } from '../pipeline/context.js';
+import { bodyFailure } from '../pipeline/body-failure.js';
 import { endConnection } from '../pipeline/connection.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
@@ -128,8 +129,25 @@ export class TsgiResponse {
     }
   }
 
+  /**
+   * The request's body failed (pipeline/body-failure.ts): the server has answered
+   * and closes the connection, so whatever the application does next (rethrow the
+   * read's error, or answer anyway) changes nothing and is not an application error.
+   */
+  private answeredByServer(): boolean {
+    const failure = bodyFailure(this.ctx.req);
+    if (failure === undefined) return false;
+    if (!this.stopped) {
+      this.log.debug(`response dropped: the request body failed (${failure.code})`, this.ctx.id);
+      this.stopped = true;
+      this.release(true);
+    }
+    return true;
+  }
+
   /** The application failed: 500 before output, aborted connection after. Never throws. */
   fail(err: unknown, phase: AppPhase = 'call'): void {
+    if (this.answeredByServer()) return;
     // After a --request-timeout the app's own error (often the abort it was told of) is no news.
     if (isAbandoned(this.res)) {
       this.log.debug(`after the request timed out: ${formatError(err)}`, this.ctx.id);
@@ -171,7 +189,7 @@ export class TsgiResponse {
   private sendBody(body: unknown): void {
     this.body = body;
     try {
-      if (this.stopped || isAbandoned(this.res)) return this.release(true);
+      if (this.stopped || this.answeredByServer() || isAbandoned(this.res)) return this.release(true);
       if (this.res.destroyed) return this.clientGone();
       if (typeof body === 'string' || body instanceof Uint8Array) this.sendKnown([body]);
       else if (Array.isArray(body)) this.sendKnown(body);

@@ -79,6 +79,8 @@ export class ListenerRelease {
 
 export interface DrainOptions {
   readonly server: Server;
+  /** Told when the drain starts (connections waiting past --max-connections are let in). */
+  readonly settings?: { draining(): void };
   readonly state: DrainState;
   readonly timeoutSeconds: number;
   /** On shutdown idle connections are closed at once; on reload they are left to expire. */
@@ -93,6 +95,7 @@ export function drain(opts: DrainOptions): void {
   const { server, state } = opts;
   if (state.draining) return;
   state.draining = true;
+  opts.settings?.draining();
   let exited = false;
   let listenerReleased = false;
   let closed = false;

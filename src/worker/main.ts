@@ -95,8 +95,8 @@ function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, l
  * before anyone waits for it (it comes through the table, `listen-socket`);
  * otherwise host:port, shared through node:cluster.
  */
-function listenTarget(config: Config, lent: Promise<object>): Promise<object> {
-  if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: config.port, host: config.host });
+function listenTarget(config: Config, lent: Promise<object>, backlog: number): Promise<object> {
+  if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: config.port, host: config.host, backlog });
   send({ t: 'borrow-socket' });
   return lent;
 }
@@ -106,7 +106,9 @@ async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, m
     writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
     process.exit(ExitCode.LISTEN);
   });
-  ws.server.listen(await listenTarget(config, lent), () => {
+  const backlog = ws.settings.backlog;
+  // A lent handle is bound but not listening yet: listen(handle, backlog) sets the backlog.
+  ws.server.listen(await listenTarget(config, lent, backlog), backlog, () => {
     monitoring.listenForMetrics().then(onReady, (err: Error) => {
       writeSync(2, `worker ${process.pid} cannot listen on --metrics-port ${config.metricsPort}: ${err.message}\n`);
       process.exit(ExitCode.LISTEN);

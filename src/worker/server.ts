@@ -8,12 +8,12 @@ import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
 import type { InFlight } from '../pipeline/in-flight.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
-import type { AppHandler, RequestContext, UpgradeConnection } from '../pipeline/context.js';
+import { attachContext, type AppHandler, type RequestContext, type UpgradeConnection } from '../pipeline/context.js';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { answerAsRequest } from '../adapters/upgrade.js';
-import { onClientError, onConnect } from './client-error.js';
+import { ConnectionSettings } from './connection-settings.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { ListenCapture } from './listen-capture.js';
 import { OpenUpgrades } from './open-upgrades.js';
@@ -35,6 +35,7 @@ class Context implements RequestContext {
     readonly upgrade?: UpgradeConnection,
   ) {
     this.startUs = Math.round((performance.timeOrigin + startMono) * 1000);
+    attachContext(this);
   }
 }
 
@@ -42,6 +43,7 @@ export interface WorkerServer {
   readonly server: http.Server;
   readonly admission: Admission;
   readonly state: DrainState;
+  readonly settings: ConnectionSettings;
   /** Connections upgrade requests turned into: a draining worker closes them last. */
   readonly upgrades: OpenUpgrades;
 }
@@ -71,17 +73,19 @@ export function createWorkerServer(
   const ridPrefix = process.pid.toString(36) + '-';
   let counter = 0;
   const tagOutput = !config.debugMode;
-  const server = http.createServer((req, res) => {
+  const settings = new ConnectionSettings(config, log);
+  const server = http.createServer(settings.serverOptions(), (req, res) => {
+    if (!settings.accepts(req, res)) return;
     const ctx = new Context(req, res, ridPrefix + (++counter).toString(36), performance.now());
     if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
   });
-  server.on('clientError', onClientError);
-  // Node's default (2000) drops the headers past it without a word; the size limit
-  // (maxHeaderSize) still bounds a request.
-  server.maxHeadersCount = 0;
-  server.on('connect', onConnect);
-  if (config.proxyProtocol) acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log });
+  settings.apply(server, () => {
+    // The PROXY preamble comes before HTTP, inside --max-connections and within --header-timeout.
+    if (config.proxyProtocol) {
+      acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log, timeoutMs: config.headerTimeout * 1000 || undefined });
+    }
+  });
   ListenCapture.markOwn(server);
   const upgrades = new OpenUpgrades();
   // Without an upgrade handler or a proxy mount, Node serves an upgrade request as an ordinary one.
@@ -92,5 +96,5 @@ export function createWorkerServer(
       new Context(req, res, ridPrefix + (++counter).toString(36), performance.now(), upgrade);
     listenForUpgrades(server, makeContext, upgradePipeline, upgrades);
   }
-  return { server, admission, state, upgrades };
+  return { server, admission, state, upgrades, settings };
 }

@@ -37,7 +37,7 @@ describe('a server with two workers', { timeout: 60_000 }, () => {
   let server: RunningServer;
   before(async () => {
     server = await startServer([
-      fixture('app.ts'), '--processes', '2', '--threads', '4', '--access-log',
+      fixture('app.ts'), '--processes', '2', '--threads', '4', '--access-log', '--limit-request-fields', '3000',
       '--setenv', 'GREETING', 'hello', '--passenv', 'FIXTURE_SECRET', '--mount-point', '/app',
       // --setenv never replaces what the request or the server sets:
       '--setenv', 'REMOTE_ADDR', '10.9.8.7', '--setenv', 'tsgi.url_scheme', 'gopher',

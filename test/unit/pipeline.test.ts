@@ -26,10 +26,10 @@ test('stages run in the order the pipeline lists them, skipping those the config
   assert.deepEqual(seen, ['access-log', 'admission', 'app']);
 });
 
-test('the pipeline starts with the request metrics and the access log (they count and log every answer) and ends with admission (the app call follows)', () => {
+test('the pipeline starts with the request metrics and the access log (they count and log every answer) and ends with admission, then 100 Continue (the app call follows)', () => {
   const names = PIPELINE.map((e) => e.name);
   assert.deepEqual(names.slice(0, 2), ['request-metrics', 'access-log']);
-  assert.equal(names.at(-1), 'admission');
+  assert.deepEqual(names.slice(-2), ['admission', 'expect-continue']);
   assert.equal(new Set(names).size, names.length, 'stage names are unique');
 });
 

@@ -1,0 +1,127 @@
+/**
+ * Every setting the worker applies to its listening servers and their
+ * connections, in one place, so each listener (http, https, http2) gets the
+ * same: the timeouts a client may take (--header-timeout, --body-timeout and
+ * their rates and maximums, --socket-timeout, --keep-alive-timeout), the
+ * listen backlog, --max-connections, and the answers to what Node's parser
+ * refuses. The request limits themselves (--limit-request-*) are a pipeline
+ * stage (pipeline/request-limits.ts): they apply to requests, whatever carried them.
+ *
+ * Node's own request timers (headersTimeout, requestTimeout) are turned off:
+ * slow-clients.ts replaces them with mod_wsgi-express's rate-based ones.
+ */
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Log } from '../logging/log.js';
+import { isClosing } from '../pipeline/connection.js';
+import { clientAddress } from '../pipeline/request-view.js';
+import { expectsContinue } from '../pipeline/expect-continue.js';
+import { clientErrorHandler, onConnect } from './client-error.js';
+import { ConnectionGate } from './connection-gate.js';
+import { SlowClients } from './slow-clients.js';
+
+interface HttpSocket extends Socket {
+  parser?: { incoming?: IncomingMessage | null } | null;
+  _httpMessage?: ServerResponse | null;
+}
+
+export class ConnectionSettings {
+  private readonly slowClients: SlowClients;
+  private readonly gate: ConnectionGate | undefined;
+  private readonly keepAlive: boolean;
+  /** ms; 0: none. */
+  private readonly socketTimeoutMs: number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Log,
+  ) {
+    this.slowClients = new SlowClients(config, log);
+    this.gate = config.maxConnections === undefined
+      ? undefined
+      : new ConnectionGate(config.maxConnections, config.serverBacklog, log);
+    this.keepAlive = config.keepAliveTimeout > 0;
+    // A request paused at a debugger's breakpoint is not cut off (as --queue-timeout).
+    this.socketTimeoutMs = config.debugMode ? 0 : config.socketTimeout * 1000;
+  }
+
+  /** Options for http.createServer / https.createServer. */
+  serverOptions(): ServerOptions {
+    return {
+      // Replaced by --header-timeout and --body-timeout (slow-clients.ts).
+      headersTimeout: 0,
+      requestTimeout: 0,
+      keepAliveTimeout: Math.round(this.config.keepAliveTimeout * 1000),
+    };
+  }
+
+  /** The `listen()` backlog (--server-backlog). */
+  get backlog(): number {
+    return this.config.serverBacklog;
+  }
+
+  /**
+   * Applies the settings to a server. `readFirst` installs what reads a
+   * connection before HTTP does (the PROXY protocol preamble): it runs inside
+   * --max-connections, so a connection waiting past the limit is not read at all.
+   * `httpEvent` is the event whose socket carries HTTP: 'connection' for plain
+   * HTTP, 'secureConnection' for HTTPS.
+   */
+  apply(server: Server, readFirst?: (server: Server) => void, httpEvent = 'connection'): void {
+    // Node's default (2000) drops the headers past it without a word; --limit-request-fields
+    // answers 431 instead, and Node's head size limit still bounds a request.
+    server.maxHeadersCount = 0;
+    server.timeout = this.socketTimeoutMs;
+    server.on('timeout', (socket: Socket) => this.onSocketTimeout(socket as HttpSocket));
+    server.on('clientError', clientErrorHandler(this.log, this.config.limitRequestLine));
+    server.on('connect', onConnect);
+    // The pipeline sends `100 Continue` once the application is about to read (pipeline/expect-continue.ts).
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      expectsContinue(res);
+      server.emit('request', req, res);
+    });
+    this.slowClients.watch(server, httpEvent);
+    readFirst?.(server);
+    // Last: the gate stands in front of every 'connection' listener added above and by Node.
+    this.gate?.watch(server);
+  }
+
+  /**
+   * First thing for each request: false when it must not be served, a request
+   * parsed from a connection the server already answered for the last time.
+   */
+  accepts(req: IncomingMessage, res: ServerResponse): boolean {
+    if (isClosing(req.socket)) {
+      res.destroy();
+      return false;
+    }
+    if (!this.keepAlive) res.shouldKeepAlive = false;
+    this.slowClients.onRequest(req);
+    return true;
+  }
+
+  /** The worker is draining: connections waiting past --max-connections are served (and closed after). */
+  draining(): void {
+    this.gate?.openAll();
+  }
+
+  /**
+   * Node's socket timeout fired: nothing read or written for --socket-timeout
+   * during a request, or the keep-alive timeout between requests. An app that
+   * set its own (req.setTimeout, res.setTimeout) listens itself and decides.
+   */
+  private onSocketTimeout(socket: HttpSocket): void {
+    const res = socket._httpMessage;
+    const req = socket.parser?.incoming;
+    const reading = req != null && !req.complete;
+    if ((res && res.listenerCount('timeout') > 0) || (reading && req.listenerCount('timeout') > 0)) return;
+    if ((res || reading) && !isClosing(socket)) {
+      const seconds = this.socketTimeoutMs / 1000;
+      this.log.info(
+        `nothing read or written for --socket-timeout ${seconds} s during a request: connection closed (client ${clientAddress(socket.remoteAddress)})`,
+      );
+    }
+    socket.destroy();
+  }
+}
