@@ -40,7 +40,9 @@ export function failRequestBody(ctx: RequestContext, err: RequestBodyError, log:
   // The request's signal (tsgi.signal, Request.signal) aborts with the reason; its answer, if any comes, is dropped.
   abandon(res, err);
   const socket = req.socket;
-  logRefusal(log, err.status, err.message, socket?.remoteAddress, ctx.id);
+  // A request already answered (the app's response, or the server's own refusal of its head) only needs closing.
+  if (res.writableEnded) log.debug(`request body failed after the response: ${err.message}`, ctx.id);
+  else logRefusal(log, err.status, err.message, socket?.remoteAddress, ctx.id);
   if (!res.headersSent && !res.writableEnded) {
     // Node closes the connection after this answer with destroySoon: make that linger,
     // so the rest of the body the client is still sending cannot reset the answer away.
