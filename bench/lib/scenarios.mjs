@@ -97,6 +97,14 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi-unsupervised', 'tsgi-supervised', 'tsgi'],
   },
   {
+    // tsgi runs with the defaults: request limits, header/body/socket timeouts on.
+    name: 'limits',
+    title: 'hello world, request limits and timeouts at their defaults (tsgi) and all off',
+    path: '/',
+    connections: 50,
+    servers: ['bare-cluster', 'tsgi', 'tsgi-no-limits'],
+  },
+  {
     name: 'threads1',
     title: 'hello world, tsgi-express --threads 1',
     path: '/',

@@ -34,6 +34,12 @@ const proxyFront = (proxy) => (port) => {
 };
 
 const tsgi = (app, ...extra) => tsgiWith(CLI, app, ...extra);
+
+/** The request limits and slow-client timeouts, all off (their defaults are on). */
+const NO_LIMITS = [
+  '--limit-request-body', '0', '--limit-request-line', '0', '--limit-request-fields', '0',
+  '--limit-request-field-size', '0', '--header-timeout', '0', '--body-timeout', '0', '--socket-timeout', '0',
+];
 const tsgiWith = (cli, app, ...extra) => (port) => ({
   cmd: NODE,
   args: [cli, 'start-server', app, '--host', '127.0.0.1', '--port', String(port), '--processes', String(PROCESSES), ...extra],
@@ -76,6 +82,11 @@ export const SERVERS = {
   },
   'tsgi-unsupervised': { label: 'tsgi-express, TSGI app, --request-timeout 0', command: tsgi('bench/apps/hello.ts', '--request-timeout', '0') },
   'tsgi-log-files': { label: 'tsgi-express, TSGI app, --access-log --log-directory DIR --rotate-logs (5 MiB files)', command: logFiles('bench/apps/hello.ts') },
+  // Every limit and slow-client timeout off: what the defaults cost is tsgi over this (the limits scenario).
+  'tsgi-no-limits': {
+    label: 'tsgi-express, TSGI app, every request limit and timeout off',
+    command: tsgi('bench/apps/hello.ts', ...NO_LIMITS),
+  },
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },

@@ -71,6 +71,16 @@ export function checkTargets(results, startup) {
     add('--access-log --log-directory --rotate-logs req/s >= 0.90 x TSGI hello (no access log)', r.toFixed(2) + roundRange(files.roundsRps, h.tsgi.roundsRps), r >= 0.9);
     add('(log files) master CPU per logged request', `${files.masterCpuPerReqUs.toFixed(2)} us (no access log: ${h.tsgi.masterCpuPerReqUs.toFixed(2)} us)`, null);
   }
+  // Issue 20: the request limits and slow-client timeouts at their defaults cost nothing measurable.
+  const lim = results.limits ?? {};
+  if (lim.tsgi && lim['tsgi-no-limits']) {
+    const on = lim.tsgi;
+    const off = lim['tsgi-no-limits'];
+    const r = on.rps / off.rps;
+    add('limits at defaults req/s >= 0.97 x all off', r.toFixed(2) + roundRange(on.roundsRps, off.roundsRps), r >= 0.97);
+    const e = off.cpuPerReqUs / on.cpuPerReqUs;
+    add('(CPU) limits at defaults CPU efficiency >= 0.97 x all off', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.97);
+  }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
     add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);
