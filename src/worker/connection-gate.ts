@@ -11,9 +11,9 @@
  * The gate stands in front of the server's own 'connection' listeners: Node's
  * HTTP parser is attached only when a connection is let through.
  */
-import type { Server } from 'node:net';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Log } from '../logging/log.js';
+import { clientAddress } from '../pipeline/request-view.js';
 
 type Listener = (socket: Socket) => void;
 
@@ -58,7 +58,9 @@ export class ConnectionGate {
   private arrive(socket: Socket, admit: () => void): void {
     if (this.open || this.served < this.max) return this.take({ socket, admit });
     if (this.parked.length >= this.waiting) {
-      this.log.debug(`--max-connections ${this.max} reached and ${this.waiting} connections waiting: closed one from ${socket.remoteAddress}`);
+      this.log.info(
+        `connection closed unread: --max-connections ${this.max} reached and ${this.waiting} already waiting (client ${clientAddress(socket.remoteAddress)})`,
+      );
       return void socket.destroy();
     }
     // Until it is taken, a reset from the client must not be an uncaught error.

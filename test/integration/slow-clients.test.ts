@@ -141,6 +141,19 @@ describe('--socket-timeout', { timeout: 60_000 }, () => {
     assert.ok(await c.closedWithin(10_000), 'the stalled connection was closed');
   });
 
+  it('a parse error behind a response that never comes: the connection still closes, the slot is freed', async () => {
+    const c = await RawConnection.open(server.port);
+    // The first request sleeps in the app; the bytes after it are not HTTP. The 400 for them
+    // must wait for the first response, which does not come: --socket-timeout ends the wait.
+    c.write('GET /sleep?ms=8000 HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP\r\n\r\n');
+    const t0 = performance.now();
+    assert.ok(await c.closedWithin(5000), `still open; received: ${c.received}`);
+    assert.ok(seconds(t0) < 3, `closed after ${seconds(t0)} s`);
+    const res = await request(server.url, { headersTimeout: 1000 });
+    assert.equal(res.statusCode, 200);
+    await res.body.text();
+  });
+
   it('an application that sends nothing for that long loses the connection too', async () => {
     const res = await request(`${server.url}sleep?ms=3000`).then((r) => r.body.text()).then(() => 'answered', () => 'cut');
     assert.equal(res, 'cut');
@@ -202,6 +215,7 @@ describe('--max-connections', { timeout: 60_000 }, () => {
     refused.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.ok(await refused.closedWithin(5000), 'a connection past the backlog was kept');
     assert.equal(refused.received, '');
+    await server.waitFor(/\[tsgi:info\].*connection closed unread: --max-connections 2 reached and 1 already waiting \(client 127\.0\.0\.1\)/);
     await sleep(300);
     assert.equal(waiting.received, '', 'a connection past the limit was served');
     served[0]!.destroy();
@@ -275,13 +289,10 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
       for (let i = 0; i < SLOW; i += 50) {
         slow.push(...(await Promise.all(Array.from({ length: 50 }, () => openSlow(server.port)))));
       }
-      // A byte every 2 s on each, until the server closes it.
-      const tricklers = slow.map(async ({ c }) => {
-        while (!c.isClosed) {
-          await sleep(2000);
-          if (!c.isClosed) c.write('a');
-        }
-      });
+      // A byte every 2 s on each (one timer for all), until the server closes it.
+      const trickle = setInterval(() => {
+        for (const { c } of slow) if (!c.isClosed) c.write('a');
+      }, 2000);
       // Measured once the slow connections are established, not while they connect. A loaded
       // machine can slow a round; a starved server slows every one: the best of three rounds.
       const rounds: number[] = [];
@@ -290,9 +301,12 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
       const stillOpen = slow.filter((s) => !s.c.isClosed).length;
       t.diagnostic(`p99 without slow connections ${baseline.toFixed(1)} ms; with ${stillOpen} open, per round: ${rounds.map((p) => p.toFixed(1)).join(', ')} ms`);
       assert.equal(stillOpen, SLOW, 'slow connections were closed while measuring');
-      // Under 100 ms; on a machine too loaded for that even without them, no worse than without them.
-      assert.ok(best < 100 || best < baseline * 1.5, `p99 ${best.toFixed(1)} ms (${baseline.toFixed(1)} ms without slow connections)`);
-      await Promise.race([Promise.all(tricklers), sleep(30_000)]);
+      // Under 100 ms. On a machine too loaded for that even without slow connections (the
+      // test's own 1,000 sockets then weigh too), within a few times what it gives without
+      // them: a server starved by slow connections answers in seconds, not milliseconds.
+      assert.ok(best < 100 || best < baseline * 4, `p99 ${best.toFixed(1)} ms (${baseline.toFixed(1)} ms without slow connections)`);
+      await Promise.race([Promise.all(slow.map((s) => s.c.closed)), sleep(30_000)]);
+      clearInterval(trickle);
       const lifetimes = slow.map((s) => (s.closedAt === undefined ? Infinity : (s.closedAt - s.opened) / 1000));
       t.diagnostic(`slow connections closed after ${Math.min(...lifetimes).toFixed(1)} to ${Math.max(...lifetimes).toFixed(1)} s`);
       assert.equal(lifetimes.filter((l) => l > HEADER_TIMEOUT + 3).length, 0, 'slow connections outlived --header-timeout by more than 3 s');
