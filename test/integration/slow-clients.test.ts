@@ -285,12 +285,13 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
     await p99(server.url, 50); // warm up
     const baseline = await p99(server.url, 100);
     const slow: Slow[] = [];
+    let trickle: NodeJS.Timeout | undefined;
     try {
       for (let i = 0; i < SLOW; i += 50) {
         slow.push(...(await Promise.all(Array.from({ length: 50 }, () => openSlow(server.port)))));
       }
       // A byte every 2 s on each (one timer for all), until the server closes it.
-      const trickle = setInterval(() => {
+      trickle = setInterval(() => {
         for (const { c } of slow) if (!c.isClosed) c.write('a');
       }, 2000);
       // Measured once the slow connections are established, not while they connect. A loaded
@@ -306,13 +307,13 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
       // them: a server starved by slow connections answers in seconds, not milliseconds.
       assert.ok(best < 100 || best < baseline * 4, `p99 ${best.toFixed(1)} ms (${baseline.toFixed(1)} ms without slow connections)`);
       await Promise.race([Promise.all(slow.map((s) => s.c.closed)), sleep(30_000)]);
-      clearInterval(trickle);
       const lifetimes = slow.map((s) => (s.closedAt === undefined ? Infinity : (s.closedAt - s.opened) / 1000));
       t.diagnostic(`slow connections closed after ${Math.min(...lifetimes).toFixed(1)} to ${Math.max(...lifetimes).toFixed(1)} s`);
       assert.equal(lifetimes.filter((l) => l > HEADER_TIMEOUT + 3).length, 0, 'slow connections outlived --header-timeout by more than 3 s');
       assert.equal(lifetimes.filter((l) => l < HEADER_TIMEOUT - 0.5).length, 0, 'slow connections were closed early');
       assert.equal(slow.filter((s) => s.c.status !== 408).length, 0, 'every slow connection gets 408');
     } finally {
+      clearInterval(trickle);
       for (const { c } of slow) c.destroy();
     }
   });
