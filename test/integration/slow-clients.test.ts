@@ -285,13 +285,13 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
     await p99(server.url, 50); // warm up
     const baseline = await p99(server.url, 100);
     const slow: Slow[] = [];
-    let trickle: NodeJS.Timeout | undefined;
+    let trickleTimer: NodeJS.Timeout | undefined;
     try {
       for (let i = 0; i < SLOW; i += 50) {
         slow.push(...(await Promise.all(Array.from({ length: 50 }, () => openSlow(server.port)))));
       }
       // A byte every 2 s on each (one timer for all), until the server closes it.
-      trickle = setInterval(() => {
+      trickleTimer = setInterval(() => {
         for (const { c } of slow) if (!c.isClosed) c.write('a');
       }, 2000);
       // Measured once the slow connections are established, not while they connect. A loaded
@@ -313,7 +313,7 @@ describe('a slowloris: 1,000 connections trickling headers, --processes 2', { ti
       assert.equal(lifetimes.filter((l) => l < HEADER_TIMEOUT - 0.5).length, 0, 'slow connections were closed early');
       assert.equal(slow.filter((s) => s.c.status !== 408).length, 0, 'every slow connection gets 408');
     } finally {
-      clearInterval(trickle);
+      clearInterval(trickleTimer);
       for (const { c } of slow) c.destroy();
     }
   });
