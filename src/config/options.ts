@@ -419,7 +419,7 @@ export const OPTIONS = [
     key: 'socketTimeout', flag: 'socket-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
     valueName: 'SECONDS', default: 60,
     help: 'A connection on which nothing is read or written for this long during a request is closed (0: never).',
-    docs: 'As mod_wsgi-express\'s (Apache\'s `Timeout`): a client that stops reading a large response, or an application that sends nothing for this long, loses the connection, and the worker its slot. Long-polling and server-sent events must send something more often. Not applied in --debug-mode, where a request may sit at a breakpoint.',
+    docs: 'As mod_wsgi-express\'s (Apache\'s `Timeout`): a client that stops reading a large response, or one whose response stalls this long after it started (long-polling and server-sent events must send something more often), loses the connection, and the worker its slot. Before a response starts, the wait is --request-timeout\'s (504) instead, and --queue-timeout\'s (503) while the request waits for a thread. Not applied in --debug-mode, where a request may sit at a breakpoint.',
     schema: seconds(),
   },
   {

@@ -110,12 +110,16 @@ export class ConnectionSettings {
    * Node's socket timeout fired: nothing read or written for --socket-timeout
    * during a request, or the keep-alive timeout between requests. An app that
    * set its own (req.setTimeout, res.setTimeout) listens itself and decides.
+   * A request waiting for a thread, or in the application before its response
+   * starts, is left alone: that wait is --queue-timeout's (503) and
+   * --request-timeout's (504), which answer it; the next write re-arms the timer.
    */
   private onSocketTimeout(socket: HttpSocket): void {
     const res = socket._httpMessage;
     const req = socket.parser?.incoming;
     const reading = req != null && !req.complete;
     if ((res && res.listenerCount('timeout') > 0) || (reading && req.listenerCount('timeout') > 0)) return;
+    if (res && !res.headersSent && !reading && !isClosing(socket)) return;
     if ((res || reading) && !isClosing(socket)) {
       const seconds = this.socketTimeoutMs / 1000;
       this.log.info(

@@ -141,22 +141,32 @@ describe('--socket-timeout', { timeout: 60_000 }, () => {
     assert.ok(await c.closedWithin(10_000), 'the stalled connection was closed');
   });
 
-  it('a parse error behind a response that never comes: the connection still closes, the slot is freed', async () => {
+  it('a response that stalls that long after it started loses the connection too', async () => {
+    const res = await request(`${server.url}stall?ms=3000`).then((r) => r.body.text()).then(() => 'answered', () => 'cut');
+    assert.equal(res, 'cut');
+  });
+
+  it('before the response starts the wait is --request-timeout\'s: 504, not a cut connection', async () => {
+    const res = await request(`${server.url}sleep?ms=2500`);
+    assert.equal(res.statusCode, 200, 'an app slower than --socket-timeout but within --request-timeout is answered');
+    assert.equal(await res.body.text(), 'slept');
+  });
+});
+
+describe('a parse error behind a response that never comes', { timeout: 60_000 }, () => {
+  it('the connection still closes (after --request-timeout\'s 504), and the slot is freed', async () => {
+    const server = await startServer([fixture('body/tsgi.ts'), '--request-timeout', '1', '--threads', '1']);
     const c = await RawConnection.open(server.port);
     // The first request sleeps in the app; the bytes after it are not HTTP. The 400 for them
-    // must wait for the first response, which does not come: --socket-timeout ends the wait.
+    // waits for the first response, which the app never gives in time.
     c.write('GET /sleep?ms=8000 HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP\r\n\r\n');
     const t0 = performance.now();
     assert.ok(await c.closedWithin(5000), `still open; received: ${c.received}`);
     assert.ok(seconds(t0) < 3, `closed after ${seconds(t0)} s`);
+    assert.equal(c.status, 504, c.received);
     const res = await request(server.url, { headersTimeout: 1000 });
     assert.equal(res.statusCode, 200);
     await res.body.text();
-  });
-
-  it('an application that sends nothing for that long loses the connection too', async () => {
-    const res = await request(`${server.url}sleep?ms=3000`).then((r) => r.body.text()).then(() => 'answered', () => 'cut');
-    assert.equal(res, 'cut');
   });
 });
 
