@@ -13,6 +13,7 @@ import { choice, choiceIgnoringCase, errorLogFormat, fileName, flag, hostName, i
 
 export type Section =
   | 'Application'
+  | 'Static files'
   | 'Network'
   | 'Host names and proxies'
   | 'Request limits'
@@ -49,6 +50,7 @@ export interface OptionSpec {
 
 export const SECTIONS: readonly Section[] = [
   'Application',
+  'Static files',
   'Network',
   'Host names and proxies',
   'Request limits',
@@ -139,6 +141,69 @@ export const OPTIONS = [
     help: 'The directory for files the server writes (the pid file, unless --pid-file says otherwise).',
     docs: 'Created if missing, and then removed on exit if it is empty (mod_wsgi-express keeps its own, which holds the generated Apache configuration). Logs go to the terminal (stderr and stdout), not here, unless --rotate-logs or --startup-log are given without --log-directory.',
     schema: text('a directory'),
+  },
+  {
+    key: 'documentRoot', flag: 'document-root', section: 'Static files', kind: 'string', readBy: 'worker',
+    valueName: 'DIR', defaultText: 'none: every request goes to the application',
+    help: 'Serve a request from DIR when its path names a file there; everything else goes to the application.',
+    docs: 'The whole URL space maps onto DIR, also outside --mount-point: with `--mount-point /app` the application keeps `/app` and the rest of the site comes from DIR (404 where DIR has nothing). Files are served with ETag and Last-Modified, answer conditional and Range requests (several ranges as multipart/byteranges), and only to GET and HEAD (405 otherwise). Paths that could leave DIR (`..` and `.` however encoded, `%2F`, backslashes, NUL) are never looked up; dotfiles and dot-directories are 404, except under `/.well-known/`; symlinks leading out of DIR are 404 unless --follow-symlinks. mod_wsgi-express defaults to an empty `SERVER_ROOT/htdocs`; tsgi-express has no default document root (docs/static-files.md says why): pass `--document-root SERVER_ROOT/htdocs` for that behaviour.',
+    schema: text('a directory'),
+  },
+  {
+    key: 'urlAlias', flag: 'url-alias', section: 'Static files', kind: 'pairs', readBy: 'worker',
+    valueName: 'URL PATH', default: [],
+    help: 'Serve URL from PATH: a file (that URL) or a directory (URL is its prefix) (repeatable).',
+    docs: 'As Apache\'s `Alias`: URL matches whole path segments (`/media` matches `/media` and `/media/x`, not `/mediax`); the longest URL wins. An alias is served by the server, never the application: what it does not find is 404. Directories under an alias follow --directory-index and --directory-listing, and are 403 without them.',
+    schema: pairs('a URL and a PATH'),
+  },
+  {
+    key: 'directoryIndex', flag: 'directory-index', section: 'Static files', kind: 'string', readBy: 'worker',
+    valueName: 'NAME',
+    help: 'A directory URL serves the file NAME in it (index.html, say); directories no longer reach the application.',
+    docs: 'As mod_wsgi-express: once given, every existing directory of the document root is the server\'s: `/dir` redirects (301) to `/dir/`, which serves `dir/NAME`, else the listing (--directory-listing), else 403. Directories that do not exist still go to the application.',
+    schema: text('a file name'),
+  },
+  {
+    key: 'directoryListing', flag: 'directory-listing', section: 'Static files', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'Show an HTML listing of a directory that has no index file.',
+    docs: 'Like Apache\'s mod_autoindex: names (escaped), last-modified dates and sizes, sorted by name, or by the column clicked (`?C=N|M|S;O=A|D`). Dotfiles are not listed. Unlike mod_wsgi-express, where directories still go to the application unless --directory-index is given too, a listing asked for is shown.',
+    schema: flag(),
+  },
+  {
+    key: 'errorDocument', flag: 'error-document', section: 'Static files', kind: 'pairs', readBy: 'worker',
+    valueName: 'STATUS FILE|URL', default: [],
+    help: 'The body of the error STATUS the server answers: a file, or a URL on this site (repeatable).',
+    docs: 'As Apache\'s `ErrorDocument`, for the errors the server itself answers (404, 403, 405, 413, 503 ...) and, with --error-override, the application\'s. An absolute path to an existing file is sent as it is (read when each worker starts); any other value starting with `/` is a URL on this site, served internally from the document root or an alias with the original status (the built-in page when it names no file); an `http(s)://` URL is a 302 redirect to it. STATUS is 400-599. In debug mode a 500 shows the stack trace instead.',
+    schema: pairs('a STATUS and a FILE or URL'),
+  },
+  {
+    key: 'errorOverride', flag: 'error-override', section: 'Static files', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: "Replace the body of the application's error responses (status 400 or more) with the server's error page.",
+    docs: 'mod_wsgi\'s `WSGIErrorOverride`: the status is kept, the body is the --error-document for it or the built-in page; of the application\'s headers only WWW-Authenticate, Proxy-Authenticate, Allow, Retry-After and Content-Range are kept.',
+    schema: flag(),
+  },
+  {
+    key: 'mimeTypes', flag: 'mime-types', section: 'Static files', kind: 'string', readBy: 'worker',
+    valueName: 'FILE', defaultText: 'the mime-db database',
+    help: 'An Apache mime.types file whose extensions override the built-in MIME database.',
+    docs: 'Each line is a media type followed by the extensions that have it. Extensions it does not name keep the built-in type (mime-db, as Express uses); unknown extensions are `application/octet-stream`; text types get `charset=utf-8`.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'compressResponses', flag: 'compress-responses', section: 'Static files', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'Compress text responses (static and the application\'s) with brotli or gzip, as Accept-Encoding allows.',
+    docs: 'The types mod_wsgi-express compresses (text/plain, text/html, text/xml, text/css, text/javascript, application/xhtml+xml, application/javascript, application/json) and image/svg+xml, streamed, with `Vary: Accept-Encoding`. Not for bodies known to be under 1 KiB, Range (206) responses, bodies that already have a Content-Encoding, or `Cache-Control: no-transform`. Beyond mod_wsgi-express, a static file with a sibling `FILE.br` or `FILE.gz` at least as new is answered with the sibling instead of being compressed on the fly. Do not enable it behind a proxy that compresses.',
+    schema: flag(),
+  },
+  {
+    key: 'followSymlinks', flag: 'follow-symlinks', section: 'Static files', kind: 'boolean', readBy: 'worker',
+    default: false,
+    help: 'Serve files that symlinks in the document root or an alias lead to, wherever they are.',
+    docs: 'Without it, a symlink is followed only when what it leads to is inside the same root; one leading out is 404.',
+    schema: flag(),
   },
   {
     key: 'host', flag: 'host', section: 'Network', kind: 'string', readBy: 'both',

@@ -14,6 +14,7 @@ import { resolveModuleEntry } from './module-entry.js';
 import { defaultServerRoot } from './server-root.js';
 import { checkMonitoringOptions } from './monitoring-rules.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
+import { resolveStaticOptions, type StaticValues } from './static-options.js';
 
 export type RawOptions = Record<string, unknown>;
 
@@ -133,6 +134,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ...auth,
     ...debugValues,
     ...resolveLogOptions(raw, v, ctx.cwd),
+    ...resolveStaticOptions(v as unknown as StaticValues, ctx.cwd),
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,

@@ -31,6 +31,11 @@ export interface RequestContext {
   pathInfo: string;
   /** Raw query string without '?', '' when absent. */
   queryString: string;
+  /**
+   * Outside --mount-point, with static files to try first (the mount stage lets
+   * it through): scriptName is '' and pathInfo the whole path; never the app's.
+   */
+  outsideMount?: boolean;
   /** The user for REMOTE_USER and the access log's %u (the authenticate stage). */
   remoteUser?: string;
   /** AUTH_TYPE: how remoteUser was authenticated. */

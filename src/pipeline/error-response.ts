@@ -3,7 +3,7 @@
  * page from templates/. In debug mode a 500 carries the source-mapped stack trace;
  * outside debug mode it never does.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { errorPage } from './templates.js';
 
@@ -22,9 +22,60 @@ export function formatError(err: unknown): string {
   return `non-Error value thrown: ${String(err)}`;
 }
 
+/**
+ * Where a response the server writes goes: the response's own methods, or (for
+ * --error-override) the ones beneath the application's, which then go nowhere.
+ */
+export interface ResponseOut {
+  writeHead(status: number, reason: string | undefined, headers: OutgoingHttpHeaders): void;
+  write(chunk: Uint8Array | string): boolean;
+  end(chunk?: Uint8Array | string): void;
+}
+
+export function responseOut(res: ServerResponse): ResponseOut {
+  return {
+    writeHead: (status, reason, headers) => void res.writeHead(status, reason, headers),
+    write: (chunk) => res.write(chunk),
+    end: (chunk) => void res.end(chunk),
+  };
+}
+
+/**
+ * A body other than the built-in page for an error status (--error-document):
+ * sends the whole response and returns true, or returns false to leave it to the
+ * built-in page. Installed once per worker, before it serves.
+ */
+export type ErrorBody = (res: ServerResponse, out: ResponseOut, status: number, headers: Record<string, string>) => boolean;
+
+let errorBody: ErrorBody | undefined;
+
+export function useErrorBodies(body: ErrorBody | undefined): void {
+  errorBody = body;
+}
+
+const SERVER_ANSWER = Symbol('tsgi.serverAnswer');
+
+/** Whether the response is the server's own error answer (sendError), not the application's. */
+export function isServerAnswer(res: ServerResponse): boolean {
+  return (res as ServerResponse & { [SERVER_ANSWER]?: boolean })[SERVER_ANSWER] === true;
+}
+
 /** Sends a complete error response unless headers already went out; returns false then. */
-export function sendError(res: ServerResponse, status: number, opts: ErrorResponseOptions = {}): boolean {
+export function sendError(res: ServerResponse, status: number, opts: ErrorResponseOptions = {}, out?: ResponseOut): boolean {
   if (res.headersSent) return false;
+  (res as ServerResponse & { [SERVER_ANSWER]?: boolean })[SERVER_ANSWER] = true;
+  // Debug mode's 500 shows the stack trace, which no error document can.
+  if (errorBody !== undefined && opts.debugError === undefined) {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.close) headers.Connection = 'close';
+    if (errorBody(res, out ?? responseOut(res), status, headers)) return true;
+  }
+  sendBuiltInError(res, status, opts, out);
+  return true;
+}
+
+/** The built-in error page, whatever --error-document says. */
+export function sendBuiltInError(res: ServerResponse, status: number, opts: ErrorResponseOptions = {}, out?: ResponseOut): void {
   const reason = STATUS_CODES[status] ?? 'Error';
   const trace = opts.debugError === undefined ? undefined : formatError(opts.debugError);
   const body = errorPage(status, reason, opts.detail, trace);
@@ -34,7 +85,10 @@ export function sendError(res: ServerResponse, status: number, opts: ErrorRespon
     ...opts.headers,
   };
   if (opts.close) headers.Connection = 'close';
-  res.writeHead(status, reason, headers);
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-  return true;
+  const payload = res.req.method === 'HEAD' ? undefined : body;
+  if (out === undefined) res.writeHead(status, reason, headers).end(payload);
+  else {
+    out.writeHead(status, reason, headers);
+    out.end(payload);
+  }
 }

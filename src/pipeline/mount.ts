@@ -91,11 +91,15 @@ function answerAsterisk(ctx: RequestContext): void {
  * claims paths outside the mount point that a later stage serves (the proxy
  * mounts): those pass on the same way, so that access control, which matches on
  * them, covers them too.
+ * `staticFirst`: a static stage follows, which serves the rest of the site (the
+ * document root, aliases); any other path outside the mount point goes on to it,
+ * marked outsideMount, and the 404 is its to give.
  */
 export function mountStage(
   mountPoint: string,
   serverPaths: readonly string[] = [],
   elsewhere?: (rawPath: string, ctx: RequestContext) => boolean,
+  staticFirst = false,
 ): Stage {
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
@@ -124,6 +128,10 @@ export function mountStage(
     } else if (serverPaths.includes(path) || elsewhere?.(raw, ctx)) {
       ctx.scriptName = '';
       ctx.pathInfo = path;
+    } else if (staticFirst) {
+      ctx.scriptName = '';
+      ctx.pathInfo = path;
+      ctx.outsideMount = true;
     } else {
       sendError(ctx.res, 404);
       return;

@@ -218,7 +218,14 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
     return;
   }
-  const server = (ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring));
+  let server: WorkerServer;
+  try {
+    server = ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring);
+  } catch (err) {
+    // A document root, alias or --mime-types file gone since the command line checked it.
+    send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
+    return;
+  }
   listener = new ListenerRelease(server.server, () => send({ t: 'listener-closed' }));
   process.on('uncaughtException', (err) => reportCrash(err, () => server.admission.running, batcher, listener));
   await listen(config, server, lent, monitoring, () => {

@@ -14,6 +14,7 @@ import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { answerAsRequest } from '../adapters/upgrade.js';
 import { ConnectionSettings } from './connection-settings.js';
+import { setUpStaticFiles } from '../pipeline/static-setup.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { ListenCapture } from './listen-capture.js';
 import { OpenUpgrades } from './open-upgrades.js';
@@ -24,6 +25,7 @@ class Context implements RequestContext {
   scriptName = '';
   pathInfo = '';
   queryString = '';
+  outsideMount = false;
   remoteUser: string | undefined = undefined;
   authType: 'Basic' | 'Digest' | undefined = undefined;
   readonly startUs: number;
@@ -66,7 +68,8 @@ export function createWorkerServer(
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
-  const stages = buildStages(config, { log, admission, access, monitor });
+  const staticFiles = setUpStaticFiles(config, log);
+  const stages = buildStages(config, { log, admission, access, monitor, staticFiles });
   const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
