@@ -19,7 +19,7 @@ type End = (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unkn
 
 /** The headers a writeHead() call passes, as name -> value (lower-case names). */
 function passedHeaders(reason: unknown, headers: unknown): Map<string, string> {
-  const given = typeof reason === 'string' ? headers : reason;
+  const given = reason !== null && typeof reason === 'object' ? reason : headers;
   const out = new Map<string, string>();
   if (Array.isArray(given)) {
     const flat: unknown[] = Array.isArray(given[0]) ? (given as unknown[][]).flat() : given;
