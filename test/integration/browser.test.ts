@@ -7,20 +7,12 @@
 // .ci/run installs Debian's chromium; elsewhere set CHROMIUM to a Chromium or
 // Chrome binary, or these tests are skipped, saying why.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { renderedDom as render, skipWithoutChromium as skip, title } from '../helpers/chromium.js';
 import { killAll, startServer } from '../helpers/server.js';
-
-const run = promisify(execFile);
-// CHROMIUM, when set, is used as given (.ci/run sets it, so a missing browser fails there
-// instead of skipping); otherwise Debian's usual paths are tried.
-const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const skip = CHROMIUM === undefined ? 'no Chromium (.ci/run installs it; or set CHROMIUM=/path/to/chrome)' : false;
 
 // An attacker-shaped message: if the page took it as markup, the DOM would hold an
 // <img> and its onerror would rename the page.
@@ -43,20 +35,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The DOM Chromium built from `url`, serialised after the load event. */
-async function renderedDom(url: string): Promise<string> {
-  const profile = await mkdtemp(path.join(dir, 'profile-'));
-  const { stdout } = await run(
-    CHROMIUM!,
-    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-      `--user-data-dir=${profile}`, '--dump-dom', url],
-    { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
-  );
-  return stdout;
-}
-
-const title = (dom: string) => /<title>(.*?)<\/title>/s.exec(dom)?.[1];
+const renderedDom = (url: string) => render(url, dir);
 
 describe('error pages in a browser', { timeout: 120_000, skip }, () => {
   it('debug mode: the stack trace shows as text, hostile markup inert, non-ASCII intact', async () => {
