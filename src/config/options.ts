@@ -144,9 +144,9 @@ export const OPTIONS = [
   },
   {
     key: 'documentRoot', flag: 'document-root', section: 'Static files', kind: 'string', readBy: 'worker',
-    valueName: 'DIR', defaultText: 'none: every request goes to the application',
+    valueName: 'DIR', defaultText: 'none (every request goes to the application)',
     help: 'Serve a request from DIR when its path names a file there; everything else goes to the application.',
-    docs: 'The whole URL space maps onto DIR, also outside --mount-point: with `--mount-point /app` the application keeps `/app` and the rest of the site comes from DIR (404 where DIR has nothing). Files are served with ETag and Last-Modified, answer conditional and Range requests (several ranges as multipart/byteranges), and only to GET and HEAD (405 otherwise). Paths that could leave DIR (`..` and `.` however encoded, `%2F`, backslashes, NUL) are never looked up; dotfiles and dot-directories are 404, except under `/.well-known/`; symlinks leading out of DIR are 404 unless --follow-symlinks. mod_wsgi-express defaults to an empty `SERVER_ROOT/htdocs`; tsgi-express has no default document root (docs/static-files.md says why): pass `--document-root SERVER_ROOT/htdocs` for that behaviour.',
+    docs: 'The whole URL space maps onto DIR, also outside --mount-point: with `--mount-point /app` the application keeps `/app` and the rest of the site comes from DIR (404 where DIR has nothing). Files are served with ETag and Last-Modified, answer conditional and Range requests (several ranges as multipart/byteranges), and only to GET and HEAD (405 otherwise). Paths that could leave DIR are never looked up: `..` is resolved first (400 above the root), and a path holding `%2F`, `%5C` or a backslash is 404 for the whole site, the application included (Apache\'s AllowEncodedSlashes Off); dotfiles and dot-directories are 404, except under `/.well-known/`; symlinks leading out of DIR are 404 unless --follow-symlinks. mod_wsgi-express defaults to an empty `SERVER_ROOT/htdocs`; tsgi-express has no default document root (docs/static-files.md says why; a request that names no file then costs nothing): pass `--document-root SERVER_ROOT/htdocs` for that behaviour.',
     schema: text('a directory'),
   },
   {

@@ -281,3 +281,23 @@ function parseMultipart(body: Buffer, boundary: string): Part[] {
   }
   return parts;
 }
+
+describe('examples/static-site, as docs/static-files.md serves it', { timeout: 60_000 }, () => {
+  it('the page and its stylesheet from public/, the API from the app', async () => {
+    const server = await startServer([
+      'examples/static-site/app.ts', '--document-root', 'examples/static-site/public',
+      '--directory-index', 'index.html', '--compress-responses',
+    ]);
+    const base = server.url.replace(/\/$/, '');
+    const page = await curl(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.body.toString(), /<h1>Served from the document root<\/h1>/);
+    const css = await curl(`${base}/css/site.css`, ['-H', 'Accept-Encoding: br']);
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    assert.equal(css.headers['content-encoding'], undefined, 'under 1 KiB: sent as it is');
+    assert.match(css.body.toString(), /font-family/);
+    const api = await curl(`${base}/api/time`);
+    assert.ok(!Number.isNaN(Date.parse(JSON.parse(api.body.toString()).now)));
+    assert.equal((await curl(`${base}/missing`)).status, 404);
+  });
+});

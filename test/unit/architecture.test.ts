@@ -65,12 +65,12 @@ describe('import rules', () => {
     assert.deepEqual(fetchAdapter, []);
   });
 
-  it('master/ never imports node:http, pipeline/, tsgi/ or adapters/', () => {
-    assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters)\//);
+  it('master/ never imports node:http, pipeline/, tsgi/, adapters/ or static/', () => {
+    assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters|static)\//);
   });
 
-  it('pipeline/, tsgi/, adapters/ and auth/ never import node:cluster, master/ or worker/', () => {
-    assertNoImport(['pipeline', 'tsgi', 'adapters', 'auth'], /^node:cluster$|\/(master|worker)\//);
+  it('pipeline/, tsgi/, adapters/, auth/ and static/ never import node:cluster, master/ or worker/', () => {
+    assertNoImport(['pipeline', 'tsgi', 'adapters', 'auth', 'static'], /^node:cluster$|\/(master|worker)\//);
   });
 
   it('auth/ modules the master loads never load the pipeline, bcrypt or yargs/zod', () => {
