@@ -105,6 +105,20 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi', 'tsgi-no-limits'],
   },
   {
+    name: 'static-4k',
+    title: 'a 4 KiB file (express.static is the reference)',
+    path: '/4k.bin',
+    connections: 50,
+    servers: ['express-static', 'tsgi-static', ...optional('nginx')],
+  },
+  {
+    name: 'static-1m',
+    title: 'a 1 MiB file (express.static is the reference)',
+    path: '/1m.bin',
+    connections: 50,
+    servers: ['express-static', 'tsgi-static', ...optional('nginx')],
+  },
+  {
     name: 'threads1',
     title: 'hello world, tsgi-express --threads 1',
     path: '/',

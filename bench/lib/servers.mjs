@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apacheBinary, apacheCommand } from './apache.mjs';
+import { nginxBinary, nginxCommand } from './nginx.mjs';
+import { staticDir } from './static-files.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
@@ -103,6 +105,12 @@ export const SERVERS = {
     command: proxyFront('tsgi'),
     ready: (log) => /^Ready: tsgi-express proxying/m.test(log),
   },
+  // The static scenarios: the same two files from each.
+  'express-static': {
+    label: `express.static on a node:cluster (${PROCESSES} workers)`,
+    command: (port) => ({ ...bare('bench/servers/express-static.mjs')(port), env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(PROCESSES), STATIC_DIR: staticDir() } }),
+  },
+  'tsgi-static': { label: 'tsgi-express --document-root (TSGI app behind it)', command: (port) => tsgi('bench/apps/hello.ts', '--document-root', staticDir())(port) },
 };
 
 if (htpasswdFile) {
@@ -131,6 +139,15 @@ if (gunicorn) {
       args: ['-w', String(PROCESSES), '-b', `127.0.0.1:${port}`, '--chdir', 'bench/apps', '--log-level', 'info', 'wsgi_hello:application'],
     }),
     ready: (log) => (log.match(/Booting worker/g) ?? []).length >= PROCESSES,
+  };
+}
+
+const nginx = nginxBinary(which);
+if (nginx) {
+  SERVERS.nginx = {
+    label: `nginx (${PROCESSES} worker processes, sendfile)`,
+    command: nginxCommand(nginx, { processes: PROCESSES, root: staticDir }),
+    ready: (log) => (log.match(/start worker process/g) ?? []).length >= PROCESSES,
   };
 }
 

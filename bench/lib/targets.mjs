@@ -111,6 +111,16 @@ export function checkTargets(results, startup) {
     add('(CPU) recycling + request timeout CPU efficiency >= 0.95 x --request-timeout 0', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.95);
     if (sup.tsgi) add('(supervised) default --request-timeout 60 vs --request-timeout 0', (sup.tsgi.rps / off.rps).toFixed(2), null);
   }
+  // Static files (issue 22): --document-root against express.static, and how far from nginx.
+  for (const [scenario, what] of [['static-4k', '4 KiB file'], ['static-1m', '1 MiB file']]) {
+    const s = results[scenario] ?? {};
+    if (!s['tsgi-static'] || !s['express-static']) continue;
+    const r = s['tsgi-static'].rps / s['express-static'].rps;
+    add(`${what}: --document-root req/s >= 1.20 x express.static`, r.toFixed(2) + roundRange(s['tsgi-static'].roundsRps, s['express-static'].roundsRps), r >= 1.2);
+    const e = s['express-static'].cpuPerReqUs / s['tsgi-static'].cpuPerReqUs;
+    add(`(CPU) ${what}: --document-root CPU efficiency >= 1.20 x express.static`, e.toFixed(2) + roundRange(s['express-static'].roundsCpuUs, s['tsgi-static'].roundsCpuUs), e >= 1.2);
+    if (s.nginx) add(`${what}: --document-root req/s over nginx's (no target)`, (s['tsgi-static'].rps / s.nginx.rps).toFixed(2) + roundRange(s['tsgi-static'].roundsRps, s.nginx.roundsRps), null);
+  }
   if (startup.startMs !== undefined) add('start-up to first 200 < 1 s', `${Math.round(startup.startMs)} ms`, startup.startMs < 1000);
   if (startup.reloadMs !== undefined) add('saved change served within 1 s', `${Math.round(startup.reloadMs)} ms`, startup.reloadMs <= 1000);
   return rows;
