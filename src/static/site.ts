@@ -17,7 +17,6 @@ import { promisify } from 'node:util';
 
 const open = promisify(fs.open);
 const fstat = promisify(fs.fstat);
-const readlink = promisify(fs.readlink);
 const realpath = promisify(fs.realpath);
 
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
@@ -137,7 +136,8 @@ export class Site {
     }
     try {
       if (!this.followSymlinks && FD_PATHS !== undefined) {
-        const real = await readlink(FD_PATHS + fd);
+        // procfs answers from the kernel's own table: no disk, so no reason to wait for a thread.
+        const real = fs.readlinkSync(FD_PATHS + fd);
         if (!isInside(real, root.dir)) {
           closeQuietly(fd);
           return { kind: 'forbidden', why: 'a symlink leads out of its root' };
