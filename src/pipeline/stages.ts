@@ -8,10 +8,8 @@ import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 import { accessLogStage } from './access-log.js';
 import type { Admission } from './admission.js';
-import { compressStage } from './compress.js';
 import type { Stage } from './context.js';
 import { expectContinue } from './expect-continue.js';
-import { errorOverrideStage } from './error-override.js';
 import { headerFilter } from './header-filter.js';
 import { headToGet, mapsHeadToGet } from './head-to-get.js';
 import { hostCheck } from './host-check.js';
@@ -27,7 +25,7 @@ import { serverPagesStage } from './server-pages.js';
 import type { PoolReport } from '../ipc/messages.js';
 import { SERVER_STATUS_PATH } from '../config/monitoring-rules.js';
 import { requestLimitsStage } from './request-limits.js';
-import type { StaticFiles } from './static.js';
+import type { StaticStages } from './static-setup.js';
 
 /** What the stages are built from, besides the Config. */
 export interface StageDeps {
@@ -41,8 +39,8 @@ export interface StageDeps {
     readonly phase: PhaseView;
     readonly pool: () => Promise<PoolReport>;
   };
-  /** The static stage, when a document root or an alias is configured (static-setup.ts). */
-  readonly staticFiles?: StaticFiles | undefined;
+  /** The stages of the static options, loaded only when they are given (static-setup.ts). */
+  readonly staticStages?: StaticStages | undefined;
 }
 
 /** The paths the server-pages stage answers on the main port. */
@@ -73,13 +71,13 @@ export const PIPELINE = [
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
-  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticFiles !== undefined) },
+  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.
   { name: 'host-access', build: (_c, d) => d.access?.hostAccess },
   { name: 'authenticate', build: (_c, d) => d.access?.authenticate },
   // Wraps the response before anything writes it: static files and every interface's bodies.
-  { name: 'compress', build: (c) => (c.compressResponses ? compressStage : undefined) },
+  { name: 'compress', build: (_c, d) => d.staticStages?.compress },
   // After access control (site authentication covers them, as in mod_wsgi-express), before admission.
   {
     name: 'server-pages',
@@ -93,8 +91,8 @@ export const PIPELINE = [
   // After access control (a file is checked as an app request is) and the proxy mounts (which
   // win over the document root, as in mod_wsgi-express), before admission: a static answer
   // takes none of the application's --threads.
-  { name: 'static', build: (_c, d) => d.staticFiles?.stage },
-  { name: 'error-override', build: (c) => (c.errorOverride ? errorOverrideStage : undefined) },
+  { name: 'static', build: (_c, d) => d.staticStages?.static },
+  { name: 'error-override', build: (_c, d) => d.staticStages?.errorOverride },
   // After the static stage: a HEAD for a file is answered as a HEAD; only the app gets the GET.
   { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },
   { name: 'admission', build: (_c, d) => d.admission.stage },

@@ -1,25 +1,26 @@
 /**
- * Builds, once per worker, what the static options ask for: the MIME types, the
- * site's roots, the error documents (installed for every error the server
- * sends), and the static stage (undefined when no document root or alias is given).
+ * The stages the static options add (compress, static, error-override), loaded
+ * only when one of those options is given: a server without them never loads
+ * the MIME database, zlib streams or the file-serving code (as the fetch adapter
+ * is loaded only for fetch apps).
  */
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
-import { errorDocuments } from '../static/error-documents.js';
-import { readMimeTypes } from '../static/mime-file.js';
-import { MimeTypes } from '../static/mime.js';
-import { Site } from '../static/site.js';
-import { useErrorBodies } from './error-response.js';
-import { StaticFiles } from './static.js';
+import type { Stage } from './context.js';
 
-export function setUpStaticFiles(config: Config, log: Log): StaticFiles | undefined {
-  const mime = new MimeTypes(config.mimeTypes === undefined ? undefined : readMimeTypes(config.mimeTypes));
-  const site = Site.fromConfig({ documentRoot: config.documentRoot, aliases: config.urlAlias, followSymlinks: config.followSymlinks });
-  useErrorBodies(errorDocuments(config.errorDocument, { site, mime, log }));
-  if (site === undefined) return undefined;
-  return new StaticFiles(site, mime, {
-    directoryIndex: config.directoryIndex,
-    directoryListing: config.directoryListing,
-    precompressed: config.compressResponses,
-  }, log);
+export interface StaticStages {
+  readonly compress?: Stage | undefined;
+  /** Files from the document root and aliases; its presence makes the mount stage defer its 404. */
+  readonly static?: Stage | undefined;
+  readonly errorOverride?: Stage | undefined;
+}
+
+export function usesStaticOptions(config: Config): boolean {
+  return config.documentRoot !== undefined || config.urlAlias.length > 0 || config.errorDocument.length > 0 ||
+    config.compressResponses || config.errorOverride;
+}
+
+export async function loadStaticStages(config: Config, log: Log): Promise<StaticStages> {
+  if (!usesStaticOptions(config)) return {};
+  return (await import('./static-build.js')).buildStaticStages(config, log);
 }

@@ -11,6 +11,7 @@ import type { MasterMessage, WorkerQuestions } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
 import { batcherOptions } from '../logging/error-format.js';
 import { formatError } from '../pipeline/error-response.js';
+import { loadStaticStages } from '../pipeline/static-setup.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
 import { accessScripts } from '../auth/access-config.js';
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
   }
   let server: WorkerServer;
   try {
-    server = ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring);
+    server = ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring, await loadStaticStages(config, batcher.log));
   } catch (err) {
     // A document root, alias or --mime-types file gone since the command line checked it.
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));

@@ -14,7 +14,7 @@ import { TrustedProxies } from '../net/trusted-proxies.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { answerAsRequest } from '../adapters/upgrade.js';
 import { ConnectionSettings } from './connection-settings.js';
-import { setUpStaticFiles } from '../pipeline/static-setup.js';
+import type { StaticStages } from '../pipeline/static-setup.js';
 import { closeConnectionsWhenDraining, type DrainState } from './drain.js';
 import { ListenCapture } from './listen-capture.js';
 import { OpenUpgrades } from './open-upgrades.js';
@@ -63,13 +63,13 @@ export function createWorkerServer(
   access?: StageDeps['access'],
   inFlight?: InFlight,
   monitor?: StageDeps['monitor'],
+  staticStages: StaticStages = {},
 ): WorkerServer {
   const app = worker.handler;
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
-  const staticFiles = setUpStaticFiles(config, log);
-  const stages = buildStages(config, { log, admission, access, monitor, staticFiles });
+  const stages = buildStages(config, { log, admission, access, monitor, staticStages });
   const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);

@@ -65,6 +65,13 @@ describe('import rules', () => {
     assert.deepEqual(fetchAdapter, []);
   });
 
+  it('a worker loads the static-file code only when a static option is given', () => {
+    const loaded = [...runtimeImports('worker/main.ts')].map((s) => (path.isAbsolute(s) ? path.relative(path.join(ROOT, 'src'), s) : s));
+    const heavy = loaded.filter((s) => /^(mime-types|negotiator|vary|etag|fresh|range-parser|node:zlib)$|^static\/|^pipeline\/(compress|static|static-build|error-override)\.ts$/.test(s));
+    assert.deepEqual(heavy, []);
+    assert.ok(runtimeImports('pipeline/static-build.ts').has('mime-types'), 'the walk reaches the static code from its own entry');
+  });
+
   it('master/ never imports node:http, pipeline/, tsgi/, adapters/ or static/', () => {
     assertNoImport(['master'], /^node:https?$|\/(pipeline|tsgi|adapters|static)\//);
   });
