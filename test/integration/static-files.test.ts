@@ -301,3 +301,23 @@ describe('examples/static-site, as docs/static-files.md serves it', { timeout: 6
     assert.equal((await curl(`${base}/missing`)).status, 404);
   });
 });
+
+describe('static files behind access control', { timeout: 60_000 }, () => {
+  it('a file needs the credentials an app request needs, and its access-log line names the user', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const users = site.file('users.htpasswd');
+    writeFileSync(users, execFileSync('htpasswd', ['-nbB', 'alice', 's3cret'], { encoding: 'utf8' }));
+    const server = await startServer([site.app, '--document-root', site.root, '--auth-user-file', users, '--access-log']);
+    const base = server.url.replace(/\/$/, '');
+    const anonymous = await curl(`${base}/style.css`);
+    assert.equal(anonymous.status, 401);
+    assert.ok(!anonymous.body.toString().includes(CSS.slice(0, 30)));
+    assert.equal((await curl(`${base}/style.css`, ['-u', 'alice:wrong'])).status, 401);
+    const from = server.output().length;
+    const alice = await curl(`${base}/style.css`, ['-u', 'alice:s3cret']);
+    assert.equal(alice.status, 200);
+    assert.equal(alice.body.toString(), CSS);
+    await server.waitFor(/ - alice \[[^\]]+\] "GET \/style\.css HTTP\/1\.1" 200 /, 5000, from);
+  });
+});
