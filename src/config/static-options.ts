@@ -39,7 +39,8 @@ function readable(flag: string, given: string, cwd: string, fileOk: boolean): st
   return target;
 }
 
-export function resolveStaticOptions(v: StaticValues, cwd: string): StaticValues {
+/** The static options' values resolved (absolute paths); only those keys, to spread over the others. */
+export function resolveStaticOptions(v: StaticValues, cwd: string): Partial<StaticValues> {
   const documentRoot = v.documentRoot === undefined ? undefined : readable('--document-root', v.documentRoot, cwd, false);
   const urlAlias = v.urlAlias.map(([url, target]): [string, string] => {
     if (!url.startsWith('/')) throw new UsageError(`--url-alias ${url}: the URL must start with '/'`);
@@ -67,5 +68,5 @@ export function resolveStaticOptions(v: StaticValues, cwd: string): StaticValues
       throw new UsageError(`--mime-types ${why}`);
     }
   }
-  return { ...v, documentRoot, urlAlias, mimeTypes };
+  return { documentRoot, urlAlias, mimeTypes };
 }

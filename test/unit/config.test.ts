@@ -48,6 +48,17 @@ describe('options table', () => {
 });
 
 describe('resolveConfig', () => {
+  it('the static options resolve their paths and leave the other options as resolved', () => {
+    const c = resolveConfig(
+      { documentRoot: 'examples/static-site/public', urlAlias: [['/media', 'examples']], authLocation: ['/admin/'], authUserScript: 'test/fixtures/auth/users.ts' },
+      hello,
+      ctx,
+    );
+    assert.equal(c.documentRoot, path.join(ROOT, 'examples/static-site/public'));
+    assert.deepEqual(c.urlAlias, [['/media', path.join(ROOT, 'examples')]]);
+    assert.deepEqual(c.authLocation, ['/admin'], 'the auth options keep their own resolution');
+  });
+
   it('applies mod_wsgi-express defaults', () => {
     const c = resolveConfig({}, hello, ctx);
     assert.equal(c.port, 8000);
