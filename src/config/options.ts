@@ -118,7 +118,7 @@ export const OPTIONS = [
     key: 'mapHeadToGet', flag: 'map-head-to-get', section: 'Application', kind: 'string', readBy: 'worker',
     valueName: 'Off|On|Auto', default: 'auto', defaultText: 'Auto',
     help: 'Whether the application gets GET for a HEAD request: Off, On, or Auto.',
-    docs: 'As mod_wsgi\'s `WSGIMapHEADToGET`. `On`: a HEAD request reaches the application as GET, so it builds the whole response (its headers, `Content-Length` included, are those of the GET); the client still gets no body, and the access log shows HEAD. `Off`: the application sees HEAD. `Auto` maps only when a response filter must see the whole body; tsgi-express has none yet (no --compress-responses), so `Auto` behaves as `Off`. Any case is accepted.',
+    docs: 'As mod_wsgi\'s `WSGIMapHEADToGET`. `On`: a HEAD request reaches the application as GET, so it builds the whole response (its headers, `Content-Length` included, are those of the GET); the client still gets no body, and the access log shows HEAD. `Off`: the application sees HEAD. `Auto` maps only when a response filter must see the whole body: with --compress-responses (as mod_deflate in mod_wsgi-express), otherwise it behaves as `Off`. Any case is accepted.',
     schema: choiceIgnoringCase(['off', 'on', 'auto'], 'Off, On, Auto'),
   },
   {

@@ -11,7 +11,8 @@
  *
  * Left alone: bodies known to be under 1 KiB, 206 and Content-Range responses,
  * bodies already encoded (Content-Encoding, precompressed siblings), Cache-Control
- * no-transform, 1xx, 204, 304; HEAD gets the headers a GET would get. Chunks
+ * no-transform, 1xx, 204, 304; HEAD gets the headers a GET would get (and with
+ * --map-head-to-get Auto, the default, the application is asked for a GET). Chunks
  * written in one turn of the event loop are flushed together at its end, so a
  * streamed page reaches the client as it is produced, as mod_wsgi's flushes make
  * mod_deflate send it. A strong ETag gets the coding as a suffix (`"x-gzip"`,
@@ -28,7 +29,7 @@ import zlib from 'node:zlib';
 import vary from 'vary';
 import { acceptedCodings, type Coding } from '../static/codings.js';
 import { mediaType } from '../static/mime.js';
-import type { Stage } from './context.js';
+import type { RequestContext, Stage } from './context.js';
 
 export const COMPRESSIBLE_TYPES: ReadonlySet<string> = new Set([
   'text/plain', 'text/html', 'text/xml', 'text/css', 'text/javascript',
@@ -103,6 +104,7 @@ class CompressingResponse {
   private ended = false;
 
   constructor(
+    private readonly ctx: RequestContext,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly strippedCoding: string | undefined,
@@ -147,7 +149,8 @@ class CompressingResponse {
     res.removeHeader('Content-Length');
     const etag = headerText(res, 'etag');
     if (etag !== undefined && etag.startsWith('"')) res.setHeader('ETag', `${etag.slice(0, -1)}-${coding}"`);
-    if (this.req.method !== 'HEAD') this.start(coding);
+    // A HEAD the app sees as GET (--map-head-to-get) gets the headers; its body would go nowhere.
+    if (this.req.method !== 'HEAD' && this.ctx.clientMethod !== 'HEAD') this.start(coding);
   }
 
   /** A 304 for a compressed variant names that variant's ETag, as the 200 did. */
@@ -220,6 +223,6 @@ class CompressingResponse {
 }
 
 export const compressStage: Stage = (ctx, next) => {
-  new CompressingResponse(ctx.req, ctx.res, stripEtagSuffixes(ctx.req));
+  new CompressingResponse(ctx, ctx.req, ctx.res, stripEtagSuffixes(ctx.req));
   next(ctx);
 };

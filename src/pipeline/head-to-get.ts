@@ -11,12 +11,12 @@ import type { Config } from '../config/schema.js';
 import type { Stage } from './context.js';
 
 /**
- * Whether a response filter that needs the whole body is on. Compression
- * (--compress-responses) is the one mod_wsgi-express has; until this server has
- * it there is none, and `auto` behaves as `off`.
+ * Whether a response filter that needs the whole body is on: compression
+ * (--compress-responses), as mod_deflate is in mod_wsgi-express. A HEAD then
+ * gets the headers the compressed GET gets.
  */
-export function responseFiltersNeedBody(_config: Config): boolean {
-  return false;
+export function responseFiltersNeedBody(config: Config): boolean {
+  return config.compressResponses;
 }
 
 /** Whether HEAD requests reach the app as GET under this Config. */

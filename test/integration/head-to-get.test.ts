@@ -2,7 +2,8 @@
  * --map-head-to-get through the real CLI: with On every interface's app sees GET
  * for a HEAD, the client gets the GET's headers and no body (the keep-alive
  * connection stays usable, so no stray bytes were sent), and the access log still
- * says HEAD. Off and Auto (no response filter needs the body yet) leave HEAD.
+ * says HEAD. Off, and Auto without a response filter, leave HEAD; Auto with
+ * --compress-responses maps, and the HEAD gets the compressed GET's headers.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -33,6 +34,21 @@ for (const iface of ['tsgi', 'fetch', 'node'] as const) {
       assert.equal(h.headers['content-length'] ?? h.headers['transfer-encoding'], g.headers['content-length'] ?? g.headers['transfer-encoding']);
       assert.equal(g.body.length, 5000);
       await server.waitFor(/"HEAD \/ HTTP\/1\.1" 200 -/);
+    });
+
+    it('Auto with --compress-responses: the app sees GET; the HEAD gets the headers of the compressed GET', async () => {
+      const server = await startServer([fixture('head-method.ts'), '--interface', iface, '--compress-responses']);
+      const gzip = 'Accept-Encoding: gzip\r\n';
+      const { raw } = await exchange(server.port, [head('/').replace('\r\n\r\n', `\r\n${gzip}\r\n`), get('/').replace('\r\n\r\n', `\r\n${gzip}\r\n`)]);
+      const second = raw.indexOf('HTTP/1.1', 1);
+      const h = parseResponse(raw.slice(0, second));
+      const g = parseResponse(raw.slice(second));
+      assert.equal(h.headers['x-method'], 'GET');
+      assert.equal(h.headers['content-encoding'], 'gzip');
+      assert.equal(h.headers['content-encoding'], g.headers['content-encoding']);
+      assert.equal(h.headers.vary, g.headers.vary);
+      assert.equal(h.headers['content-length'], undefined);
+      assert.equal(h.body, '', 'no body for HEAD');
     });
 
     for (const mode of ['Off', 'Auto']) {
