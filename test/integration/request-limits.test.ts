@@ -135,7 +135,9 @@ describe('--limit-request-body at its default (10 MiB): the worker\'s memory', {
       await res.body.text();
     });
     t.diagnostic(`peak RSS growth for a 20 MiB upload refused on its Content-Length: ${growth.toFixed(1)} MiB`);
-    assert.ok(growth < 8, `the worker's peak RSS grew by ${growth.toFixed(1)} MiB`);
+    // Held, the body alone would be 20 MiB; 5 MiB is usual, above 8 was seen on a loaded machine
+    // (what the lingering close reads and drops is garbage the next GC takes).
+    assert.ok(growth < 12, `the worker's peak RSS grew by ${growth.toFixed(1)} MiB`);
   });
 
   it('a 20 MiB chunked upload gets 413 past 10 MiB: no more than the limit is held', async (t) => {

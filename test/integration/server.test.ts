@@ -323,8 +323,8 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
   it('a reload answers requests running or queued at the time with Connection: close', async () => {
     const server = await startServer([fixture('app.ts'), '--threads', '1']);
     // Long enough that the old worker is still answering after the new generation
-    // is ready and the master has told it to drain.
-    const running = (await sleepInApp(server, 3000, get)).response;
+    // is ready and the master has told it to drain (a loaded machine can take 3 s to start one).
+    const running = (await sleepInApp(server, 6000, get)).response;
     const queued = get(`${server.url}sleep?ms=10`); // waits for the one thread
     await sleep(150); // nothing tells when it is in the worker's queue
     server.signal('SIGHUP');
