@@ -35,29 +35,39 @@ async function toConfig(argv: Record<string, unknown>, version: string): Promise
   });
 }
 
+/** What the command line asks for. */
+export type Command = 'start-server' | 'setup-server' | 'configtest';
+
+const COMMANDS: readonly [Command, string][] = [
+  ['start-server', 'Start the server on an application script (TSGI, fetch or Node handler).'],
+  ['setup-server', 'Write the configuration, a control script (tsgi-expressctl) and a systemd unit into the server root; start nothing.'],
+  ['configtest', 'Check the options and the application script as start-server would, and start nothing (the control script\'s configtest).'],
+];
+
 /**
- * Parses args. Returns the Config to serve, or undefined when there is nothing
- * to start. Throws UsageError for a bad flag or value. yargs itself ends the
- * process (exit code 0) after printing --help or --version.
+ * Parses args. Returns the command and its Config, or undefined when there is
+ * nothing to do. Throws UsageError for a bad flag or value. yargs itself ends
+ * the process (exit code 0) after printing --help or --version.
  */
-export async function parseArgs(args: string[], columns: number | undefined): Promise<Config | undefined> {
+export async function parseCommand(args: string[], columns: number | undefined): Promise<{ command: Command; config: Config } | undefined> {
   const version = packageVersion();
-  let config: Config | undefined;
-  await yargs(args)
-    .scriptName(PROG)
-    .usage(`${PROG} <command> [options]`)
-    .command(
-      'start-server [script]',
-      'Start the server on an application script (TSGI, fetch or Node handler).',
-      (y) =>
-        y
+  let parsed: { command: Command; config: Config } | undefined;
+  let y = yargs(args).scriptName(PROG).usage(`${PROG} <command> [options]`);
+  for (const [command, description] of COMMANDS) {
+    y = y.command(
+      `${command} [script]`,
+      description,
+      (c) =>
+        c
           .positional('script', { type: 'string', describe: 'The application script (.ts .mts .cts .tsx .js .mjs .cjs)' })
           .options(yargsOptions())
           .strictOptions(),
       async (argv) => {
-        config = await toConfig(argv as Record<string, unknown>, version);
+        parsed = { command, config: await toConfig(argv as Record<string, unknown>, version) };
       },
-    )
+    );
+  }
+  await y
     .demandCommand(1, 'No command was specified: use start-server.')
     .strict()
     .version(version)
@@ -70,5 +80,10 @@ export async function parseArgs(args: string[], columns: number | undefined): Pr
       usageError(message ?? err?.message ?? 'invalid arguments');
     })
     .parseAsync();
-  return config;
+  return parsed;
+}
+
+/** The Config of a start-server command line (tests). */
+export async function parseArgs(args: string[], columns: number | undefined): Promise<Config | undefined> {
+  return (await parseCommand(args, columns))?.config;
 }

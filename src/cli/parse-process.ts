@@ -13,7 +13,9 @@
  */
 import { writeSync } from 'node:fs';
 import { ExitCode, UsageError } from '../errors.js';
-import { parseArgs, PROG } from './parse-args.js';
+import { parseCommand, PROG } from './parse-args.js';
+import { packageVersion } from './version.js';
+import { setupLines, setupServer } from '../setup/setup-server.js';
 import { CONFIG_FD } from './parse-protocol.js';
 
 function handOver(json: string): void {
@@ -27,8 +29,14 @@ function handOver(json: string): void {
 }
 
 try {
-  const config = await parseArgs(process.argv.slice(2), process.stdout.columns);
-  if (config) handOver(JSON.stringify(config));
+  const args = process.argv.slice(2);
+  const parsed = await parseCommand(args, process.stdout.columns);
+  if (parsed?.command === 'configtest') {
+    process.stdout.write(`Configuration OK: ${parsed.config.scriptPath} on port ${parsed.config.port}\n`);
+  } else if (parsed?.command === 'setup-server' || parsed?.config.setupOnly) {
+    // As mod_wsgi-express's setup-server: the files that run the server later; nothing starts.
+    process.stdout.write(setupLines(setupServer(parsed.config, args, process.cwd(), packageVersion())));
+  } else if (parsed) handOver(JSON.stringify(parsed.config));
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;
   process.stderr.write(`${PROG}: error: ${err.message}\n`);

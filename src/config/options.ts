@@ -765,6 +765,13 @@ export const OPTIONS = [
     schema: seconds(),
   },
   {
+    key: 'setupOnly', flag: 'setup-only', section: 'Status and deployment', kind: 'boolean', readBy: 'master',
+    default: false,
+    help: 'Write the configuration, the control script and a systemd unit into the server root, then exit without starting (as setup-server).',
+    docs: 'As mod_wsgi-express\'s `--setup-only`: `start-server --setup-only` does what `tsgi-express setup-server` does. Into the server root go `tsgi-express.json` (the resolved configuration), `tsgi-expressctl` (the control script: `start`, `foreground`, `stop`, `restart`, `graceful`, `configtest`, `status`, `reopen-logs`) and `tsgi-express.service` (a systemd unit running it); see docs/deploying.md. Needs a fixed --port (not 0).',
+    schema: flag(),
+  },
+  {
     key: 'debugMode', flag: 'debug-mode', section: 'Debugging', kind: 'boolean', readBy: 'both',
     default: false,
     help: 'One process, one thread, app output on the terminal, stack traces in error pages.',
