@@ -4,6 +4,7 @@
 // again in turn, then reloaded with SIGHUP: nginx answers every request 200.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -132,8 +133,18 @@ async function servedBy(server: RunningServer, pids: Map<number, number>, ms = 3
 
 /** The worker pids a server's master has now (its children). */
 function workerPids(server: RunningServer): Set<number> {
-  const out = spawnSync('pgrep', ['-P', String(server.pid)], { encoding: 'utf8' }).stdout;
-  return new Set(out.split('\n').filter(Boolean).map(Number));
+  const children = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: pid (comm) state ppid ...; comm may hold spaces, so read after its last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.pid) children.add(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
 }
 
 describe('two instances behind nginx', { timeout: 300_000, skip: NGINX ? false : 'no nginx (.ci/run installs it)' }, () => {
