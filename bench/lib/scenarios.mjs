@@ -90,11 +90,13 @@ export const SCENARIOS = [
     // --request-timeout 0 (nothing timed per request, no recycling); plain `tsgi` has the
     // default --request-timeout 60. At this load each worker reaches 10000 requests in
     // about a second, so the supervised server is recycling a worker most of the time.
+    // tsgi-monitored adds --metrics-port: the metrics' counting (a histogram per response,
+    // the stats the master gathers) on every request; no one scrapes during the run.
     name: 'supervised',
-    title: 'hello world, --maximum-requests 10000 --memory-limit 512 --request-timeout 60 vs --request-timeout 0',
+    title: 'hello world, --maximum-requests 10000 --memory-limit 512 --request-timeout 60 [--metrics-port P] vs --request-timeout 0',
     path: '/',
     connections: 50,
-    servers: ['bare-cluster', 'tsgi-unsupervised', 'tsgi-supervised', 'tsgi'],
+    servers: ['bare-cluster', 'tsgi-unsupervised', 'tsgi-supervised', 'tsgi-monitored', 'tsgi'],
   },
   {
     // tsgi runs with the defaults: request limits, header/body/socket timeouts on.

@@ -76,11 +76,14 @@ export const SERVERS = {
     command: tsgi('bench/apps/hello.ts', '--trust-proxy-header', 'X-Forwarded-For', '--trust-proxy', '127.0.0.1/32'),
   },
   // Issue 21's supervision options against the same server with nothing timed per request
-  // (--request-timeout 0; recycling is off by default). The issue's --metrics-port is left
-  // out: metrics are later work.
+  // (--request-timeout 0; recycling is off by default); tsgi-monitored adds --metrics-port.
   'tsgi-supervised': {
     label: 'tsgi-express, TSGI app, --maximum-requests 10000 --memory-limit 512 --request-timeout 60',
     command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000', '--memory-limit', '512', '--request-timeout', '60'),
+  },
+  'tsgi-monitored': {
+    label: 'tsgi-express, TSGI app, --maximum-requests 10000 --memory-limit 512 --request-timeout 60 --metrics-port (a free one)',
+    command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000', '--memory-limit', '512', '--request-timeout', '60', '--metrics-port', '0'),
   },
   'tsgi-unsupervised': { label: 'tsgi-express, TSGI app, --request-timeout 0', command: tsgi('bench/apps/hello.ts', '--request-timeout', '0') },
   'tsgi-log-files': { label: 'tsgi-express, TSGI app, --access-log --log-directory DIR --rotate-logs (5 MiB files)', command: logFiles('bench/apps/hello.ts') },
