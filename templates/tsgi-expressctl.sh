@@ -26,8 +26,6 @@ OUTPUT_LOG="$SERVER_ROOT/output.log"
 START_WAIT={{START_WAIT}}
 # Seconds to wait for it to stop (--drain-delay, --shutdown-timeout and a margin).
 STOP_WAIT={{STOP_WAIT}}
-# Whether the master reopens its log files on SIGUSR1 (yes or no).
-REOPENS_LOGS={{REOPENS_LOGS}}
 
 PROG=$(basename "$0")
 
@@ -145,10 +143,6 @@ reopen-logs)
     if ! pid=$(running_pid); then
         echo "$PROG: tsgi-express not running"
         exit 3
-    fi
-    if [ "$REOPENS_LOGS" != yes ]; then
-        echo "$PROG: this tsgi-express writes its logs to stdout and stderr: no log files to reopen" >&2
-        exit 1
     fi
     kill -USR1 "$pid" && echo "$PROG: tsgi-express (pid $pid) reopening its log files"
     ;;

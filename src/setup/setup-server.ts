@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
 import { pidFilePath } from '../config/server-root.js';
 import { UsageError } from '../errors.js';
-import { SIGNALS } from '../master/signals.js';
 import { fill, template } from '../pipeline/templates.js';
 
 export const CONTROL_SCRIPT = 'tsgi-expressctl';
@@ -89,7 +88,6 @@ function writeSetup(config: Config, argv: readonly string[], cwd: string, versio
     STATUS_URL: shellQuote(statusUrl(config)) || "''",
     START_WAIT: String(Math.ceil(config.startupTimeout + 15)),
     STOP_WAIT: String(stopWait),
-    REOPENS_LOGS: (SIGNALS as readonly string[]).includes('SIGUSR1') ? 'yes' : 'no',
     ARGS: args.map(shellQuote).join(' '),
   });
   writeFileSync(controlScript, script, { mode: 0o755 });
