@@ -32,6 +32,7 @@ async function toConfig(argv: Record<string, unknown>, version: string): Promise
     env: process.env,
     uid: process.getuid?.() ?? 0,
     version,
+    warn: (message) => process.stderr.write(`${PROG}: warning: ${message}\n`),
   });
 }
 

@@ -21,6 +21,7 @@ function yargsOption(spec: OptionSpec): Options {
     defaultDescription: defaultText(spec),
     requiresArg: spec.kind !== 'boolean',
   };
+  if (spec.aliases) base.alias = [...spec.aliases];
   switch (spec.kind) {
     case 'boolean': return { ...base, type: 'boolean' };
     // One word per flag (--passenv A --passenv B), as mod_wsgi-express's append

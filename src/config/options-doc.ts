@@ -12,6 +12,7 @@ function signature(spec: OptionSpec): string {
 function entry(spec: OptionSpec): string {
   const def = defaultText(spec);
   const lines = [`### \`${signature(spec)}\``, '', spec.help];
+  if (spec.aliases) lines.push('', `Also spelled ${spec.aliases.map((a) => `\`--${a}\``).join(', ')}.`);
   if (spec.docs) lines.push('', spec.docs);
   const shown = def === undefined ? 'off' : spec.defaultText !== undefined ? def : `\`${def}\``;
   lines.push('', `Default: ${shown}.`);

@@ -15,6 +15,7 @@ export type Section =
   | 'Application'
   | 'Static files'
   | 'Network'
+  | 'HTTPS and HTTP/2'
   | 'Host names and proxies'
   | 'Request limits'
   | 'Processes and threads'
@@ -35,6 +36,8 @@ export interface OptionSpec {
   /** Config key, camelCase; the flag is its kebab-case form. */
   readonly key: string;
   readonly flag: string;
+  /** Other names of the flag (mod_wsgi-express's hidden aliases, such as --ssl-port). */
+  readonly aliases?: readonly string[];
   readonly section: Section;
   readonly kind: Kind;
   readonly help: string;
@@ -52,6 +55,7 @@ export const SECTIONS: readonly Section[] = [
   'Application',
   'Static files',
   'Network',
+  'HTTPS and HTTP/2',
   'Host names and proxies',
   'Request limits',
   'Processes and threads',
@@ -217,6 +221,39 @@ export const OPTIONS = [
     valueName: 'NUMBER', default: 8000,
     help: 'The HTTP port to listen on (0 picks a free port).',
     schema: integer(0, 65535),
+  },
+  {
+    key: 'httpsPort', flag: 'https-port', aliases: ['ssl-port'], section: 'HTTPS and HTTP/2', kind: 'number', readBy: 'both',
+    valueName: 'NUMBER',
+    help: 'Also serve HTTPS on this port (0 picks a free port); --port keeps serving HTTP.',
+    docs: '`--ssl-port` is the same option, as in mod_wsgi-express. Unlike mod_wsgi-express, --server-name is not required: that requirement comes from Apache\'s name-based virtual hosts, which tsgi-express does not use. The certificate comes from --ssl-certificate-file and --ssl-certificate-key-file (or --ssl-certificate); without them a development certificate is generated in the server root (docs/https.md). TLS 1.2 is the lowest version accepted, renegotiation is refused and a TLS handshake must finish within 15 seconds.',
+    schema: integer(0, 65535),
+  },
+  {
+    key: 'sslCertificateFile', flag: 'ssl-certificate-file', section: 'HTTPS and HTTP/2', kind: 'string', readBy: 'both',
+    valueName: 'PATH',
+    help: 'The server certificate (PEM), for --https-port.',
+    docs: 'RSA or ECDSA. The file may hold the intermediate certificates after the server\'s own, or they can be given with --ssl-certificate-chain-file. A certificate that has expired is served with a warning; one that does not match the key stops the server before it starts.',
+    schema: text('a file path'),
+  },
+  {
+    key: 'sslCertificateKeyFile', flag: 'ssl-certificate-key-file', section: 'HTTPS and HTTP/2', kind: 'string', readBy: 'both',
+    valueName: 'PATH',
+    help: 'The private key of the server certificate (PEM, unencrypted).',
+    schema: text('a file path'),
+  },
+  {
+    key: 'sslCertificate', flag: 'ssl-certificate', section: 'HTTPS and HTTP/2', kind: 'string', readBy: 'master',
+    valueName: 'PREFIX',
+    help: 'Shorthand for --ssl-certificate-file PREFIX.crt --ssl-certificate-key-file PREFIX.key.',
+    docs: 'Wins over those two options when both are given, as in mod_wsgi-express.',
+    schema: text('a file path prefix'),
+  },
+  {
+    key: 'sslCertificateChainFile', flag: 'ssl-certificate-chain-file', section: 'HTTPS and HTTP/2', kind: 'string', readBy: 'both',
+    valueName: 'PATH',
+    help: 'Intermediate CA certificates (PEM) sent after the server certificate.',
+    schema: text('a file path'),
   },
   {
     key: 'serverName', flag: 'server-name', section: 'Host names and proxies', kind: 'string', readBy: 'both',

@@ -11,6 +11,7 @@ import { resolveAuthOptions } from './auth-options.js';
 import { resolveDebugOptions } from './debug-options.js';
 import { resolveLogOptions } from './log-options.js';
 import { resolveModuleEntry } from './module-entry.js';
+import { resolveTls } from './resolve-tls.js';
 import { defaultServerRoot } from './server-root.js';
 import { checkMonitoringOptions } from './monitoring-rules.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
@@ -25,6 +26,8 @@ export interface ResolveContext {
   readonly env: NodeJS.ProcessEnv;
   readonly uid: number;
   readonly version: string;
+  /** Problems that do not stop the server (an expired certificate); default: ignored. */
+  readonly warn?: (message: string) => void;
 }
 
 function describe(value: unknown): string {
@@ -135,6 +138,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ...debugValues,
     ...resolveLogOptions(raw, v, ctx.cwd),
     ...resolveStaticOptions(v as unknown as StaticValues, ctx.cwd),
+    ...resolveTls(v, ctx.cwd, ctx.warn ?? (() => {})),
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,
