@@ -16,9 +16,8 @@
  * later versions), the signal is made eagerly as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../pipeline/context.js';
+import type { ListenerInfo, RequestContext } from '../pipeline/context.js';
 import { absoluteForm, requestScheme } from '../pipeline/request-view.js';
-import type { ServerInfo } from '../tsgi/environ.js';
 import { requestSignal } from '../pipeline/request-signal.js';
 import { requestBody } from './request-body.js';
 
@@ -37,7 +36,7 @@ function hasBody(req: IncomingMessage): boolean {
  * scheme, or the connection's); the Host header already holds a trusted
  * forwarded host, which `forwardedHost` repeats for an absolute-form target.
  */
-export function publicUrl(req: IncomingMessage, server: ServerInfo, scheme = server.scheme, forwardedHost?: string): string {
+export function publicUrl(req: IncomingMessage, listener: ListenerInfo, scheme = listener.scheme, forwardedHost?: string): string {
   const url = req.url ?? '/';
   if (url.charCodeAt(0) !== 47 /* '/' */) {
     // Absolute-form request target (proxies send it): already the full URL, unless a
@@ -47,9 +46,9 @@ export function publicUrl(req: IncomingMessage, server: ServerInfo, scheme = ser
       if (target === undefined || (forwardedHost === undefined && url.toLowerCase().startsWith(scheme + ':'))) return url;
       return `${scheme}://${forwardedHost ?? target.authority}${target.rest}`;
     }
-    return `${scheme}://${req.headers.host || 'localhost:' + server.port}/${url === '*' ? '' : url}`;
+    return `${scheme}://${req.headers.host || 'localhost:' + listener.port}/${url === '*' ? '' : url}`;
   }
-  return `${scheme}://${req.headers.host || 'localhost:' + server.port}${url}`;
+  return `${scheme}://${req.headers.host || 'localhost:' + listener.port}${url}`;
 }
 
 function headerPairs(raw: readonly string[]): [string, string][] {
@@ -120,7 +119,7 @@ if (kSignal !== undefined) {
 }
 
 /** Throws TypeError when the Host header cannot form a URL (the caller answers 400). */
-export function toRequest(ctx: RequestContext, server: ServerInfo): Request {
+export function toRequest(ctx: RequestContext): Request {
   const { req, res } = ctx;
   const init: RequestInit & { duplex?: 'half' } = {
     method: req.method,
@@ -131,5 +130,5 @@ export function toRequest(ctx: RequestContext, server: ServerInfo): Request {
     init.body = requestBody(req, res);
     init.duplex = 'half';
   }
-  return new ServerRequest(publicUrl(req, server, requestScheme(ctx, server.scheme), ctx.forwarded?.host), init, res);
+  return new ServerRequest(publicUrl(req, ctx.listener, requestScheme(ctx, ctx.listener.scheme), ctx.forwarded?.host), init, res);
 }

@@ -70,7 +70,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
   return (ctx) => {
     let request: Request;
     try {
-      request = toRequest(ctx, server);
+      request = toRequest(ctx);
     } catch (err) {
       log.info(`cannot form a Request: ${(err as Error).message}`, ctx.id);
       if (FORBIDDEN_METHODS.has(ctx.req.method ?? '')) {

@@ -13,9 +13,8 @@ import type { RequestContext } from '../pipeline/context.js';
 import { clientAddress, requestClient, requestHost, requestScheme, requestTarget, serverNameFromHost } from '../pipeline/request-view.js';
 import { requestErrors } from '../adapters/request-errors.js';
 
+/** What the environ takes from the server; the port and scheme are the request's listener's (ctx.listener). */
 export interface ScriptServer {
-  readonly port: string;
-  readonly scheme: 'http' | 'https';
   readonly version: string;
 }
 
@@ -43,12 +42,12 @@ export function scriptEnviron(
     QUERY_STRING: ctx.queryString,
     SERVER_NAME: 'localhost',
     SERVER_ADDR: clientAddress(socket.localAddress) ?? '',
-    SERVER_PORT: ctx.forwarded?.serverPort ?? server.port,
+    SERVER_PORT: ctx.forwarded?.serverPort ?? String(ctx.listener.port),
     SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
     SERVER_SOFTWARE: `tsgi-express/${server.version}`,
     REMOTE_ADDR: requestClient(ctx) ?? '',
     REMOTE_PORT: String(socket.remotePort ?? ''),
-    'tsgi.url_scheme': requestScheme(ctx, server.scheme),
+    'tsgi.url_scheme': requestScheme(ctx, ctx.listener.scheme),
     'tsgi.errors': requestErrors(ctx, log),
     'tsgi_express.version': server.version,
     'tsgi_express.process_id': process.pid,

@@ -138,7 +138,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ...debugValues,
     ...resolveLogOptions(raw, v, ctx.cwd),
     ...resolveStaticOptions(v as unknown as StaticValues, ctx.cwd),
-    ...resolveTls(v, ctx.cwd, ctx.warn ?? (() => {})),
+    ...resolveTls(v, raw, ctx.cwd, ctx.warn ?? (() => {})),
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,
     workingDirectory,

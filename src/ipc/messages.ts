@@ -9,6 +9,7 @@
  * a worker may ask the master. A new question is one row in one of those
  * interfaces and one entry in the answering side's table.
  */
+import type { ListenerName } from '../config/listeners.js';
 import type { Level } from '../logging/levels.js';
 import type { RequestCounts } from './request-counts.js';
 
@@ -69,6 +70,8 @@ export interface ListenerClosedMessage {
 /** The worker is ready to listen and asks for the socket the master owns (master/listening-socket.ts). */
 export interface BorrowSocketMessage {
   readonly t: 'borrow-socket';
+  /** Which listener's socket (config/listeners.ts). */
+  readonly listener: ListenerName;
 }
 
 /** Why a worker is recycled: mod_wsgi's names for its daemon-process restarts. */
@@ -128,6 +131,7 @@ export interface ListenerClosedAck {
 /** The answer to borrow-socket; the listening socket travels with it as the IPC handle. */
 export interface ListenSocketMessage {
   readonly t: 'listen-socket';
+  readonly listener: ListenerName;
 }
 
 /** A password file changed and the master checked the new text: use it from now on (master/auth-service.ts). */
@@ -155,16 +159,6 @@ export interface LogAckMessage {
   readonly size: number;
 }
 
-export type MasterMessage =
-  | PhaseMessage
-  | DrainMessage
-  | ListenerClosedAck
-  | ListenSocketMessage
-  | LogAckMessage
-  | AskMessage
-  | AnswerMessage
-  | AuthFilesMessage;
-
 /** What every worker needs from the master for access control: the Digest key and the password files' current text. */
 export interface AuthState {
   /** base64 of the key Digest nonces are signed with (the same in every worker and generation). */
@@ -175,6 +169,31 @@ export interface AuthState {
 
 /** The master's ledger's answer on a Digest (nonce, nc) pair (master/auth-nonce-ledger.ts). */
 export type NonceClaim = 'fresh' | 'replayed' | 'stale';
+
+/** The certificate pair and session-ticket keys every worker's HTTPS listener uses (master/tls-state.ts). */
+export interface TlsMaterial {
+  /** PEM: the certificate, then its chain. */
+  readonly cert: string;
+  readonly key: string;
+  /** 48 bytes, base64. */
+  readonly ticketKeys: string;
+}
+
+/** The certificate was renewed, or the ticket keys replaced: what changed. */
+export interface TlsUpdateMessage extends Partial<TlsMaterial> {
+  readonly t: 'tls-update';
+}
+
+export type MasterMessage =
+  | PhaseMessage
+  | DrainMessage
+  | ListenerClosedAck
+  | ListenSocketMessage
+  | LogAckMessage
+  | AskMessage
+  | AnswerMessage
+  | AuthFilesMessage
+  | TlsUpdateMessage;
 
 /** What a worker says about itself when the master asks (every tick: it is also the heartbeat). */
 export interface WorkerStats {
@@ -262,6 +281,8 @@ export interface MasterQuestions {
   'auth-state': { ask: undefined; answer: AuthState };
   /** Access control: has this Digest (nonce, nc) pair been accepted before, on any worker? */
   'auth-claim': { ask: { nonce: string; nc: string; issuedAt: number }; answer: NonceClaim };
+  /** The HTTPS listener's certificate and ticket keys, asked for when a worker starts. */
+  tls: { ask: undefined; answer: TlsMaterial };
 }
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {

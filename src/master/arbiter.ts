@@ -12,11 +12,13 @@
 import type { Config } from '../config/schema.js';
 import type { MasterQuestions, ReadyMessage } from '../ipc/messages.js';
 import type { Answerers } from '../ipc/rpc.js';
-import { banner, capacity, serverUrl } from './banner.js';
+import { banner, capacity, serverUrls } from './banner.js';
 import { EventQueue } from './event-queue.js';
-import type { ListeningSocket } from './listening-socket.js';
+import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import type { WorkerIdentity } from './privileges.js';
+import type { DevelopmentCertificate } from './tls-dev-certificate.js';
+import type { TlsState } from './tls-state.js';
 import { installSignals, removeSignals, type MasterSignal } from './signals.js';
 import { Supervisor } from './supervisor.js';
 import { ChangeWatcher } from './watcher.js';
@@ -50,11 +52,15 @@ const AFTER_READY: ReadonlySet<MasterEvent['type']> = new Set(['SIGHUP', 'SIGTTI
 export interface ArbiterOptions {
   readonly config: Config;
   readonly logs: LogWriter;
-  readonly socket: ListeningSocket | undefined;
+  readonly socket: ListeningSockets | undefined;
   /** Access control's master side (auth-service.ts), when the options need one. */
   readonly auth?: AuthService;
   /** Who the workers run as (--user, --group). */
   readonly identity: WorkerIdentity;
+  /** The development certificate the master made or found (--https-port without one), for the banner. */
+  readonly dev?: DevelopmentCertificate | undefined;
+  /** With --https-port: the certificate and ticket keys every worker shares, renewed and rotated here. */
+  readonly tls?: TlsState | undefined;
   /** Start-up failed: report it; returns the exit code. */
   readonly bootFailed: (error: unknown) => number;
 }
@@ -81,7 +87,7 @@ export class Arbiter {
   private exitCode: number | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly config: Config;
-  private readonly socket: ListeningSocket | undefined;
+  private readonly socket: ListeningSockets | undefined;
 
   constructor(private readonly opts: ArbiterOptions) {
     this.config = opts.config;
@@ -91,6 +97,10 @@ export class Arbiter {
       pool: () => this.supervisor.freshReport(),
       'auth-state': () => this.authService().state(),
       'auth-claim': (body) => this.authService().claim(body),
+      tls: () => {
+        if (!opts.tls) throw new Error('this server has no HTTPS listener');
+        return opts.tls.material();
+      },
     };
     this.supervisor = new Supervisor(
       opts.config,
@@ -117,6 +127,8 @@ export class Arbiter {
   /** Runs until the server has stopped; resolves with the exit code. */
   async run(): Promise<number> {
     installSignals((signal) => this.queue.push({ type: signal }));
+    this.opts.tls?.onUpdate((message) => this.supervisor.broadcast(message));
+    void this.opts.tls?.watch();
     this.tickTimer = setInterval(() => this.queue.push({ type: 'tick' }), TICK_MS);
     void this.boot();
     try {
@@ -127,6 +139,7 @@ export class Arbiter {
       removeSignals();
       await this.watcher.close();
       await this.opts.auth?.close();
+      await this.opts.tls?.close();
     }
     return this.exitCode ?? 0;
   }
@@ -182,9 +195,9 @@ export class Arbiter {
     this.supervisor.announce('serving');
     const logs = this.opts.logs;
     const n = this.config.processes;
-    const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrl(this.config)}`;
+    const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrls(this.config).join(' ')}`;
     // One write: the Ready line goes out with the banner, before whatever is logged next.
-    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner)}${ready}\n`);
+    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev)}${ready}\n`);
     logs.startup(ready);
     logs.startupFinished();
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);
@@ -342,5 +355,6 @@ export class Arbiter {
     this.supervisor.checkStuck();
     this.supervisor.heartbeat();
     this.supervisor.recycleNext();
+    this.opts.tls?.tick();
   }
 }

@@ -3,16 +3,26 @@
  * columns), printed once every worker is ready.
  */
 import path from 'node:path';
+import { listenerSpecs, listenerUrl } from '../config/listeners.js';
 import type { Config } from '../config/schema.js';
 import { pidFilePath } from '../config/server-root.js';
 import { debugDirectory } from '../config/debug-paths.js';
 import { devtoolsUrl } from '../debug/urls.js';
 import { logBannerRows } from './log-setup.js';
+import type { DevelopmentCertificate } from './tls-dev-certificate.js';
 
-export function serverUrl(config: Config): string {
-  const port = config.port === 80 ? '' : `:${config.port}`;
-  const host = config.serverHost.includes(':') ? `[${config.serverHost}]` : config.serverHost; // IPv6
-  return `http://${host}${port}/`;
+/** Every listener's URL, plain HTTP first. */
+export function serverUrls(config: Config): string[] {
+  return listenerSpecs(config).map((spec) => listenerUrl(config.serverHost, spec));
+}
+
+/** The banner's lines about a generated certificate: what it is, and how to trust it. */
+function developmentCertificateRows(dev: DevelopmentCertificate): [string, string][] {
+  return [
+    ['TLS Certificate', `${dev.certFile} (development certificate, self-signed, for ${dev.names.join(' ')})`],
+    ['TLS Fingerprint', `SHA-256 ${dev.fingerprint}`],
+    ['Trust It With', `curl --cacert ${dev.certFile}, or add it to your browser's trusted certificates`],
+  ];
 }
 
 function reloading(config: Config): string {
@@ -29,11 +39,11 @@ export function capacity(config: Config, p = config.processes): string {
 
 /** The server's own pages (status, metrics, health check), as banner rows. */
 function monitoringRows(config: Config): [string, string][] {
-  const base = serverUrl(config).replace(/\/$/, '');
+  const base = serverUrls(config)[0]!.replace(/\/$/, '');
   const rows: [string, string][] = [];
   if (config.serverStatus) rows.push(['Server Status', `${base}/server-status`]);
   if (config.metricsPath) rows.push(['Metrics URL', `${base}${config.metricsPath}`]);
-  if (config.metricsPort !== undefined) rows.push(['Metrics URL', `${serverUrl({ ...config, port: config.metricsPort })}metrics`]);
+  if (config.metricsPort !== undefined) rows.push(['Metrics URL', `${serverUrls({ ...config, port: config.metricsPort })[0]!}metrics`]);
   if (config.healthCheckPath) rows.push(['Health Check', `${base}${config.healthCheckPath}`]);
   return rows;
 }
@@ -53,9 +63,12 @@ function debugRows(config: Config, inspector: string | undefined): [string, stri
 }
 
 /** `workerUser`: the `Worker User` line, shown when the master runs as root (--user). */
-export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string): string {
+export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string, dev?: DevelopmentCertificate): string {
+  const [url, httpsUrl] = serverUrls(config);
   const rows: [string, string][] = [
-    ['Server URL', serverUrl(config)],
+    ['Server URL', url!],
+    ...(httpsUrl === undefined ? [] : [['Server URL (HTTPS)', httpsUrl] as [string, string]]),
+    ...(dev === undefined ? [] : developmentCertificateRows(dev)),
     ['Server Root', config.serverRoot],
     ['Application', `${config.scriptPath} (${interfaceKind})`],
     ['Mount Point', config.mountPoint],

@@ -13,6 +13,7 @@ import type { Worker } from 'node:cluster';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
+import type { ListenerName, ListenerSpec } from '../config/listeners.js';
 import type { ListenSocketMessage } from '../ipc/messages.js';
 
 /** The parts of node's TCP handle (tcp_wrap) used here. */
@@ -70,9 +71,9 @@ export class ListeningSocket {
   }
 
   /** Answers a worker's borrow-socket request with the socket; the master keeps its own copy. */
-  lendTo(worker: Worker): void {
+  lendTo(worker: Worker, listener: ListenerName): void {
     if (this.closed || !worker.isConnected()) return;
-    const message: ListenSocketMessage = { t: 'listen-socket' };
+    const message: ListenSocketMessage = { t: 'listen-socket', listener };
     worker.send(message, this.handle as unknown as net.Server, { keepOpen: true });
   }
 
@@ -81,5 +82,48 @@ export class ListeningSocket {
     if (this.closed) return;
     this.closed = true;
     this.handle.close();
+  }
+}
+
+/** Binding one listener failed: names its option, the address and why. */
+export class ListenError extends Error {
+  /** `127.0.0.1:8443 (--https-port)` */
+  readonly where: string;
+  constructor(spec: ListenerSpec, host: string | undefined, cause: Error) {
+    super(cause.message);
+    this.name = 'ListenError';
+    this.where = `${host ?? '*'}:${spec.port} (--${spec.flag})`;
+  }
+}
+
+/** The master's sockets, one per listener (config/listeners.ts), each lent by name. */
+export class ListeningSockets {
+  private constructor(private readonly sockets: ReadonlyMap<ListenerName, ListeningSocket>) {}
+
+  /** Binds every listener, or none: a failure closes those already bound. */
+  static async bind(host: string | undefined, specs: readonly ListenerSpec[]): Promise<ListeningSockets> {
+    const bound = new Map<ListenerName, ListeningSocket>();
+    for (const spec of specs) {
+      try {
+        bound.set(spec.name, await ListeningSocket.bind(host, spec.port));
+      } catch (err) {
+        for (const socket of bound.values()) socket.close();
+        throw new ListenError(spec, host, err as Error);
+      }
+    }
+    return new ListeningSockets(bound);
+  }
+
+  /** The concrete port of each listener (port 0 read back). */
+  ports(): Record<string, number> {
+    return Object.fromEntries([...this.sockets].map(([name, socket]) => [name, socket.port]));
+  }
+
+  lendTo(worker: Worker, listener: ListenerName): void {
+    this.sockets.get(listener)?.lendTo(worker, listener);
+  }
+
+  close(): void {
+    for (const socket of this.sockets.values()) socket.close();
   }
 }

@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { defaultServerRoot, pidFilePath } from '../config/server-root.js';
 import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
+import { listenerSpecs } from '../config/listeners.js';
 import { Arbiter } from './arbiter.js';
-import { pickFreePort } from './free-port.js';
-import { ListeningSocket } from './listening-socket.js';
+import { pickFreePorts } from './free-port.js';
+import { ListenError, ListeningSocket, ListeningSockets } from './listening-socket.js';
 import { appendStartupFailure, createLogWriter, logPaths } from './log-setup.js';
 import type { LogWriter } from './log-writer.js';
 import { AuthService } from './auth-service.js';
@@ -24,34 +25,41 @@ import { StartFailure } from './worker-handle.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
-/** A default server root is named after the port, so it follows --port 0's concrete port. */
-function withPort(config: Config, port: number): Config {
-  if (config.port === port) return config;
+/**
+ * The concrete ports (keyed by listener name) in place of 0s. A default server
+ * root is named after the port, so it follows --port 0's concrete port.
+ */
+function withPorts(config: Config, ports: Record<string, number>): Config {
+  const port = ports.http ?? config.port;
+  const httpsPort = ports.https ?? config.httpsPort;
+  if (config.port === port && config.httpsPort === httpsPort) return config;
   const ctx = { env: process.env, uid: process.getuid?.() ?? 0 };
   const defaulted = config.serverRoot === defaultServerRoot(ctx, config.host ?? 'localhost', config.port);
   const serverRoot = defaulted ? defaultServerRoot(ctx, config.host ?? 'localhost', port) : config.serverRoot;
-  return Object.freeze({ ...config, port, serverRoot });
+  return Object.freeze({ ...config, port, httpsPort, serverRoot });
 }
 
 /**
- * Settles the port before the first fork, so every worker and every later
- * generation uses the same one: one worker borrows a socket the master binds
- * here (listening-socket.ts); more workers bind through node:cluster, so --port 0
- * is turned into a free port for them.
+ * Settles the ports before the first fork, so every worker and every later
+ * generation uses the same ones: one worker borrows the sockets the master binds
+ * here, one per listener (listening-socket.ts); more workers bind through
+ * node:cluster, so port 0 is turned into a free port for them.
  */
-async function settlePort(given: Config): Promise<{ config: Config; socket?: ListeningSocket }> {
+async function settlePorts(given: Config): Promise<{ config: Config; socket?: ListeningSockets }> {
   // --metrics-port 0 too: every worker of every generation listens on the same one.
-  const metricsPort = given.metricsPort === 0 ? await pickFreePort(given.host) : given.metricsPort;
+  const metricsPort = given.metricsPort === 0 ? (await pickFreePorts(given.host, 1))[0]! : given.metricsPort;
   const settled = metricsPort === given.metricsPort ? given : Object.freeze({ ...given, metricsPort });
+  const specs = listenerSpecs(settled);
   if (settled.processes === 1 && ListeningSocket.supported) {
-    const socket = await ListeningSocket.bind(settled.host, settled.port);
-    return { config: withPort(settled, socket.port), socket };
+    const socket = await ListeningSockets.bind(settled.host, specs);
+    return { config: withPorts(settled, socket.ports()), socket };
   }
-  const port = settled.port === 0 ? await pickFreePort(settled.host) : settled.port;
-  return { config: withPort(settled, port) };
+  const unset = specs.filter((spec) => spec.port === 0);
+  const free = await pickFreePorts(settled.host, unset.length);
+  return { config: withPorts(settled, Object.fromEntries(unset.map((spec, i) => [spec.name, free[i]!]))) };
 }
 
-function setupCluster(config: Config, socket: ListeningSocket | undefined, logs: LogWriter, identity: WorkerIdentity): void {
+function setupCluster(config: Config, socket: ListeningSockets | undefined, logs: LogWriter, identity: WorkerIdentity): void {
   // One worker whose socket node:cluster keeps (ListeningSocket unsupported) still
   // accepts on its own: a refused round-robin hand-off would have no worker to go to.
   // Must be set before setupPrimary, which fixes the policy.
@@ -95,16 +103,17 @@ function warnUnsetPassenv(config: Config, logs: LogWriter): void {
   }
 }
 
-function cannotListen(config: Config, text: string): string {
-  const where = `${config.host ?? '*'}:${config.port}`;
-  return `tsgi-express: cannot listen on ${where} (is the port in use? see --host/--port):\n${text}\n`;
+/** `where` is unknown when a worker failed to bind: its own message (in `text`) names the port. */
+function cannotListen(where: string | undefined, text: string): string {
+  const what = where === undefined ? 'a worker cannot listen' : `cannot listen on ${where}`;
+  return `tsgi-express: ${what} (is the port in use? see --host, --port, --https-port):\n${text}\n`;
 }
 
 /** Start-up failed: one message saying why (stderr, and the startup log), and the exit code for it. */
-function reportStartFailure(err: unknown, config: Config, logs: LogWriter): number {
+function reportStartFailure(err: unknown, logs: LogWriter): number {
   const text = err instanceof Error ? err.message : String(err);
   if (err instanceof StartFailure && err.cannotListen) {
-    logs.startupFailure(cannotListen(config, text));
+    logs.startupFailure(cannotListen(undefined, text));
     return ExitCode.LISTEN;
   }
   if (err instanceof StartFailure && err.usage) {
@@ -133,17 +142,18 @@ async function closeLogs(logs: LogWriter): Promise<void> {
 export async function runMaster(given: Config): Promise<number> {
   let settled;
   try {
-    settled = await settlePort(given);
+    settled = await settlePorts(given);
   } catch (err) {
-    const text = cannotListen(given, err instanceof Error ? err.message : String(err));
+    const where = err instanceof ListenError ? err.where : `${given.host ?? '*'}:${given.port}`;
+    const text = cannotListen(where, err instanceof Error ? err.message : String(err));
     process.stderr.write(text);
     appendStartupFailure(given, text);
     return ExitCode.LISTEN;
   }
   const { socket } = settled;
-  let config: Config;
+  let prepared: Config;
   try {
-    config = await prepareDebugTools(settled.config);
+    prepared = await prepareDebugTools(settled.config);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     socket?.close();
@@ -152,9 +162,23 @@ export async function runMaster(given: Config): Promise<number> {
   }
   // A root this run created (not given, not left by an earlier run) goes again on exit once
   // empty: it holds only the pid file, and every run on a new port would leave one behind.
-  const createdRoot = mkdirSync(config.serverRoot, { recursive: true }) !== undefined;
-  const logs = createLogWriter(config);
-  logs.startup(`tsgi-express ${config.version} starting (pid ${process.pid}): ${config.scriptPath}, ${config.processes} process(es) * ${config.threads} thread(s), listening on ${config.host ?? '*'}:${config.port}; logs in ${logPaths(config).directory ?? 'the terminal'}`);
+  const createdRoot = mkdirSync(prepared.serverRoot, { recursive: true }) !== undefined;
+  const logs = createLogWriter(prepared);
+  logs.startup(`tsgi-express ${prepared.version} starting (pid ${process.pid}): ${prepared.scriptPath}, ${prepared.processes} process(es) * ${prepared.threads} thread(s), listening on ${prepared.host ?? '*'}:${prepared.port}${prepared.httpsPort === undefined ? '' : ` and ${prepared.httpsPort} (HTTPS)`}; logs in ${logPaths(prepared).directory ?? 'the terminal'}`);
+  let config: Config;
+  let dev;
+  let tls;
+  try {
+    // Imported only for HTTPS: node:crypto and the certificate code stay out of a plain server's master.
+    ({ config, dev, tls } = prepared.httpsPort === undefined
+      ? { config: prepared, dev: undefined, tls: undefined }
+      : await (await import('./tls-setup.js')).setupTls(prepared, logs.log));
+  } catch (err) {
+    socket?.close();
+    logs.startupFailure(`tsgi-express: ${err instanceof Error ? err.message : String(err)}\n`);
+    await closeLogs(logs);
+    return ExitCode.FAILURE;
+  }
   const identity = workerIdentity(config, logs.log);
   setupCluster(config, socket, logs, identity);
   warnUnsetPassenv(config, logs);
@@ -171,7 +195,7 @@ export async function runMaster(given: Config): Promise<number> {
     await closeLogs(logs);
     return ExitCode.USAGE;
   }
-  const arbiter = new Arbiter({ config, logs, socket, auth, identity, bootFailed: (err) => reportStartFailure(err, config, logs) });
+  const arbiter = new Arbiter({ config, logs, socket, auth, identity, dev, tls, bootFailed: (err) => reportStartFailure(err, logs) });
   try {
     return await arbiter.run();
   } finally {

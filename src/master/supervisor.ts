@@ -14,8 +14,8 @@
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { finishAllowanceMs } from '../config/debug-paths.js';
-import type { PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
-import type { ListeningSocket } from './listening-socket.js';
+import type { MasterMessage, PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
+import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { PoolTotals } from './pool-totals.js';
@@ -83,7 +83,7 @@ export class Supervisor {
     private readonly hooks: PoolHooks,
     answers: MasterAnswers,
     /** The listening socket the master owns and lends to each worker, when it owns one. */
-    private readonly socket?: ListeningSocket,
+    private readonly socket?: ListeningSockets,
     /** Extra environment for every worker (HOME, USER, LOGNAME with --user). */
     private readonly workerEnv: Readonly<Record<string, string>> = {},
   ) {
@@ -142,6 +142,11 @@ export class Supervisor {
       this.reloading = false;
       if (!this.stopping) this.topUp();
     }
+  }
+
+  /** Sends a message to every worker (starting, serving or draining). */
+  broadcast(message: MasterMessage): void {
+    for (const h of this.handles.values()) h.send(message);
   }
 
   /** Graceful stop: in-flight requests get `timeout` seconds, then workers are killed. */

@@ -20,7 +20,7 @@ import {
 } from '../ipc/messages.js';
 import { Asker, type AnswerOf, type AskOf } from '../ipc/rpc.js';
 import { WATCHDOG_FD, WATCHDOG_FD_ENV } from '../ipc/watchdog-channel.js';
-import type { ListeningSocket } from './listening-socket.js';
+import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { watchdogEnabled } from './stuck-worker.js';
 
@@ -219,7 +219,7 @@ export class WorkerHandle {
 /** With `socket`, the worker borrows the master's listening socket instead of binding through node:cluster. */
 export function forkWorker(
   config: Config,
-  socket: ListeningSocket | undefined,
+  socket: ListeningSockets | undefined,
   phase: ServerPhase,
   extraEnv: Readonly<Record<string, string>> = {},
 ): Worker {

@@ -10,7 +10,7 @@
  */
 import type { MasterQuestions, RecycleReason, WorkerMessage, WorkerStats } from '../ipc/messages.js';
 import { answer, type Answerers } from '../ipc/rpc.js';
-import type { ListeningSocket } from './listening-socket.js';
+import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import type { WorkerHandle, WorkerMessageSink } from './worker-handle.js';
 
@@ -24,7 +24,7 @@ export type MasterAnswers = Answerers<MasterQuestions, WorkerHandle>;
 export interface WorkerMessageDeps {
   readonly logs: LogWriter;
   /** The listening socket the master lends to each worker, when it owns one. */
-  readonly socket: ListeningSocket | undefined;
+  readonly socket: ListeningSockets | undefined;
   readonly answers: MasterAnswers;
   /** A worker asks to be replaced (it reached a limit it counts itself). */
   recycle(from: WorkerHandle, reason: RecycleReason, detail: string): void;
@@ -38,7 +38,7 @@ export function workerMessageHandlers(deps: WorkerMessageDeps): WorkerMessageHan
     'load-failed': (from, message) => from.loadFailed(message),
     // Acked once written: a worker sends no more than its window ahead (worker/log-batcher.ts).
     log: (from, message) => deps.logs.fromWorker(from.pid, message, () => from.send({ t: 'log-ack', size: message.size })),
-    'borrow-socket': (from) => deps.socket?.lendTo(from.worker),
+    'borrow-socket': (from, message) => deps.socket?.lendTo(from.worker, message.listener),
     'listener-closed': (from) => {
       from.listenerClosed = true;
       from.send({ t: 'listener-closed-ack' });

@@ -116,6 +116,7 @@ class ResponseFacts implements AccessFacts {
 
   get connection(): '+' | '-' | 'X' {
     if (!this.res.writableFinished) return 'X';
+    if (this.req.httpVersionMajor === 2) return '+'; // the session goes on; its streams have no Connection header
     const connection = sentHeader(this.res, 'Connection');
     const closed = connection ? /close/i.test(connection) : this.req.httpVersion === '1.0';
     return closed ? '-' : '+';

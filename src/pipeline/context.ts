@@ -16,9 +16,18 @@ export interface UpgradeConnection {
   readonly head: Buffer;
 }
 
+/** The listener a request arrived on (config/listeners.ts), as the request sees it. */
+export interface ListenerInfo {
+  readonly scheme: 'http' | 'https';
+  /** The port the listener serves: SERVER_PORT. */
+  readonly port: number;
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Where the request came in: its scheme and port (one worker serves several listeners). */
+  readonly listener: ListenerInfo;
   /** Request id: unique within the server run, shown in logs and the environ. */
   readonly id: string;
   /** performance.now() when the request arrived (monotonic; for durations). */

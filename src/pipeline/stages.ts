@@ -10,12 +10,15 @@ import { accessLogStage } from './access-log.js';
 import type { Admission } from './admission.js';
 import type { Stage } from './context.js';
 import { expectContinue } from './expect-continue.js';
+import { clientCertificateStage } from './client-certificate.js';
 import { headerFilter } from './header-filter.js';
 import { headToGet, mapsHeadToGet } from './head-to-get.js';
 import { hostCheck } from './host-check.js';
 import { hostNamesStage } from './host-names.js';
 import { logClientStage } from './log-client.js';
 import { batcherOptions } from '../logging/error-format.js';
+import { hstsStage } from './hsts.js';
+import { httpsOnlyStage } from './https-only.js';
 import { mountStage } from './mount.js';
 import { proxyHeadersStage } from './proxy-headers.js';
 import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
@@ -58,8 +61,12 @@ export const PIPELINE = [
   { name: 'request-metrics', build: (_c, d) => d.monitor?.metrics?.stage },
   // First, so that every answer below (a 400, a 404, a 503) is logged too.
   { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log, c.logFormat) : undefined) },
+  // Before any answer, so the server's own HTTPS answers carry it too.
+  { name: 'hsts', build: (c) => (c.hstsPolicy !== undefined && c.httpsPort !== undefined ? hstsStage(c.hstsPolicy) : undefined) },
   { name: 'request-limits', build: (c, d) => requestLimitsStage(c, d.log) },
   { name: 'host-check', build: () => hostCheck },
+  // Needs a valid Host to redirect to.
+  { name: 'https-only', build: (c) => (c.httpsOnly && c.httpsPort !== undefined ? httpsOnlyStage(c.httpsPort) : undefined) },
   { name: 'header-filter', build: () => headerFilter },
   // Before host names and access control: a probe sends neither a known Host nor credentials.
   { name: 'health-check', build: (c, d) => (c.healthCheckPath && d.monitor ? healthCheckStage(c.healthCheckPath, d.monitor.phase) : undefined) },
@@ -72,6 +79,8 @@ export const PIPELINE = [
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
   { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined) },
+  // Needs the decoded, normalised path the mount stage makes.
+  { name: 'client-certificate', build: (c) => (c.sslVerifyClient.length > 0 ? clientCertificateStage(c.sslVerifyClient) : undefined) },
   // Access control before anything that answers with content (static files, the app, status pages),
   // after mount, so that --auth-location matches the normalised path: host access, then authentication.
   { name: 'host-access', build: (_c, d) => d.access?.hostAccess },

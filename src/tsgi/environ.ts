@@ -8,11 +8,10 @@ import { requestClient, requestHost, requestScheme, requestTarget, serverNameFro
 import type { RequestContext } from '../pipeline/context.js';
 import { requestSignal } from '../pipeline/request-signal.js';
 import type { ServerResponse } from 'node:http';
+import { sslVariables } from './ssl-environ.js';
 
-/** What the environ takes from the server rather than from the request. */
+/** What the environ takes from the server rather than from the request (the port and scheme are the listener's: ctx.listener). */
 export interface ServerInfo {
-  readonly port: string;
-  readonly scheme: 'http' | 'https';
   /** --server-name: SERVER_NAME whatever the Host (a trusted X-Forwarded-Server still wins). */
   readonly serverName?: string;
   readonly multithread: boolean;
@@ -23,6 +22,8 @@ export interface ServerInfo {
   readonly scriptPath: string;
   readonly debugMode: boolean;
   readonly fileWrapper: FileWrapper;
+  /** --ssl-environment: mod_ssl's SSL_* variables on HTTPS requests. */
+  readonly sslEnvironment?: boolean;
 }
 
 const HEADER_KEYS = new Map<string, string>();
@@ -84,12 +85,12 @@ class EnvironObject {
     this.QUERY_STRING = ctx.queryString;
     this.REQUEST_URI = target;
     this.SERVER_NAME = 'localhost';
-    this.SERVER_PORT = ctx.forwarded?.serverPort ?? server.port;
-    this.SERVER_PROTOCOL = req.httpVersion === '1.1' ? 'HTTP/1.1' : 'HTTP/' + req.httpVersion;
+    this.SERVER_PORT = ctx.forwarded?.serverPort ?? String(ctx.listener.port);
+    this.SERVER_PROTOCOL = req.httpVersion === '1.1' ? 'HTTP/1.1' : req.httpVersionMajor === 2 ? 'HTTP/2' : 'HTTP/' + req.httpVersion;
     this.REMOTE_ADDR = requestClient(ctx) ?? '';
     this.REMOTE_PORT = String(socket.remotePort ?? '');
     this['tsgi.version'] = TSGI_VERSION;
-    this['tsgi.url_scheme'] = requestScheme(ctx, server.scheme);
+    this['tsgi.url_scheme'] = requestScheme(ctx, ctx.listener.scheme);
     this['tsgi.input'] = input;
     this['tsgi.errors'] = errors;
     this['tsgi.multithread'] = server.multithread;
@@ -122,7 +123,10 @@ export function buildEnviron(
     environ.REMOTE_USER = ctx.remoteUser;
     environ.AUTH_TYPE = ctx.authType;
   }
+  // The CGI convention frameworks look for (Django's is_secure() among them); mod_wsgi strips it.
   if (environ['tsgi.url_scheme'] === 'https') environ.HTTPS = 'on';
+  // mod_ssl's variables describe the TLS connection itself: none for plain HTTP, whatever a proxy says.
+  if (server.sslEnvironment) Object.assign(environ, sslVariables(ctx.req.socket));
   const forwarded = ctx.forwarded;
   const target = environ.REQUEST_URI as string;
   const hostHeader = addHeaders(environ, ctx.req.rawHeaders);

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
+import type { Http2Engine } from './http2-engine.js';
 import { GOING_AWAY, type OpenUpgrades } from './open-upgrades.js';
 
 /**
@@ -52,20 +53,27 @@ export class ListenerRelease {
   private resolveReleased!: () => void;
   private readonly released = new Promise<void>((resolve) => (this.resolveReleased = resolve));
 
+  /** `servers`: one per listener (worker/server.ts), all closed together. */
   constructor(
-    private readonly server: Server,
+    private readonly servers: readonly net.Server[],
     private readonly notifyMaster: () => void,
   ) {}
 
-  /** Resolves once the master can no longer hand this worker a connection. */
+  /**
+   * Resolves once the master can no longer hand this worker a connection;
+   * `onConnectionsClosed` runs once every listener's last connection has closed.
+   */
   close(onConnectionsClosed?: () => void): Promise<void> {
-    if (onConnectionsClosed) this.server.once('close', onConnectionsClosed);
+    if (onConnectionsClosed) {
+      let open = this.servers.length;
+      for (const server of this.servers) server.once('close', () => --open === 0 && onConnectionsClosed());
+    }
     if (!this.closing) {
       this.closing = true;
       // http.Server#close() would also drop idle keep-alive connections (Node >= 19);
       // net.Server#close() only stops accepting, which is what a rolling reload needs.
-      // The server emits 'close' once the last connection has closed.
-      net.Server.prototype.close.call(this.server);
+      // Each server emits 'close' once the last connection it accepted has closed.
+      for (const server of this.servers) net.Server.prototype.close.call(server);
       this.notifyMaster();
     }
     return this.released;
@@ -78,7 +86,12 @@ export class ListenerRelease {
 }
 
 export interface DrainOptions {
-  readonly server: Server;
+  /** The HTTP/1.1 engine: it knows which of its connections are idle, on every listener. */
+  readonly http1: Server;
+  /** The HTTP/2 engine: its sessions stop with GOAWAY, each closing once its open streams are answered. */
+  readonly http2: Http2Engine | undefined;
+  /** Plain connections that have not sent a byte yet (--http2 waits for one to choose): nothing to finish. */
+  readonly deciding: ReadonlySet<net.Socket>;
   /** Told when the drain starts (connections waiting past --max-connections are let in). */
   readonly settings?: { draining(): void };
   readonly state: DrainState;
@@ -92,7 +105,7 @@ export interface DrainOptions {
 }
 
 export function drain(opts: DrainOptions): void {
-  const { server, state } = opts;
+  const { http1, state } = opts;
   if (state.draining) return;
   state.draining = true;
   opts.settings?.draining();
@@ -104,7 +117,9 @@ export function drain(opts: DrainOptions): void {
     exited = true;
     clearInterval(poll);
     clearTimeout(deadline);
-    server.closeAllConnections();
+    http1.closeAllConnections();
+    opts.http2?.destroyAll();
+    for (const socket of opts.deciding) socket.destroy();
     const upgrades = opts.upgrades;
     if (upgrades === undefined || upgrades.size === 0) return opts.exit();
     void upgrades.closeAll(GOING_AWAY, UPGRADE_CLOSE_MS).then(opts.exit);
@@ -113,9 +128,14 @@ export function drain(opts: DrainOptions): void {
     closed = true;
     if (listenerReleased) finish();
   });
+  // HTTP/2's "Connection: close": every session is told to open no more streams, now.
+  opts.http2?.drain();
   // On shutdown, close idle connections now and those mid-request once they are answered.
-  if (opts.closeIdle) server.closeIdleConnections();
-  const poll = opts.closeIdle ? setInterval(() => server.closeIdleConnections(), 50) : undefined;
+  if (opts.closeIdle) {
+    http1.closeIdleConnections();
+    for (const socket of opts.deciding) socket.destroy();
+  }
+  const poll = opts.closeIdle ? setInterval(() => http1.closeIdleConnections(), 50) : undefined;
   const deadline = setTimeout(finish, opts.timeoutSeconds * 1000);
   void released.then(() => {
     listenerReleased = true;

@@ -23,13 +23,14 @@ import { drain, ListenerRelease } from './drain.js';
 import { ListenCapture, plannedAddress } from './listen-capture.js';
 import { loadApp } from './load-app.js';
 import { LogBatcher } from './log-batcher.js';
-import { listenToMaster, send } from './master-channel.js';
+import { askMaster, listenToMaster, send } from './master-channel.js';
 import { createInFlight, workerStats } from './request-accounting.js';
 import { startWatchdogThread } from './watchdog.js';
 import { currentRequestId } from './request-scope.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
 import { Monitoring } from './monitoring.js';
+import type { ListenerName, ListenerSpec } from '../config/listeners.js';
 
 function serverInfo(config: Config): ServerInfo {
   // Later --setenv values replace earlier ones (as repeated SetEnv lines do);
@@ -41,8 +42,6 @@ function serverInfo(config: Config): ServerInfo {
     if (value !== undefined && !set.has(name)) extra.push([name, value]);
   }
   return {
-    port: String(config.port),
-    scheme: 'http',
     serverName: config.serverName,
     multithread: config.threads !== 1,
     multiprocess: config.multiprocess,
@@ -51,12 +50,13 @@ function serverInfo(config: Config): ServerInfo {
     scriptPath: config.scriptPath,
     debugMode: config.debugMode,
     fileWrapper,
+    sslEnvironment: config.sslEnvironment,
   };
 }
 
 /** The address a captured listen() reports: the worker's own, once it listens. */
 function listeningAddress(config: Config, ws: WorkerServer | undefined): AddressInfo {
-  const address = ws?.server.address();
+  const address = ws?.http1.address();
   return typeof address === 'object' && address !== null ? address : plannedAddress(config.host, config.port);
 }
 
@@ -91,30 +91,46 @@ function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, l
 }
 
 /**
- * What to listen on: with one worker, the socket the master owns and lends
- * (master/listening-socket.ts), asked for only now so the answer cannot arrive
- * before anyone waits for it (it comes through the table, `listen-socket`);
- * otherwise host:port, shared through node:cluster.
+ * What a listener listens on: with one worker, the socket the master owns and
+ * lends (master/listening-socket.ts), asked for only now so the answer cannot
+ * arrive before anyone waits for it (it comes through the table,
+ * `listen-socket`, one per listener); otherwise host:port, shared through
+ * node:cluster.
  */
-function listenTarget(config: Config, lent: Promise<object>, backlog: number): Promise<object> {
-  if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: config.port, host: config.host, backlog });
-  send({ t: 'borrow-socket' });
-  return lent;
+function listenTarget(config: Config, spec: ListenerSpec, lent: SocketLoans, backlog: number): Promise<object> {
+  if (process.env.TSGI_EXPRESS_SOCKET !== 'borrow') return Promise.resolve({ port: spec.port, host: config.host, backlog });
+  const loan = lent.wait(spec.name);
+  send({ t: 'borrow-socket', listener: spec.name });
+  return loan;
 }
 
-async function listen(config: Config, ws: WorkerServer, lent: Promise<object>, monitoring: Monitoring, onReady: () => void): Promise<void> {
-  ws.server.once('error', (err: NodeJS.ErrnoException) => {
-    writeSync(2, `worker ${process.pid} cannot listen on port ${config.port}: ${err.message}\n`);
-    process.exit(ExitCode.LISTEN);
-  });
+/** The sockets the master lends, by listener name, as they arrive. */
+class SocketLoans {
+  private readonly waiting = new Map<ListenerName, (handle: object) => void>();
+  wait(name: ListenerName): Promise<object> {
+    return new Promise((resolve) => this.waiting.set(name, resolve));
+  }
+  lent(name: ListenerName, handle: object): void {
+    this.waiting.get(name)?.(handle);
+    this.waiting.delete(name);
+  }
+}
+
+async function listen(config: Config, ws: WorkerServer, lent: SocketLoans): Promise<void> {
   const backlog = ws.settings.backlog;
-  // A lent handle is bound but not listening yet: listen(handle, backlog) sets the backlog.
-  ws.server.listen(await listenTarget(config, lent, backlog), backlog, () => {
-    monitoring.listenForMetrics().then(onReady, (err: Error) => {
-      writeSync(2, `worker ${process.pid} cannot listen on --metrics-port ${config.metricsPort}: ${err.message}\n`);
-      process.exit(ExitCode.LISTEN);
-    });
-  });
+  await Promise.all(
+    ws.listeners.map(async ({ spec, server }) => {
+      const target = await listenTarget(config, spec, lent, backlog);
+      await new Promise<void>((resolve) => {
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          writeSync(2, `worker ${process.pid} cannot listen on ${config.host ?? '*'}:${spec.port} (--${spec.flag}): ${err.message}\n`);
+          process.exit(ExitCode.LISTEN);
+        });
+        // A lent handle is bound but not listening yet: listen(handle, backlog) sets the backlog.
+        server.listen(target, backlog, resolve);
+      });
+    }),
+  );
 }
 
 /**
@@ -177,20 +193,18 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
     return;
   }
-  // Registered before the access-control stages are built, which ask the master for its
-  // state; the master sends drain, listen-socket and its own questions only once the
-  // worker listens, by when ws and listener are set.
-  let listener!: ListenerRelease;
+  // The worker's one table of messages from the master, registered before the server is
+  // built: building it asks the master questions (the access-control state, the HTTPS
+  // certificate), whose answers come through here.
+  let listener: ListenerRelease | undefined;
   const inFlight = createInFlight(config, batcher.log);
   const monitoring = new Monitoring(config, batcher.log);
-  let lend!: (handle: object) => void;
-  const lent = new Promise<object>((resolve) => (lend = resolve));
+  const lent = new SocketLoans();
   const stats = () => workerStats(ws!.admission, inFlight, monitoring.stats());
   const answers: Answerers<WorkerQuestions, undefined> = {
     stats,
     'cpu-profile': () => debugTools.writeProfile(),
   };
-  // The worker's one table of messages from the master.
   listenToMaster({
     drain: (message) => {
       debugTools.draining();
@@ -198,13 +212,15 @@ async function main(): Promise<void> {
       // The last stats go first: what this worker served stays in the server's totals.
       const exit = () =>
         send({ t: 'last-stats', stats: stats() }, () => void debugTools.finish(message.reason).then(() => batcher.flush(() => process.exit(ExitCode.OK))));
+      if (!ws || !listener) return exit(); // not serving yet: nothing to finish
       const closeIdle = message.reason === 'shutdown';
-      drain({ ...ws!, timeoutSeconds: message.timeout, closeIdle, listener, exit });
+      drain({ ...ws, timeoutSeconds: message.timeout, closeIdle, listener, exit });
     },
-    'listener-closed-ack': () => listener.acked(),
+    'listener-closed-ack': () => listener?.acked(),
     'log-ack': () => {}, // taken by the listener registered with the batcher, before the app loaded
-    'listen-socket': (_message, handle) => {
-      if (typeof handle === 'object' && handle !== null) lend(handle);
+    'tls-update': (message) => ws?.tls?.update(message),
+    'listen-socket': (message, handle) => {
+      if (typeof handle === 'object' && handle !== null) lent.lent(message.listener, handle);
     },
     ask: (message) => answer(answers, message, undefined, (reply) => send(reply)),
     'auth-files': (message) => masterLink.deliver(message),
@@ -219,24 +235,26 @@ async function main(): Promise<void> {
     send({ t: 'load-failed', error, usage }, () => process.exit(usage ? ExitCode.USAGE : ExitCode.APP_LOAD));
     return;
   }
-  let server: WorkerServer;
   try {
-    server = ws = createWorkerServer(config, selected, batcher.log, access, inFlight, monitoring, await loadStaticStages(config, batcher.log));
+    ws = await createWorkerServer(config, selected, batcher.log, access, inFlight, () => askMaster('tls', undefined), monitoring, await loadStaticStages(config, batcher.log));
   } catch (err) {
     // A document root, alias or --mime-types file gone since the command line checked it.
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
   }
-  listener = new ListenerRelease(server.server, () => send({ t: 'listener-closed' }));
-  process.on('uncaughtException', (err) => reportCrash(err, () => server.admission.running, batcher, listener));
-  await listen(config, server, lent, monitoring, () => {
-    const address = server.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const inspector = debugTools.inspectorUrl();
-    send({ t: 'ready', port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
-    // After ready, off the start-up path: the thread is needed only once the worker serves.
-    setImmediate(() => startWatchdogThread(batcher.log));
+  const release = new ListenerRelease(ws.listeners.map((l) => l.server), () => send({ t: 'listener-closed' }));
+  listener = release;
+  const serving = ws;
+  process.on('uncaughtException', (err) => reportCrash(err, () => serving.admission.running, batcher, release));
+  await listen(config, ws, lent);
+  await monitoring.listenForMetrics().catch((err: Error) => {
+    writeSync(2, `worker ${process.pid} cannot listen on --metrics-port ${config.metricsPort}: ${err.message}\n`);
+    process.exit(ExitCode.LISTEN);
   });
+  const inspector = debugTools.inspectorUrl();
+  send({ t: 'ready', port: config.port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
+  // After ready, off the start-up path: the thread is needed only once the worker serves.
+  setImmediate(() => startWatchdogThread(batcher.log));
 }
 
 void main();

@@ -1,16 +1,37 @@
 /**
- * The worker's HTTP server: one RequestContext per request, passed through the
- * pipeline (pipeline/stages.ts) to the application handler.
+ * The worker's servers, built from the listeners the Config asks for
+ * (config/listeners.ts), as fastify's lib/server.js builds its server from its
+ * options; here one worker serves several listeners through shared protocol
+ * engines:
+ *
+ * - the HTTP/1.1 engine, one node:http Server for every listener. It listens on
+ *   the plain port itself, and the HTTPS listener (tls-listener.ts) hands it each
+ *   connection whose ALPN chose http/1.1. So its options (timeouts, limits), its
+ *   parse-error answers (client-error.ts) and drain apply to both ports alike.
+ * - with --http2, the HTTP/2 engine (http2-engine.ts): the HTTPS listener hands
+ *   it the connections whose ALPN chose h2, the plain listener those that open
+ *   with the HTTP/2 preface (h2c-preface.ts). Its streams become node:http
+ *   requests and responses (http2-bridge.ts), so from here on one code path
+ *   serves both protocols.
+ *
+ * Each request gets one RequestContext naming the listener it arrived on (its
+ * scheme and port: decided per request, from the connection), and goes through
+ * the pipeline (pipeline/stages.ts) to the application handler.
  */
 import http from 'node:http';
+import type net from 'node:net';
+import type { Socket } from 'node:net';
+import type tls from 'node:tls';
+import { listenerSpecs, type ListenerSpec } from '../config/listeners.js';
 import type { Config } from '../config/schema.js';
+import type { TlsMaterial } from '../ipc/messages.js';
 import type { Log } from '../logging/log.js';
 import { Admission } from '../pipeline/admission.js';
 import type { InFlight } from '../pipeline/in-flight.js';
-import { buildStages, composePipeline } from '../pipeline/build.js';
-import { attachContext, type AppHandler, type RequestContext, type UpgradeConnection } from '../pipeline/context.js';
 import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
+import { buildStages, composePipeline } from '../pipeline/build.js';
+import { attachContext, type AppHandler, type ListenerInfo, type RequestContext, type UpgradeConnection } from '../pipeline/context.js';
 import type { StageDeps } from '../pipeline/stages.js';
 import { answerAsRequest } from '../adapters/upgrade.js';
 import { ConnectionSettings } from './connection-settings.js';
@@ -20,6 +41,8 @@ import { ListenCapture } from './listen-capture.js';
 import { OpenUpgrades } from './open-upgrades.js';
 import { runInRequest } from './request-scope.js';
 import { listenForUpgrades, upgradeStages } from './upgrade.js';
+import type { Http2Engine } from './http2-engine.js';
+import type { TlsListener } from './tls-listener.js';
 
 class Context implements RequestContext {
   scriptName = '';
@@ -32,6 +55,7 @@ class Context implements RequestContext {
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
+    readonly listener: ListenerInfo,
     readonly id: string,
     readonly startMono: number,
     readonly upgrade?: UpgradeConnection,
@@ -41,8 +65,23 @@ class Context implements RequestContext {
   }
 }
 
+/** One port the worker serves, and the server that accepts on it. */
+export interface Listener {
+  readonly spec: ListenerSpec;
+  /** listen(), close() (stop accepting) and 'close' once its last connection is gone. */
+  readonly server: http.Server | tls.Server;
+}
+
 export interface WorkerServer {
-  readonly server: http.Server;
+  readonly listeners: readonly Listener[];
+  /** The HTTP/1.1 engine, whichever listener a connection came in on. */
+  readonly http1: http.Server;
+  /** The HTTP/2 engine (--http2). */
+  readonly http2: Http2Engine | undefined;
+  /** Plain connections still waiting for their first bytes (--http2: h2c or HTTP/1.1?). */
+  readonly deciding: ReadonlySet<Socket>;
+  /** The HTTPS listener, for certificate renewal. */
+  readonly tls: TlsListener | undefined;
   readonly admission: Admission;
   readonly state: DrainState;
   readonly settings: ConnectionSettings;
@@ -56,15 +95,101 @@ export interface WorkerApp {
   readonly upgrade?: AppHandler;
 }
 
-export function createWorkerServer(
+/**
+ * The HTTP/1.1 engine: Node's parser, with the connection settings
+ * (connection-settings.ts: timeouts, limits, the answers to what the parser
+ * refuses). `accept` is what a connection goes through before HTTP: Node's own
+ * handling and the slow-client watch, taken before `front` (the h2c preface, the
+ * PROXY protocol) and --max-connections are put in front of the plain listener:
+ * the HTTPS listener hands over connections that have been through its own front.
+ */
+function createHttp1Engine(
+  settings: ConnectionSettings,
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  front: (server: http.Server) => void,
+): { server: http.Server; accept: (socket: Socket) => void } {
+  const server = http.createServer(settings.serverOptions(), handle);
+  let accept!: (socket: Socket) => void;
+  settings.apply(server, () => {
+    const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+    accept = (socket) => {
+      for (const listener of listeners) listener.call(server, socket);
+    };
+    front(server);
+  });
+  return { server, accept };
+}
+
+/** The listener a connection came in on: HTTPS when it is encrypted. */
+function listenerInfos(specs: readonly ListenerSpec[]): (socket: Socket) => ListenerInfo {
+  const info = (scheme: 'http' | 'https'): ListenerInfo => {
+    const spec = specs.find((s) => s.scheme === scheme);
+    return { scheme, port: spec?.port ?? 0 };
+  };
+  const plain = info('http');
+  const secure = info('https');
+  return (socket) => ((socket as Partial<tls.TLSSocket>).encrypted ? secure : plain);
+}
+
+/**
+ * The HTTPS listener, imported only when there is one: node:tls stays out of a
+ * plain server's workers. Its certificate and ticket keys come from the master.
+ */
+async function createHttpsListener(config: Config, log: Log, engines: Engines, material: () => Promise<TlsMaterial>): Promise<TlsListener> {
+  const { createTlsListener } = await import('./tls-listener.js');
+  const protocols = engines.http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
+  return createTlsListener(config, await material(), log, protocols, (socket) => {
+    if (socket.alpnProtocol === 'h2' && engines.http2) engines.http2.accept(socket);
+    else engines.acceptHttp1(socket);
+  });
+}
+
+interface Engines {
+  readonly http1: http.Server;
+  /** Node's own HTTP/1.1 handling of a connection, past whatever the plain listener puts in front of it. */
+  readonly acceptHttp1: (socket: Socket) => void;
+  readonly http2: Http2Engine | undefined;
+  readonly deciding: ReadonlySet<Socket>;
+}
+
+/**
+ * The protocol engines: HTTP/1.1 always; HTTP/2 (and h2c on the plain port) with
+ * --http2. In front of the plain listener, outermost first: --max-connections,
+ * `proxyFront` (the PROXY preamble), then the h2c preface.
+ */
+async function createEngines(
+  config: Config,
+  log: Log,
+  settings: ConnectionSettings,
+  proxyFront: (server: net.Server) => void,
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<Engines> {
+  const h2 = config.http2 ? { ...(await import('./http2-engine.js')), ...(await import('./h2c-preface.js')) } : undefined;
+  let http2: Http2Engine | undefined;
+  let deciding: ReadonlySet<Socket> = new Set();
+  const { server: http1, accept: acceptHttp1 } = createHttp1Engine(settings, handle, (server) => {
+    if (h2) {
+      // An idle HTTP/2 session lasts as long as an idle HTTP/1.1 keep-alive connection.
+      const engine = new h2.Http2Engine(handle, log, { idleTimeoutMs: () => server.keepAliveTimeout });
+      http2 = engine;
+      deciding = h2.routeByPreface(server, (socket) => engine.accept(socket));
+    }
+    proxyFront(server);
+  });
+  return { http1, acceptHttp1, http2, deciding };
+}
+
+/** `tlsMaterial`: asks the master for the HTTPS certificate and ticket keys (only with --https-port). */
+export async function createWorkerServer(
   config: Config,
   worker: WorkerApp,
   log: Log,
-  access?: StageDeps['access'],
-  inFlight?: InFlight,
+  access: StageDeps['access'],
+  inFlight: InFlight | undefined,
+  tlsMaterial: () => Promise<TlsMaterial>,
   monitor?: StageDeps['monitor'],
   staticStages: StaticStages = {},
-): WorkerServer {
+): Promise<WorkerServer> {
   const app = worker.handler;
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
@@ -73,31 +198,42 @@ export function createWorkerServer(
   const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
+  const specs = listenerSpecs(config);
+  const listenerOf = listenerInfos(specs);
   const ridPrefix = process.pid.toString(36) + '-';
   let counter = 0;
   const tagOutput = !config.debugMode;
   const settings = new ConnectionSettings(config, log);
-  const server = http.createServer(settings.serverOptions(), (req, res) => {
+  const trusted = config.proxyProtocol ? new TrustedProxies(config.trustProxy) : undefined;
+  // The PROXY preamble comes before HTTP (or TLS), inside --max-connections and within --header-timeout.
+  const proxyFront = (server: net.Server) => {
+    if (trusted) acceptProxyProtocol(server, { trusted, log, timeoutMs: config.headerTimeout * 1000 || undefined });
+  };
+  const engines = await createEngines(config, log, settings, proxyFront, (req, res) => {
     if (!settings.accepts(req, res)) return;
-    const ctx = new Context(req, res, ridPrefix + (++counter).toString(36), performance.now());
+    const ctx = new Context(req, res, listenerOf(req.socket), ridPrefix + (++counter).toString(36), performance.now());
     if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
   });
-  settings.apply(server, () => {
-    // The PROXY preamble comes before HTTP, inside --max-connections and within --header-timeout.
-    if (config.proxyProtocol) {
-      acceptProxyProtocol(server, { trusted: new TrustedProxies(config.trustProxy), log, timeoutMs: config.headerTimeout * 1000 || undefined });
-    }
-  });
-  ListenCapture.markOwn(server);
+  ListenCapture.markOwn(engines.http1);
   const upgrades = new OpenUpgrades();
   // Without an upgrade handler or a proxy mount, Node serves an upgrade request as an ordinary one.
+  // On the HTTP/1.1 engine, so upgrades work on every listener: the HTTPS one hands it its http/1.1 connections.
   if (worker.upgrade || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
     const upgradeApp = worker.upgrade ?? ((ctx: RequestContext) => answerAsRequest(ctx, app));
     const upgradePipeline = composePipeline(upgradeStages(stages), upgradeApp);
     const makeContext = (req: http.IncomingMessage, res: http.ServerResponse, upgrade: UpgradeConnection) =>
-      new Context(req, res, ridPrefix + (++counter).toString(36), performance.now(), upgrade);
-    listenForUpgrades(server, makeContext, upgradePipeline, upgrades);
+      new Context(req, res, listenerOf(req.socket), ridPrefix + (++counter).toString(36), performance.now(), upgrade);
+    listenForUpgrades(engines.http1, makeContext, upgradePipeline, upgrades);
   }
-  return { server, admission, state, upgrades, settings };
+  let secure: TlsListener | undefined;
+  const listeners: Listener[] = [];
+  for (const spec of specs) {
+    if (spec.scheme === 'https') {
+      secure = await createHttpsListener(config, log, engines, tlsMaterial);
+      proxyFront(secure.server);
+    }
+    listeners.push({ spec, server: spec.scheme === 'https' ? secure!.server : engines.http1 });
+  }
+  return { listeners, http1: engines.http1, http2: engines.http2, deciding: engines.deciding, tls: secure, admission, state, upgrades, settings };
 }

@@ -24,6 +24,8 @@ export interface LoadOptions {
   readonly hangMs?: number;
   /** Sent with every request (credentials, say). */
   readonly headers?: Record<string, string>;
+  /** More undici Agent options: a CA to trust (`connect: { ca }`), `allowH2`. */
+  readonly agent?: Agent.Options;
 }
 
 export class Load {
@@ -34,7 +36,7 @@ export class Load {
 
   constructor(private readonly url: string, private readonly opts: LoadOptions) {
     const timeouts = opts.hangMs ? { headersTimeout: opts.hangMs, bodyTimeout: opts.hangMs } : {};
-    this.agent = new Agent({ connections: opts.loops, pipelining: 1, ...timeouts });
+    this.agent = new Agent({ connections: opts.loops, pipelining: 1, ...timeouts, ...opts.agent });
     const deadline = Date.now() + opts.maxMs;
     this.loops = Array.from({ length: opts.loops }, () => this.loop(deadline));
   }

@@ -22,6 +22,9 @@ export interface RunningServer {
   readonly pid: number;
   readonly url: string;
   readonly port: number;
+  /** With --https-port: the HTTPS listener's URL and port (the Ready line's second URL). */
+  readonly httpsUrl: string | undefined;
+  readonly httpsPort: number | undefined;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
   /** Resolves when the output (from `from` on) matches re; rejects after timeoutMs. */
@@ -115,11 +118,14 @@ export async function startServer(args: string[], opts: RunOptions = {}): Promis
   const root = /^Server Root {8}: (.+)$/m.exec(out)?.[1];
   if (root) serverRoots.add(root);
   const url = ready[1]!;
+  const httpsUrl = /^Ready: .* (https:\/\/\S+)/m.exec(out)?.[1];
   return {
     child,
     pid: child.pid!,
     url,
     port: Number(new URL(url).port),
+    httpsUrl,
+    httpsPort: httpsUrl === undefined ? undefined : Number(new URL(httpsUrl).port),
     output: () => out,
     waitFor,
     signal: (sig) => child.kill(sig),

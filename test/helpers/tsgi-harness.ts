@@ -51,8 +51,6 @@ export interface Harness {
 
 export function serverInfo(overrides: Partial<ServerInfo> = {}): ServerInfo {
   return {
-    port: '0',
-    scheme: 'http',
     multithread: false,
     multiprocess: false,
     extra: [],
@@ -82,6 +80,7 @@ export async function startTsgi(
     const ctx: RequestContext = {
       req,
       res,
+      listener: { scheme: 'http', port: 0 },
       id,
       startMono: performance.now(),
       startUs: Date.now() * 1000,

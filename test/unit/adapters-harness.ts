@@ -21,10 +21,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function testServerInfo(port: number): ServerInfo {
+export function testServerInfo(): ServerInfo {
   return {
-    port: String(port),
-    scheme: 'http',
     multithread: true,
     multiprocess: false,
     extra: [['FROM_SETENV', 'yes']],
@@ -55,13 +53,13 @@ export async function serve(
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const opts: InterfaceOptions = { server: testServerInfo(port), log: recordingLog(logged), debugMode };
+  const opts: InterfaceOptions = { server: testServerInfo(), log: recordingLog(logged), debugMode };
   const handler = make(opts);
   const mount = mountStage(mountPoint);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const now = performance.now();
     const ctx: RequestContext = {
-      req, res, id: `t${++counter}`, startMono: now, startUs: Date.now() * 1000,
+      req, res, listener: { scheme: 'http', port }, id: `t${++counter}`, startMono: now, startUs: Date.now() * 1000,
       scriptName: '', pathInfo: '', queryString: '',
     };
     hostCheck(ctx, (c) => headerFilter(c, (c2) => mount(c2, (c3) => handler(c3))));

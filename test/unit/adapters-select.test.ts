@@ -13,7 +13,7 @@ import { recordingLog, testServerInfo } from './adapters-harness.js';
 const log = recordingLog([]);
 // Not installed: these modules never listen, and the wait for a listen() is short.
 const capture = new ListenCapture(() => plannedAddress('127.0.0.1', 8000), log);
-const opts = { server: testServerInfo(8000), log, debugMode: false, capture, listenWaitMs: 20 };
+const opts = { server: testServerInfo(), log, debugMode: false, capture, listenWaitMs: 20 };
 
 function select(namespace: Record<string, unknown>, iface: Config['interface'] = 'auto', callableObject = 'application') {
   const config = { interface: iface, callableObject, scriptPath: '/srv/app.ts', keepMountPrefix: false } as Config;
