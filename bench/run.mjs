@@ -74,7 +74,8 @@ async function runServer(name, round) {
   try {
     let warm = FIRST_WARM_SECONDS;
     for (const sc of scenarios.filter((s) => s.servers.includes(name))) {
-      const load = { url: `http://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close, headers: sc.headers, ws: sc.ws };
+      const scheme = sc.scheme ?? 'http';
+      const load = { url: `${scheme}://127.0.0.1:${port}${sc.path}`, connections: sc.connections, upload: sc.upload, close: sc.close, headers: sc.headers, generator: sc.generator, streams: sc.streams, ws: sc.ws };
       await runLoad({ ...load, seconds: warm });
       warm = WARM_SECONDS;
       let r, rss, foreign, cpuUs, masterUs;
@@ -96,7 +97,7 @@ async function runServer(name, round) {
       // The master's own share: what writing the logs costs it per request (the tsgi-log-files server).
       const masterCpuPerReqUs = r.requests > 0 ? masterUs / r.requests : NaN;
       ((samples[sc.name] ??= {})[name] ??= []).push({ ...r, ...rss, foreign, cpuPerReqUs, masterCpuPerReqUs });
-      commandLines.set(`load:${sc.name}`, describeLoad({ ...load, url: `http://127.0.0.1:PORT${sc.path}`, seconds: SECONDS }));
+      commandLines.set(`load:${sc.name}`, describeLoad({ ...load, url: `${scheme}://127.0.0.1:PORT${sc.path}`, seconds: SECONDS }));
       log(`  round ${round} ${sc.name.padEnd(12)} ${name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  CPU ${cpuPerReqUs.toFixed(1)} us/req  errors ${r.errors}  tree ${(rss.totalKb / 1024).toFixed(0)} MB  other CPU ${(foreign * 100).toFixed(0)}%`);
     }
   } finally {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { apacheBinary, apacheCommand } from './apache.mjs';
 import { nginxBinary, nginxCommand } from './nginx.mjs';
 import { staticDir } from './static-files.mjs';
+import { benchCertificate } from './tls.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
@@ -46,6 +47,22 @@ const tsgiWith = (cli, app, ...extra) => (port) => ({
   cmd: NODE,
   args: [cli, 'start-server', app, '--host', '127.0.0.1', '--port', String(port), '--processes', String(PROCESSES), ...extra],
 });
+
+/** A bare TLS server (node:https or node:http2 cluster) on `port`, with the bench certificate. */
+const bareTls = (script) => (port) => {
+  const { cert, key } = benchCertificate();
+  return { ...bare(script)(port), env: { ...bare(script)(port).env, TLS_CERT: cert, TLS_KEY: key } };
+};
+
+/** tsgi-express serving HTTPS on `port` (the plain port is any free one), with the bench certificate. */
+const tsgiTls = (app, ...extra) => (port) => {
+  const { cert, key } = benchCertificate();
+  return {
+    cmd: NODE,
+    args: [CLI, 'start-server', app, '--host', '127.0.0.1', '--port', '0', '--https-port', String(port),
+      '--ssl-certificate-file', cert, '--ssl-certificate-key-file', key, '--processes', String(PROCESSES), ...extra],
+  };
+};
 
 const gunicorn = which('gunicorn');
 
@@ -97,6 +114,10 @@ export const SERVERS = {
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },
   'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
   'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
+  'bare-https': { label: `bare node:https cluster (${PROCESSES} workers), same certificate`, command: bareTls('bench/servers/bare-https-cluster.mjs') },
+  'tsgi-https': { label: 'tsgi-express, TSGI app, HTTPS', command: tsgiTls('bench/apps/hello.ts') },
+  'bare-http2': { label: `bare node:http2 secure server cluster (${PROCESSES} workers, compatibility API), same certificate`, command: bareTls('bench/servers/bare-http2-cluster.mjs') },
+  'tsgi-http2': { label: 'tsgi-express, TSGI app, --http2 over TLS', command: tsgiTls('bench/apps/hello.ts', '--http2') },
   'tsgi-auth-basic': { label: 'tsgi-express, TSGI app, Basic auth, trivial synchronous checkPassword', command: tsgi('bench/apps/hello.ts', '--auth-user-script', 'bench/apps/auth-trivial.mjs') },
   'tsgi-express-listen': { label: 'tsgi-express, Express app that calls app.listen() (captured)', command: tsgi('bench/apps/express-listen.mjs'), pair: 'bare-express' },
   'tsgi-fastify': { label: 'tsgi-express, Fastify app (export default fastify)', command: tsgi('bench/apps/fastify-hello.mjs'), pair: 'bare-fastify' },

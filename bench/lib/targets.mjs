@@ -81,6 +81,17 @@ export function checkTargets(results, startup) {
     const e = off.cpuPerReqUs / on.cpuPerReqUs;
     add('(CPU) limits at defaults CPU efficiency >= 0.97 x all off', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.97);
   }
+  // Issue 17: HTTPS and HTTP/2, each against its bare cluster with the same certificate.
+  for (const [scenario, ours, ref, what, min] of [
+    ['https', 'tsgi-https', 'bare-https', 'HTTPS keep-alive hello req/s', 0.9],
+    ['https-new-connection', 'tsgi-https', 'bare-https', 'HTTPS new TLS connection per request req/s', 0.95],
+    ['http2', 'tsgi-http2', 'bare-http2', 'HTTP/2 hello (h2load 10x10) req/s', 0.85],
+  ]) {
+    const r = results[scenario] ?? {};
+    if (!r[ours] || !r[ref]) continue;
+    const ratio = r[ours].rps / r[ref].rps;
+    add(`${what} >= ${min.toFixed(2)} x bare ${scenario === 'http2' ? 'node:http2' : 'node:https'} cluster`, ratio.toFixed(2) + roundRange(r[ours].roundsRps, r[ref].roundsRps), ratio >= min);
+  }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
     add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);
