@@ -28,6 +28,20 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.const
 /** Headers about the HTTP/1.1 connection itself, which HTTP/2 forbids (RFC 9113 8.2.2). */
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
+/**
+ * RST_STREAM, and no END_STREAM before it: how a response is cut short. node:http2's
+ * close() first ends the writable side unless it is ending already, and flushes that
+ * END_STREAM ahead of the reset, which would pass a partial body off as the whole one.
+ * Marking the writable side as ending (a Writable state accessor, settable in every
+ * supported Node) leaves only the reset.
+ */
+export function resetStream(stream: ServerHttp2Stream, code: number): void {
+  if (stream.closed || stream.destroyed) return;
+  const state = (stream as unknown as { _writableState: { ending: boolean } })._writableState;
+  if (!state.ending) state.ending = true;
+  stream.close(code);
+}
+
 /** What every stream of one connection shares: the socket it came in on, read once. */
 export class ConnectionInfo {
   readonly remoteAddress: string | undefined;
@@ -46,6 +60,8 @@ export class ConnectionInfo {
     this.encrypted = (socket as Partial<TLSSocket>).encrypted === true ? true : undefined;
   }
 }
+
+const RESPONSE_CUT_SHORT = new Error('the response was cut short');
 
 /** kNeedDrain: set by OutgoingMessage#write when it returns false; whoever emits 'drain' clears it. */
 const kNeedDrain = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never))).find(
@@ -119,21 +135,21 @@ export class StreamSocket extends EventEmitter {
   }
   setTimeout(ms: number, callback?: () => void): this {
     if (callback) this.once('timeout', callback);
+    if (this.stream.listenerCount('timeout') === 0) this.stream.on('timeout', onStreamTimeout);
     this.stream.setTimeout(ms);
     return this;
   }
 
-  /** The end of this exchange: a response still unfinished is cut (the stream is reset). */
+  /** The end of this exchange: a response still unfinished could not be completed (the stream is reset, INTERNAL_ERROR). */
   end(): this {
-    return this.destroy();
+    return this.destroy(RESPONSE_CUT_SHORT);
   }
 
   /** Resets this stream unless it already ended cleanly; never the session. */
   destroy(err?: Error): this {
     if (this.destroyed) return this;
     this.destroyed = true;
-    const stream = this.stream;
-    if (!stream.closed && !stream.destroyed) stream.close(err ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
+    resetStream(this.stream, err ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
     process.nextTick(() => this.emit('close', err !== undefined));
     return this;
   }
@@ -147,8 +163,17 @@ export class StreamSocket extends EventEmitter {
 }
 
 const STREAM = Symbol('tsgi-express.http2Stream');
+const BRIDGED_REQ = Symbol('tsgi-express.req');
+const BRIDGED_RES = Symbol('tsgi-express.res');
+const BRIDGED_SOCKET = Symbol('tsgi-express.socket');
+const ANSWERED = Symbol('tsgi-express.answered');
+/** The stream's 'drain' listener is added when a write first has to wait (most responses never do). */
+const DRAIN_LISTENED = Symbol('tsgi-express.drainListened');
 const RESPONDED = Symbol('tsgi-express.responded');
 const ENDED = Symbol('tsgi-express.ended');
+/** Body bytes written to the stream, and the Content-Length the head declared (-1: none). */
+const SENT = Symbol('tsgi-express.sent');
+const DECLARED = Symbol('tsgi-express.declared');
 
 /** An HTTP/1.1 response head (`HTTP/1.1 200 OK\r\nName: value\r\n...`) as HTTP/2 headers. */
 function headFrame(status: number, head: string): OutgoingHttpHeaders {
@@ -175,6 +200,8 @@ interface Bridged extends ServerResponse {
   [STREAM]: ServerHttp2Stream;
   [RESPONDED]: boolean;
   [ENDED]: boolean;
+  [SENT]: number;
+  [DECLARED]: number;
   _header: string | null;
   _headerSent: boolean;
   chunkedEncoding: boolean;
@@ -193,8 +220,11 @@ function respond(res: Bridged, endStream: boolean): void {
   res._headerSent = true;
   const stream = res[STREAM];
   if (stream.destroyed || stream.closed || stream.headersSent) return;
+  const frame = headFrame(res.statusCode, res._header ?? '');
+  const declared = frame['content-length'];
+  if (declared !== undefined && !Array.isArray(declared)) res[DECLARED] = Number(declared);
   // No Date added by node:http2: Node's HTTP/1.1 head has one (sendDate).
-  stream.respond(headFrame(res.statusCode, res._header ?? ''), { endStream, sendDate: false } as http2.ServerStreamResponseOptions);
+  stream.respond(frame, { endStream, sendDate: false } as http2.ServerStreamResponseOptions);
 }
 
 /*
@@ -219,12 +249,18 @@ function send(this: Bridged, data: string | Uint8Array, encoding?: BufferEncodin
     return true;
   }
   respond(this, false);
+  this[SENT] += typeof data === 'string' ? Buffer.byteLength(data, encoding ?? 'utf8') : data.byteLength;
   const stream = this[STREAM];
   if (stream.destroyed || !stream.writable) {
     if (typeof callback === 'function') process.nextTick(callback);
     return false;
   }
-  return stream.write(data, encoding ?? 'utf8', typeof callback === 'function' ? callback : undefined);
+  const ok = stream.write(data, encoding ?? 'utf8', typeof callback === 'function' ? callback : undefined);
+  if (!ok && !(stream as Partial<Bridging> & { [DRAIN_LISTENED]?: boolean })[DRAIN_LISTENED]) {
+    (stream as unknown as Record<symbol, boolean>)[DRAIN_LISTENED] = true;
+    stream.on('drain', onStreamDrain);
+  }
+  return ok;
 }
 
 /** Interim responses (100 Continue, 103 Early Hints), which Node writes as raw HTTP/1.1. */
@@ -248,10 +284,24 @@ function end(this: Bridged, chunk?: unknown, encoding?: unknown, callback?: unkn
     this[ENDED] = true;
     const stream = this[STREAM];
     if (!this[RESPONDED]) respond(this, true);
+    else if (truncated(this)) {
+      // Fewer bytes than the Content-Length: ending the stream would pass them off as the
+      // whole body (a client takes that as a protocol error). The stream is reset instead,
+      // as HTTP/1.1 closes the connection, so the client knows it was cut short.
+      resetStream(stream, NGHTTP2_INTERNAL_ERROR);
+    }
     // respond() has ended it already for HEAD, 204, 205 and 304.
     else if (!stream.destroyed && !stream.writableEnded) stream.end();
   }
   return this;
+}
+
+/** Whether the response ends short of the Content-Length it declared (a HEAD or 204/304 has no body to count). */
+function truncated(res: Bridged): boolean {
+  const declared = res[DECLARED];
+  if (declared < 0 || res[SENT] >= declared) return false;
+  const status = res.statusCode;
+  return res.req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
 }
 
 /** An http.ServerResponse that writes to `stream`. */
@@ -260,6 +310,8 @@ export function bridgeResponse(req: IncomingMessage, stream: ServerHttp2Stream):
   res[STREAM] = stream;
   res[RESPONDED] = false;
   res[ENDED] = false;
+  res[SENT] = 0;
+  res[DECLARED] = -1;
   // The body goes to the stream as it is: never chunk-encoded (the HEADERS frame has no
   // Transfer-Encoding), so a response without Content-Length ends with the stream.
   res.useChunkedEncodingByDefault = false;
@@ -309,6 +361,72 @@ function refuse(stream: ServerHttp2Stream, status: number): void {
   stream.respond({ ':status': status, 'content-length': 0 }, { endStream: true });
 }
 
+/** What the stream's shared listeners need, kept on the stream (no closure per stream). */
+interface Bridging extends ServerHttp2Stream {
+  [BRIDGED_REQ]: IncomingMessage;
+  [BRIDGED_RES]: Bridged;
+  [BRIDGED_SOCKET]: StreamSocket;
+  [ANSWERED]: boolean;
+}
+
+function ignore(): void {}
+
+function onStreamData(this: Bridging, chunk: Buffer): void {
+  if (!this[BRIDGED_REQ].push(chunk)) this.pause();
+}
+
+function onStreamEnd(this: Bridging): void {
+  const req = this[BRIDGED_REQ];
+  req.complete = true;
+  req.push(null);
+}
+
+function onStreamDrain(this: Bridging): void {
+  drained(this[BRIDGED_RES]);
+}
+
+function onStreamTimeout(this: Bridging): void {
+  const socket = this[BRIDGED_SOCKET];
+  socket.emit('timeout');
+  if (!this[BRIDGED_REQ].emit('timeout') && !this[BRIDGED_RES].emit('timeout')) socket.destroy();
+}
+
+/**
+ * The stream closed. Before the response was complete, the client reset it or
+ * the session ended: as the HTTP/1.1 server does when a connection closes under
+ * a request, the request is aborted ('aborted', 'close'), then the response closes.
+ */
+function onStreamClose(this: Bridging): void {
+  if (!this[ANSWERED]) this[BRIDGED_REQ].destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  this[BRIDGED_SOCKET].closed();
+}
+
+function emitResponseClose(res: ServerResponse): void {
+  const closing = res as unknown as { _closed: boolean };
+  if (closing._closed) return;
+  closing._closed = true;
+  res.destroyed = true;
+  res.emit('close');
+}
+
+/**
+ * The response is complete. As the HTTP/1.1 server does: a request body nobody
+ * read is dropped, and the response closes on the next tick. A body the client is
+ * still sending is refused with RST_STREAM(NO_ERROR) (RFC 9113 8.1).
+ */
+function onResponseFinish(this: Bridged): void {
+  const stream = this[STREAM] as Bridging;
+  const req = stream[BRIDGED_REQ];
+  stream[ANSWERED] = true;
+  const incoming = req as unknown as { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
+  if (!incoming._consuming && !incoming._readableState.resumeScheduled) incoming._dump();
+  const clientDone = (stream as unknown as { _readableState: { ended: boolean } })._readableState.ended;
+  if (!clientDone && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
+  const socket = stream[BRIDGED_SOCKET];
+  if (socket._httpMessage === this) this.detachSocket(socket as unknown as Socket);
+  process.nextTick(emitResponseClose, this);
+}
+
 /** Bridges one stream to `handle(req, res)`. */
 export function bridgeStream(
   stream: ServerHttp2Stream,
@@ -319,7 +437,7 @@ export function bridgeStream(
 ): void {
   // A stream reset by the client, or a write to one, reports an 'error': this
   // stream's end, never the worker's.
-  stream.on('error', () => {});
+  stream.on('error', ignore);
   const method = headers[':method'];
   const path = headers[':path'];
   if (method === 'CONNECT' || typeof path !== 'string' || typeof method !== 'string') return refuse(stream, 405);
@@ -329,9 +447,10 @@ export function bridgeStream(
   req.url = path;
   const authority = headers[':authority'];
   const lines = requestHeaders(rawHeaders ?? flatten(headers), typeof authority === 'string' ? authority : undefined);
+  const bodiless = stream.endAfterHeaders;
   // HTTP/2 frames a body without Content-Length; HTTP/1.1 would say chunked, and body parsers
   // (Express's, type-is) look for one of the two. Apache's mod_http2 adds the same header.
-  if (!stream.endAfterHeaders && headers['content-length'] === undefined) lines.push('transfer-encoding', 'chunked');
+  if (!bodiless && headers['content-length'] === undefined) lines.push('transfer-encoding', 'chunked');
   // As node:http's parser gives them: rawHeaders, and req.headers built from them when first read.
   (req as unknown as { _addHeaderLines(h: string[], n: number): void })._addHeaderLines(lines, lines.length);
   // Made while the version still reads 1.1: ServerResponse reads a TE header for HTTP/1.0.
@@ -343,44 +462,22 @@ export function bridgeStream(
   req.httpVersion = '2.0';
   res.assignSocket(socket as unknown as Socket);
 
-  stream.on('data', (chunk: Buffer) => {
-    if (!req.push(chunk)) stream.pause();
-  });
-  stream.once('end', () => {
+  const bridging = stream as Bridging;
+  bridging[BRIDGED_REQ] = req;
+  bridging[BRIDGED_RES] = res as Bridged;
+  bridging[BRIDGED_SOCKET] = socket;
+  bridging[ANSWERED] = false;
+  if (bodiless) {
+    // Nothing to read: the stream's own readable side is left alone, so node:http2 keeps
+    // it until our write completes instead of destroying it under the write.
     req.complete = true;
     req.push(null);
-  });
-  stream.on('drain', () => drained(res));
-  stream.on('timeout', () => {
-    socket.emit('timeout');
-    if (!req.emit('timeout') && !res.emit('timeout')) socket.destroy();
-  });
-  let answered = false;
-  stream.once('close', () => {
-    // Closed before the response was complete: the client reset the stream, or the
-    // session ended. As the HTTP/1.1 server does when a connection closes under a
-    // request: the request is aborted ('aborted', 'close'), then the response closes.
-    if (!answered) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-    socket.closed();
-  });
-  res.once('finish', () => {
-    answered = true;
-    // As the HTTP/1.1 server does: unread request body is dropped, and once the
-    // response is complete the request no longer needs the stream. A body still
-    // arriving is refused with RST_STREAM(NO_ERROR) (RFC 9113 8.1).
-    const incoming = req as unknown as { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
-    if (!incoming._consuming && !incoming._readableState.resumeScheduled) incoming._dump();
-    const clientDone = (stream as unknown as { _readableState: { ended: boolean } })._readableState.ended;
-    if (!clientDone && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
-    if (socket._httpMessage === res) res.detachSocket(socket as unknown as Socket);
-    process.nextTick(() => {
-      if (!(res as unknown as { _closed: boolean })._closed) {
-        (res as unknown as { _closed: boolean })._closed = true;
-        res.destroyed = true;
-        res.emit('close');
-      }
-    });
-  });
+  } else {
+    stream.on('data', onStreamData);
+    stream.once('end', onStreamEnd);
+  }
+  stream.once('close', onStreamClose);
+  res.once('finish', onResponseFinish);
   if (headers.expect === '100-continue') res.writeContinue();
   handle(req, res);
 }

@@ -193,10 +193,10 @@ describe('a truncated HTTP/2 response', { timeout: 60_000 }, () => {
     session.once('close', () => (sessionClosed = true));
     try {
       const other = h2request(session, { ':path': '/fine' });
-      await assert.rejects(h2request(session, { ':path': '/short' }), (err: Error & { rstCode?: number }) => {
-        assert.ok(err.rstCode !== undefined, String(err));
-        return true;
-      });
+      // RST_STREAM, not END_STREAM: node:http2 reports the reset as a stream error.
+      const reset = /NGHTTP2_(INTERNAL_ERROR|CANCEL)|stream reset/;
+      await assert.rejects(h2request(session, { ':path': '/short' }), reset);
+      await assert.rejects(h2request(session, { ':path': '/broken' }), reset);
       assert.match((await other).body, new RegExp(`^HTTP/2 (localhost|127\\.0\\.0\\.1):${server.httpsPort}$`));
       assert.equal((await h2request(session, { ':path': '/after' })).status, 200);
       assert.equal(sessionClosed, false);
@@ -234,7 +234,7 @@ function h2loadCounts(out: string): { done: number; succeeded: number; failed: n
   return { done: done!, succeeded: succeeded!, failed: failed!, errored: errored!, timeout: timeout!, non2xx: Number(codes[2]) + Number(codes[3]) + Number(codes[4]) };
 }
 
-describe('drain under HTTP/2', { timeout: 120_000 }, () => {
+describe('drain under HTTP/2', { timeout: 300_000 }, () => {
   it('a drain sends a graceful GOAWAY, a PING, then the final GOAWAY; the open stream finishes', async () => {
     const server = await startServer([fixture('app.ts'), ...tlsArgs()]);
     const session = await h2connect(server.httpsUrl!, ca);
@@ -252,18 +252,30 @@ describe('drain under HTTP/2', { timeout: 120_000 }, () => {
     assert.equal((await server.exited()).code, 0);
   });
 
-  it('SIGHUP under h2load (TLS and h2c): zero failed requests', async () => {
-    const server = await startServer([fixture('app.ts'), ...tlsArgs(), '--processes', '2']);
-    for (const url of [`${server.httpsUrl}pid`, `${server.url}pid`]) {
-      const load = run('h2load', ['-D', '6', '-c', '4', '-m', '10', url], { timeoutMs: 30_000 });
-      await sleep(1500);
+  it('SIGHUP under h2load (TLS and h2c): every request that reached the server is answered', async () => {
+    // h2load does not open a new connection after a GOAWAY, and requests it had queued but
+    // not sent when the GOAWAY arrived are refused by its own nghttp2 (REFUSED_STREAM) and
+    // counted as failed. So the proof is server-side: every request the server received (one
+    // access-log line each) is one h2load saw succeed, and h2load's failures are at most the
+    // requests it had in flight (connections x streams), none of them answered with an error.
+    const server = await startServer([fixture('app.ts'), ...tlsArgs(), '--processes', '2', '--access-log']);
+    for (const url of [`${server.httpsUrl}pid?h2load`, `${server.url}pid?h2load`]) {
       const from = server.output().length;
+      let finished = false;
+      const load = run('h2load', ['-D', '20', '-c', '4', '-m', '10', url], { timeoutMs: 50_000 }).finally(() => (finished = true));
+      await sleep(1500);
       server.signal('SIGHUP');
       await server.waitFor(/Reload complete/, 20_000, from);
+      assert.equal(finished, false, 'h2load ended before the reload completed: nothing was proven');
       const { stdout, stderr } = await load;
       const counts = h2loadCounts(stdout);
-      assert.ok(counts.done > 200, `too little load to prove anything: ${stdout}`);
-      assert.deepEqual([counts.failed, counts.errored, counts.timeout, counts.non2xx], [0, 0, 0, 0], `${url}\n${stdout}\n${stderr}`);
+      assert.ok(counts.succeeded > 200, `too little load to prove anything: ${stdout}`);
+      assert.equal(counts.non2xx, 0, stdout);
+      assert.ok(counts.failed <= 4 * 10, `${counts.failed} failed: more than h2load had in flight\n${stdout}\n${stderr}`);
+      const served = async () => (server.output().slice(from).match(/"GET \/pid\?h2load HTTP\/2\.0" 200 /g) ?? []).length;
+      const deadline = Date.now() + 10_000;
+      while ((await served()) < counts.succeeded && Date.now() < deadline) await sleep(100);
+      assert.equal(await served(), counts.succeeded, `the server answered ${await served()} requests, h2load saw ${counts.succeeded} succeed`);
     }
   });
 
