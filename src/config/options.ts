@@ -280,14 +280,14 @@ export const OPTIONS = [
     key: 'httpsOnly', flag: 'https-only', section: 'HTTPS and HTTP/2', kind: 'boolean', readBy: 'worker',
     default: false,
     help: 'Redirect every request on the plain HTTP port to the same path and query on HTTPS (302).',
-    docs: '302, as mod_wsgi-express does, to the host name the request asked for and the HTTPS port (left out when it is 443). Needs --https-port.',
+    docs: '302, as mod_wsgi-express does, to --server-name when given (else the host name the request asked for) and the HTTPS port (left out when it is 443). A request a trusted proxy says came over HTTPS (--trust-proxy-header) is not redirected; with --allow-localhost a loopback client is served over plain HTTP, as mod_wsgi-express does. Needs --https-port.',
     schema: flag(),
   },
   {
     key: 'hstsPolicy', flag: 'hsts-policy', section: 'HTTPS and HTTP/2', kind: 'string', readBy: 'worker',
     valueName: 'VALUE',
     help: 'Send `Strict-Transport-Security: VALUE` on every HTTPS response, e.g. `max-age=31536000; includeSubDomains`.',
-    docs: 'Only on HTTPS responses (browsers ignore it over plain HTTP). mod_wsgi-express sends it only together with --https-only; tsgi-express whenever it is given with --https-port.',
+    docs: 'Only on responses to requests that came over TLS, to this server or (--proxy-protocol) to the proxy in front; browsers ignore it over plain HTTP. mod_wsgi-express sends it only together with --https-only; tsgi-express whenever it is given with --https-port.',
     schema: text('a Strict-Transport-Security value').refine((v) => !/[\r\n\0]/.test(v), { error: 'must be one line (no CR, LF or NUL)' }),
   },
   {

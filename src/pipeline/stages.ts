@@ -65,8 +65,6 @@ export const PIPELINE = [
   { name: 'hsts', build: (c) => (c.hstsPolicy !== undefined && c.httpsPort !== undefined ? hstsStage(c.hstsPolicy) : undefined) },
   { name: 'request-limits', build: (c, d) => requestLimitsStage(c, d.log) },
   { name: 'host-check', build: () => hostCheck },
-  // Needs a valid Host to redirect to.
-  { name: 'https-only', build: (c) => (c.httpsOnly && c.httpsPort !== undefined ? httpsOnlyStage(c.httpsPort) : undefined) },
   { name: 'header-filter', build: () => headerFilter },
   // Before host names and access control: a probe sends neither a known Host nor credentials.
   { name: 'health-check', build: (c, d) => (c.healthCheckPath && d.monitor ? healthCheckStage(c.healthCheckPath, d.monitor.phase) : undefined) },
@@ -77,6 +75,14 @@ export const PIPELINE = [
   { name: 'log-client', build: (c) => (batcherOptions(c).withClient ? logClientStage : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
   { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
+  // After host-names (a host this server does not serve gets 403, not a redirect) and
+  // proxy-headers (a proxy that terminated TLS says https: nothing to redirect).
+  {
+    name: 'https-only',
+    build: (c) => (c.httpsOnly && c.httpsPort !== undefined
+      ? httpsOnlyStage({ httpsPort: c.httpsPort, serverName: c.serverName, allowLocalhost: c.allowLocalhost })
+      : undefined),
+  },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
   { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined) },
   // Needs the decoded, normalised path the mount stage makes.
