@@ -228,7 +228,10 @@ export function readPreamble(socket: Socket, opts: ProxyProtocolOptions & { time
     socket.pause();
     if (rest.length > 0) socket.unshift(rest);
     pass();
-    socket.resume();
+    // A tick later: a TLS listener's TLSSocket takes over the handle and reads what
+    // was unshifted (the ClientHello that came with the header) as it starts; a
+    // socket resumed before then emits those bytes to nobody, and the handshake hangs.
+    process.nextTick(() => socket.resume());
   };
   const onData = (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
