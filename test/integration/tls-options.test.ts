@@ -70,6 +70,17 @@ describe('client certificates and --ssl-environment', { timeout: 120_000 }, () =
     assert.equal((alice.body as Record<string, unknown>).SSL_CLIENT_VERIFY, 'SUCCESS');
   });
 
+  it('openssl s_client: the handshake names the CA it accepts; with a certificate the request passes, without it 403', async () => {
+    const request = 'GET /environ/private/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+    const alice = await sClient(server.httpsPort!, ['-CAfile', pki.caCert, '-cert', pki.clientCert, '-key', pki.clientKey, '-ign_eof'], request);
+    assert.match(alice.stdout, /Acceptable client certificate CA names\n.*CN ?= ?tsgi-express test CA/);
+    // Not at a line start: s_client prints the session tickets that arrive beside the answer.
+    assert.match(alice.stdout, /HTTP\/1\.1 200 OK\r\n/);
+    assert.match(alice.stdout, /"SSL_CLIENT_S_DN":"[^"]*CN=alice/);
+    const none = await sClient(server.httpsPort!, ['-CAfile', pki.caCert, '-ign_eof'], request);
+    assert.match(none.stdout, /HTTP\/1\.1 403 Forbidden\r\n/);
+  });
+
   it('refuses a certificate the CA did not sign, and says why in SSL_CLIENT_VERIFY elsewhere', async () => {
     const mallory = ['--cacert', pki.caCert, '--cert', pki.strangerCert, '--key', pki.strangerKey];
     assert.equal((await curlJson([...mallory, `${base}/environ/private/x`])).status, 403);
