@@ -6,11 +6,15 @@
  * a real server.
  */
 
-/** An authentication answer: a user, a denial (401), or a broken rule (500). */
+/**
+ * An authentication answer: a user, a denial (401), or a broken rule (500); or
+ * no answer, when the client left before its password was checked.
+ */
 export type Verdict =
   | { readonly kind: 'user'; readonly user: string }
   | { readonly kind: 'denied'; readonly reason: string }
-  | { readonly kind: 'error'; readonly rule: string };
+  | { readonly kind: 'error'; readonly rule: string }
+  | { readonly kind: 'abandoned' };
 
 /** A short, safe description of a value a script returned, for the error log. */
 export function describeValue(value: unknown): string {

@@ -5,11 +5,12 @@
  * synchronous); a script that throws or rejects becomes an `error` answer with
  * its source-mapped stack.
  */
+import type { Log } from '../logging/log.js';
 import { formatError } from '../pipeline/error-response.js';
 import { checkPasswordVerdict, membershipVerdict, realmHashVerdict, type Membership, type RealmHash, type Verdict } from './contracts.js';
 import type { BasicCredentials } from './credentials.js';
 import { parseHtdigest, parseHtpasswd, type HtdigestFile, type HtpasswdEntry } from './password-file.js';
-import { verifyPassword } from './password-hash.js';
+import { ABANDONED, dummyEntry, PasswordChecks, type CheckRequest } from './password-checks.js';
 import type { ScriptEnviron } from './script-environ.js';
 import { VerifiedCredentials } from './verified-cache.js';
 
@@ -39,9 +40,12 @@ const threw = (name: string) => (err: unknown) => ({ kind: 'error' as const, rul
 
 export type EnvironFactory = () => ScriptEnviron;
 
+const NOT_FOUND: Verdict = { kind: 'denied', reason: 'user not found' };
+const GONE: Verdict = { kind: 'abandoned' };
+
 export interface UserSource {
   /** Basic: who these credentials belong to, or why not. */
-  checkBasic(environ: EnvironFactory, credentials: BasicCredentials): MaybePromise<Verdict>;
+  checkBasic(environ: EnvironFactory, credentials: BasicCredentials, request?: CheckRequest): MaybePromise<Verdict>;
   /** Digest: the hex MD5 of user:realm:password, or why not. */
   realmHash(environ: EnvironFactory, user: string, realm: string): MaybePromise<RealmHash>;
 }
@@ -63,27 +67,41 @@ export class ScriptUsers implements UserSource {
   }
 }
 
-/** --auth-user-file: an htpasswd file, with a cache of recently verified credentials (verified-cache.ts). */
+/**
+ * --auth-user-file: an htpasswd file, with a cache of recently verified credentials
+ * (verified-cache.ts), checks capped and unknown users checked against a dummy
+ * entry (password-checks.ts).
+ */
 export class HtpasswdUsers implements UserSource {
   private users: Map<string, HtpasswdEntry>;
+  private dummy: HtpasswdEntry | undefined;
   private readonly verified = new VerifiedCredentials();
+  private readonly checks: PasswordChecks;
 
-  constructor(text: string) {
+  constructor(text: string, log?: Log) {
     this.users = parseHtpasswd(text);
+    this.dummy = dummyEntry(this.users);
+    this.checks = new PasswordChecks(log);
   }
 
   /** A new version of the file (already checked by the master): the cache goes with the old one. */
   replace(text: string): void {
     this.users = parseHtpasswd(text);
+    this.dummy = dummyEntry(this.users);
     this.verified.clear();
   }
 
-  checkBasic(_environ: EnvironFactory, { user, password }: BasicCredentials): MaybePromise<Verdict> {
+  checkBasic(_environ: EnvironFactory, { user, password }: BasicCredentials, request?: CheckRequest): MaybePromise<Verdict> {
     const entry = this.users.get(user);
-    if (entry === undefined) return { kind: 'denied', reason: 'user not found' };
+    if (entry === undefined) {
+      // The same work as a wrong password, so that the time taken does not say which users exist.
+      if (this.dummy === undefined) return NOT_FOUND;
+      return andThen(this.checks.verify(this.dummy, password, request), (ok) => (ok === ABANDONED ? GONE : NOT_FOUND));
+    }
     if (this.verified.has(user, password)) return { kind: 'user', user };
     const users = this.users;
-    return andThen(verifyPassword(entry, password), (ok): Verdict => {
+    return andThen(this.checks.verify(entry, password, request), (ok): Verdict => {
+      if (ok === ABANDONED) return GONE;
       // A check that finished after the file changed says nothing about the new file.
       if (ok && users === this.users) this.verified.add(user, password);
       return ok ? { kind: 'user', user } : { kind: 'denied', reason: 'password mismatch' };

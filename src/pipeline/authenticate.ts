@@ -137,6 +137,7 @@ export function authenticateStage(setup: AuthSetup): Stage {
   };
 
   const afterVerdict = (ctx: RequestContext, next: (ctx: RequestContext) => void, attempted: string, v: Verdict) => {
+    if (v.kind === 'abandoned') return; // the client left before its check started: nobody to answer, nothing learnt
     if (v.kind === 'error') return broken(ctx, v.rule);
     if (v.kind === 'denied') return failed(ctx, attempted, v.reason);
     return checkGroup(ctx, next, v.user);
@@ -147,7 +148,7 @@ export function authenticateStage(setup: AuthSetup): Stage {
   const basic = (ctx: RequestContext, next: (ctx: RequestContext) => void, token: string): MaybePromise<void> => {
     const credentials = parseBasic(token);
     if (isProblem(credentials)) return badRequest(ctx, credentials.problem);
-    const verdict = users.checkBasic(environFor(ctx), credentials);
+    const verdict = users.checkBasic(environFor(ctx), credentials, { id: ctx.id, gone: () => ctx.res.destroyed });
     return andThen(verdict, (v) => afterVerdict(ctx, next, credentials.user, v));
   };
 

@@ -42,7 +42,7 @@ function need(ns: Namespace, name: string, flag: string, file: string, why: stri
   throw new UsageError(`--${flag} ${file} exports no ${name} function (${why}); it exports: ${describeExports(ns)}`);
 }
 
-function userSource(config: Config, ns: Namespace | undefined, link: MasterLink, state: AuthState | undefined): UserSource {
+function userSource(config: Config, ns: Namespace | undefined, link: MasterLink, state: AuthState | undefined, log: Log): UserSource {
   if (ns) {
     const file = config.authUserScript!;
     if (config.authType === 'Digest') {
@@ -51,7 +51,7 @@ function userSource(config: Config, ns: Namespace | undefined, link: MasterLink,
     return new ScriptUsers({ checkPassword: need(ns, 'checkPassword', 'auth-user-script', file, 'needed for --auth-type Basic') });
   }
   if (config.authUserFile) {
-    const users = new HtpasswdUsers(state?.userFile ?? '');
+    const users = new HtpasswdUsers(state?.userFile ?? '', log);
     link.filesChanged((m) => m.userFile !== undefined && users.replace(m.userFile));
     return users;
   }
@@ -91,7 +91,7 @@ export async function buildAccessControl(
   const digest = type === 'Digest';
   // A Basic script needs nothing from the master; files and Digest keys come from it.
   const state = digest || !userNs ? await link.state() : undefined;
-  const users = userSource(config, userNs, link, state);
+  const users = userSource(config, userNs, link, state, log);
   const realm = authRealm(config);
   const key = digest ? Buffer.from(state!.key, 'base64') : undefined;
   const authenticate = authenticateStage({

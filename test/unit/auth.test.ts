@@ -9,6 +9,7 @@ import { accessVerdict, checkPasswordVerdict, membershipVerdict, realmHashVerdic
 import { isProblem, parseAuthParams, parseBasic, parseDigest } from '../../src/auth/credentials.js';
 import { expectedResponse, NonceCodec } from '../../src/auth/digest.js';
 import { parseHtdigest, parseHtpasswd, PasswordFileError } from '../../src/auth/password-file.js';
+import { dummyEntry, hashKind } from '../../src/auth/password-checks.js';
 import { verifyPassword } from '../../src/auth/password-hash.js';
 import { parseShaCrypt, shaCrypt } from '../../src/auth/sha-crypt.js';
 import { VerifiedCredentials } from '../../src/auth/verified-cache.js';
@@ -247,5 +248,31 @@ describe('verified-credentials cache', () => {
     cache.add('d', Buffer.from('1'));
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(cache.has('d', Buffer.from('1')), false, 'expired');
+  });
+});
+
+describe('password checks: the dummy entry for unknown users', () => {
+  it('has the kind and cost most entries have, and accepts no password, not even the one its model had', async () => {
+    const file = [htpasswd('m', 'carol', 'pw'), htpasswd('B', 'alice', 'pw'), htpasswd('B', 'bob', 'pw'), htpasswd('s', 'dan', 'pw')].join('\n');
+    const users = parseHtpasswd(file);
+    const dummy = dummyEntry(users)!;
+    assert.equal(dummy.scheme, 'bcrypt');
+    assert.equal(hashKind(dummy.hash), hashKind(users.get('alice')!.hash));
+    assert.equal(dummy.hash.length, users.get('alice')!.hash.length);
+    assert.equal(await verifyPassword(dummy, Buffer.from('pw')), false);
+    for (const flag of ['m', 's', '2', '5']) {
+      const one = dummyEntry(parseHtpasswd(htpasswd(flag, 'x', 'pw')))!;
+      assert.equal(await verifyPassword(one, Buffer.from('pw')), false, flag);
+      assert.match(one.hash, flag === 's' ? /^\{SHA\}[A-Za-z0-9+/]{27}=$/ : /^\$/);
+    }
+    assert.equal(dummyEntry(new Map()), undefined);
+  });
+
+  it('hashKind: the kind and cost', () => {
+    assert.equal(hashKind('$2y$10$abcdefghijklmnopqrstuv0123456789012345678901234567890'), '$2y$10$');
+    assert.equal(hashKind('$6$rounds=20000$salt$x'), '$6$rounds=20000$');
+    assert.equal(hashKind('$5$salt$x'), '$5$');
+    assert.equal(hashKind('$apr1$salt$x'), '$apr1$');
+    assert.equal(hashKind('{SHA}abc='), '{SHA}');
   });
 });
