@@ -102,4 +102,4 @@ declare module 'node:http' {
   }
 }
 
-export { defineConfig, type ConfigOptions, type TsgiExpressConfig } from './config/define-config.js';
+export { defineConfig, type AppEntry, type ConfigOptions, type TsgiExpressConfig } from './config/define-config.js';

@@ -23,7 +23,7 @@ async function rawOptions(argv: Record<string, unknown>): Promise<Record<string,
   const fromCli = rawFromArgv(argv);
   if (typeof fromCli.config !== 'string') return fromCli;
   const file = await readConfigFile(fromCli.config, process.cwd());
-  return { ...mergeOptions(file.raw, fromCli, argv.script as string | undefined), config: file.file };
+  return { ...mergeOptions(file.raw, fromCli, argv.script as string | undefined), config: file.file, apps: file.apps };
 }
 
 async function toConfig(argv: Record<string, unknown>, version: string): Promise<Config> {

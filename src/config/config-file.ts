@@ -14,14 +14,33 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
+import type { FileApp } from './apps.js';
 import { OPTIONS, type OptionSpec } from './options.js';
 
 export type RawOptions = Record<string, unknown>;
 
-/** What a config file gives: option values keyed by config key (paths made absolute). */
+/** What a config file gives: option values keyed by config key (paths made absolute), and its `apps`. */
 export interface ConfigFileValues {
   readonly file: string;
   readonly raw: RawOptions;
+  readonly apps: FileApp[];
+}
+
+function readApp(entry: unknown, file: string, index: number): FileApp {
+  const where = `${file}: apps[${index}]`;
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw new UsageError(`${where} must be an object with mount and script (got ${describe(entry)})`);
+  }
+  for (const name of Object.keys(entry)) {
+    const key = optionByName(name)?.key ?? name;
+    if (SERVER_WIDE.has(key)) {
+      throw new UsageError(`${where}: "${name}" cannot be set per application: every application runs in the server's worker processes, sized by the top-level processes and threads`);
+    }
+  }
+  const { raw, extra } = readOptionObject(entry as Record<string, unknown>, where, { allowed: (spec) => APP_OPTIONS.has(spec.key), extra: APP_KEYS });
+  if (extra.mount === undefined) throw new UsageError(`${where}: mount is missing (the URL path the application is served at)`);
+  if (extra.script === undefined) throw new UsageError(`${where}: script is missing (the application's file)`);
+  return { where, file, mount: extra.mount, script: extra.script, raw };
 }
 
 const BY_NAME = new Map<string, OptionSpec>();
@@ -31,7 +50,14 @@ for (const spec of OPTIONS as readonly OptionSpec[]) {
 }
 
 /** Keys of the file besides the options: `script` is the positional SCRIPT. */
-const FILE_KEYS = ['script'] as const;
+const FILE_KEYS = ['script', 'apps'] as const;
+
+/** The options an `apps` entry may set for its own application. */
+const APP_OPTIONS = new Set(['interface', 'callableObject', 'keepMountPrefix', 'setenv', 'passenv']);
+/** Keys of an `apps` entry besides those options. */
+const APP_KEYS = ['mount', 'script'] as const;
+/** Options of the whole server that an app entry might be expected to take: said so plainly. */
+const SERVER_WIDE = new Set(['processes', 'threads', 'group', 'queueTimeout', 'workingDirectory']);
 
 /** This package's compiled code, whose frames say nothing about the user's file. */
 const PACKAGE_DIST = fileURLToPath(new URL('..', import.meta.url));
@@ -264,7 +290,9 @@ export async function readConfigFile(given: string, cwd: string): Promise<Config
     raw.entryPoint = fileOptionValue(optionByName('entryPoint')!, extra.script, `${file}: script`);
   }
   resolvePaths(raw, path.dirname(file));
-  return { file, raw };
+  const apps = extra.apps ?? [];
+  if (!Array.isArray(apps)) throw new UsageError(`${file}: apps must be a list of applications (got ${describe(apps)})`);
+  return { file, raw, apps: apps.map((entry, i) => readApp(entry, file, i)) };
 }
 
 /**

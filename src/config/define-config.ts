@@ -29,10 +29,23 @@ export type ConfigOptions = { readonly [S in Spec as S['flag']]?: Value<S> } & {
   readonly [S in Spec as S['key']]?: Value<S>;
 };
 
-/** What a --config file holds: the options, and the application as `script`. */
+type AppOptionKey = 'interface' | 'callableObject' | 'keepMountPrefix' | 'setenv' | 'passenv';
+type AppOptionFlag = 'interface' | 'callable-object' | 'keep-mount-prefix' | 'setenv' | 'passenv';
+
+/** One entry of `apps`: another application, at its own mount, with its own settings. */
+export type AppEntry = Pick<ConfigOptions, AppOptionKey | AppOptionFlag> & {
+  /** The URL path it is served at (its SCRIPT_NAME). */
+  readonly mount: string;
+  /** Its script, relative to the config file. */
+  readonly script: string;
+};
+
+/** What a --config file holds: the options, the application as `script`, and more applications. */
 export type TsgiExpressConfig = ConfigOptions & {
   /** The application script (relative to the config file), as the positional SCRIPT. */
   readonly script?: string;
+  /** Applications besides the main one (as --mount-app, with per-app settings). */
+  readonly apps?: readonly AppEntry[];
 };
 
 /**

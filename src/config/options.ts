@@ -119,6 +119,13 @@ export const OPTIONS = [
     schema: text('a URL path'),
   },
   {
+    key: 'mountApp', flag: 'mount-app', section: 'Application', kind: 'pairs', readBy: 'master',
+    valueName: 'URL-PATH SCRIPT', default: [],
+    help: 'Mount another application SCRIPT at URL-PATH, beside the main one (repeatable).',
+    docs: 'As mod_wsgi\'s `WSGIScriptAlias` given more than once. The most specific mount wins: with the main app at `/` and another at `/api`, `/api/x` goes to the second; each app sees its own mount as `SCRIPT_NAME` (node apps get `req.url` below it and `req.baseUrl`, fetch apps the full URL). Every app is loaded in the server\'s worker processes (each in its own module) and shares their --processes and --threads, as apps in one mod_wsgi daemon process group do; so they share `process.env` and globals too. --interface and --callable-object are the main app\'s: a mounted app is detected (`auto`) and called through its `application` export unless an entry of a --config file\'s `apps` list says otherwise. --setenv and --passenv reach every app\'s environ; an `apps` entry\'s own `setenv` reaches that app\'s only, winning on a clash (docs/applications.md). A change to any app\'s script reloads the workers.',
+    schema: pairs('URL-PATH SCRIPT'),
+  },
+  {
     key: 'mapHeadToGet', flag: 'map-head-to-get', section: 'Application', kind: 'string', readBy: 'worker',
     valueName: 'Off|On|Auto', default: 'auto', defaultText: 'Auto',
     help: 'Whether the application gets GET for a HEAD request: Off, On, or Auto.',

@@ -16,10 +16,12 @@ import { defaultServerRoot } from './server-root.js';
 import { checkMonitoringOptions } from './monitoring-rules.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
 import { resolveStaticOptions, type StaticValues } from './static-options.js';
+import { resolveApps, type FileApp } from './apps.js';
+import { resolveScript } from './script-path.js';
 
 export type RawOptions = Record<string, unknown>;
 
-export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs'];
+export { SCRIPT_EXTENSIONS } from './script-path.js';
 
 export interface ResolveContext {
   readonly cwd: string;
@@ -57,18 +59,6 @@ function normaliseMountPoint(mount: string): string {
   // mod_wsgi-express: normpath('/' + mp) only when the leading slash is missing.
   if (mount.startsWith('/')) return mount;
   return path.posix.normalize('/' + mount);
-}
-
-function resolveScript(entry: string, cwd: string): string {
-  const file = path.resolve(cwd, entry);
-  if (!existsSync(file)) throw new UsageError(`application script ${file}: no such file`);
-  if (!statSync(file).isFile()) throw new UsageError(`application script ${file}: not a file`);
-  if (!SCRIPT_EXTENSIONS.includes(path.extname(file))) {
-    throw new UsageError(
-      `application script ${file}: unsupported extension (expected one of ${SCRIPT_EXTENSIONS.join(' ')})`,
-    );
-  }
-  return file;
 }
 
 /** Host-name and proxy options that mean nothing without another (each would parse and do nothing). */
@@ -145,6 +135,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     serverRoot,
     serverHost: (v.serverName as string | undefined) ?? localName,
     mountPoint,
+    apps: resolveApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd),
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
     multiprocess: !debug && v.processes !== undefined,

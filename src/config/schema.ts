@@ -4,6 +4,7 @@
  * to each worker as JSON; workers trust it (loading zod there costs ~13 MB RSS each).
  */
 import { z } from 'zod';
+import { appSchema } from './apps.js';
 import { OPTIONS, type OptionSpec } from './options.js';
 
 function tableShape(): Record<string, z.ZodType> {
@@ -27,6 +28,8 @@ const derivedShape = {
   /** The name the server gives itself in URLs and %v: --server-name, else --host, else localhost (mod_wsgi-express's server_host). */
   serverHost: z.string().min(1),
   version: z.string(),
+  /** The applications besides the main one (--mount-app, a config file's `apps`): config/apps.ts. */
+  apps: z.array(appSchema),
 };
 
 export const configSchema = z.object({ ...tableShape(), ...derivedShape }).strict();

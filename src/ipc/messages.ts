@@ -32,6 +32,8 @@ export interface ReadyMessage {
   readonly port: number;
   /** The interface the module was called through: tsgi, fetch or node. */
   readonly kind: string;
+  /** The same for each of Config.apps (--mount-app), in order. */
+  readonly appKinds?: readonly string[];
   /** Local files (outside node_modules) the app loaded: what --reload-on-changes watches. */
   readonly files: readonly string[];
   /** Its resident set size once the app has loaded, bytes: its start-up size. */

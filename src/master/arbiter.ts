@@ -68,7 +68,7 @@ export interface ArbiterOptions {
 function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
   if (config.disableReloading) return [];
   // The --auth-*-script files are code the workers load: a change reloads them as the app's does.
-  if (!config.reloadOnChanges) return [config.scriptPath, ...accessScripts(config)];
+  if (!config.reloadOnChanges) return [config.scriptPath, ...config.apps.map((a) => a.scriptPath), ...accessScripts(config)];
   return [...new Set(messages.flatMap((m) => m.files))];
 }
 
@@ -197,7 +197,7 @@ export class Arbiter {
     const n = this.config.processes;
     const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrls(this.config).join(' ')}`;
     // One write: the Ready line goes out with the banner, before whatever is logged next.
-    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev)}${ready}\n`);
+    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev, messages[0]?.appKinds)}${ready}\n`);
     logs.startup(ready);
     logs.startupFinished();
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);

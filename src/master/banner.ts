@@ -62,8 +62,13 @@ function debugRows(config: Config, inspector: string | undefined): [string, stri
   return rows;
 }
 
+/** With --mount-app, one row per further application: its mount, script and interface; all share the capacity. */
+function appRows(config: Config, appKinds: readonly string[] = []): [string, string][] {
+  return config.apps.map((app, i) => ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; in the same workers)`]);
+}
+
 /** `workerUser`: the `Worker User` line, shown when the master runs as root (--user). */
-export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string, dev?: DevelopmentCertificate): string {
+export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string, dev?: DevelopmentCertificate, appKinds?: readonly string[]): string {
   const [url, httpsUrl] = serverUrls(config);
   const rows: [string, string][] = [
     ['Server URL', url!],
@@ -72,6 +77,7 @@ export function banner(config: Config, interfaceKind: string, inspector?: string
     ['Server Root', config.serverRoot],
     ['Application', `${config.scriptPath} (${interfaceKind})`],
     ['Mount Point', config.mountPoint],
+    ...appRows(config, appKinds),
     ['Operating Mode', config.debugMode ? 'debug' : 'daemon'],
     ['Request Capacity', capacity(config)],
     ...(workerUser ? [['Worker User', workerUser] as [string, string]] : []),

@@ -38,6 +38,8 @@ export interface RequestContext {
   scriptName: string;
   /** Percent-decoded path below the mount point, set by the mount stage. */
   pathInfo: string;
+  /** Which application the mount stage chose: 0 the main one, i the i-th of Config.apps (1-based). */
+  appIndex?: number;
   /** Raw query string without '?', '' when absent. */
   queryString: string;
   /**

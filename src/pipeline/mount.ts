@@ -100,22 +100,14 @@ export function mountStage(
   serverPaths: readonly string[] = [],
   elsewhere?: (rawPath: string, ctx: RequestContext) => boolean,
   staticFirst = false,
+  appMounts: readonly string[] = [],
 ): Stage {
+  if (appMounts.length > 0) return mountsStage([mountPoint, ...appMounts], serverPaths, elsewhere, staticFirst);
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
-    const url = ctx.req.url ?? '/';
-    if (url === '*') return answerAsterisk(ctx);
-    const target = absoluteForm(url)?.rest ?? url;
-    const q = target.indexOf('?');
-    const raw = normalisePath(ctx, url, mergeSlashes(q < 0 ? target : target.slice(0, q)), q < 0 ? '' : target.slice(q));
-    if (raw === undefined) return void sendError(ctx.res, 400, { detail: "The request path climbs above the root ('..')." });
-    const path = decodePath(raw);
-    if (typeof path !== 'string') return void sendError(ctx.res, 400, { detail: path.problem });
-    if (q >= 0 && target.includes('#', q)) {
-      return void sendError(ctx.res, 400, { detail: "The query string holds a '#' (a fragment is not sent to a server)." });
-    }
-    ctx.queryString = q < 0 ? '' : target.slice(q + 1);
+    const path = requestPath(ctx);
+    if (path === undefined) return;
     if (mount === '') {
       ctx.scriptName = '';
       ctx.pathInfo = path;
@@ -125,17 +117,93 @@ export function mountStage(
     } else if (path.startsWith(mountSlash)) {
       ctx.scriptName = mount;
       ctx.pathInfo = path.slice(mount.length);
-    } else if (serverPaths.includes(path) || elsewhere?.(raw, ctx)) {
-      ctx.scriptName = '';
-      ctx.pathInfo = path;
-    } else if (staticFirst) {
-      ctx.scriptName = '';
-      ctx.pathInfo = path;
-      ctx.outsideMount = true;
-    } else {
-      sendError(ctx.res, 404);
+    } else if (!outsideMounts(ctx, path, serverPaths, elsewhere, staticFirst)) {
       return;
     }
     next(ctx);
+  };
+}
+
+/**
+ * A path under no application's mount: passed on (SCRIPT_NAME '') when the
+ * server, a proxy mount or the static stage takes it; else answered 404.
+ */
+function outsideMounts(
+  ctx: RequestContext,
+  path: string,
+  serverPaths: readonly string[],
+  elsewhere: ((rawPath: string, ctx: RequestContext) => boolean) | undefined,
+  staticFirst: boolean,
+): boolean {
+  if (serverPaths.includes(path) || elsewhere?.(rawPath(ctx), ctx)) {
+    ctx.scriptName = '';
+    ctx.pathInfo = path;
+  } else if (staticFirst) {
+    ctx.scriptName = '';
+    ctx.pathInfo = path;
+    ctx.outsideMount = true;
+  } else {
+    sendError(ctx.res, 404);
+    return false;
+  }
+  return true;
+}
+
+/** The raw (percent-encoded) path requestPath decoded: req.url is the normalised target by then. */
+function rawPath(ctx: RequestContext): string {
+  const url = ctx.req.url ?? '/';
+  const target = absoluteForm(url)?.rest ?? url;
+  const q = target.indexOf('?');
+  return mergeSlashes(q < 0 ? target : target.slice(0, q));
+}
+
+/**
+ * The decoded, normalised path of the request, with ctx.queryString set; or
+ * undefined once the request was answered (400, `*`).
+ */
+function requestPath(ctx: RequestContext): string | undefined {
+  const url = ctx.req.url ?? '/';
+  if (url === '*') return void answerAsterisk(ctx);
+  const target = absoluteForm(url)?.rest ?? url;
+  const q = target.indexOf('?');
+  const raw = normalisePath(ctx, url, mergeSlashes(q < 0 ? target : target.slice(0, q)), q < 0 ? '' : target.slice(q));
+  if (raw === undefined) return void sendError(ctx.res, 400, { detail: "The request path climbs above the root ('..')." });
+  const path = decodePath(raw);
+  if (typeof path !== 'string') return void sendError(ctx.res, 400, { detail: path.problem });
+  if (q >= 0 && target.includes('#', q)) {
+    return void sendError(ctx.res, 400, { detail: "The query string holds a '#' (a fragment is not sent to a server)." });
+  }
+  ctx.queryString = q < 0 ? '' : target.slice(q + 1);
+  return path;
+}
+
+/**
+ * Several applications (--mount-app): the most specific mount that holds the
+ * path wins, as mod_wsgi's WSGIScriptAlias directives do when listed most
+ * specific first; ctx.appIndex says whose it is (0: the main application).
+ */
+function mountsStage(
+  mountPoints: readonly string[],
+  serverPaths: readonly string[],
+  elsewhere: ((rawPath: string, ctx: RequestContext) => boolean) | undefined,
+  staticFirst: boolean,
+): Stage {
+  const mounts = mountPoints
+    .map((point, index) => {
+      const mount = point === '/' ? '' : point.replace(/\/$/, '');
+      return { mount, slash: mount + '/', index };
+    })
+    .sort((a, b) => b.mount.length - a.mount.length);
+  return (ctx: RequestContext, next) => {
+    const path = requestPath(ctx);
+    if (path === undefined) return;
+    for (const { mount, slash, index } of mounts) {
+      if (mount !== '' && path !== mount && !path.startsWith(slash)) continue;
+      ctx.scriptName = mount;
+      ctx.pathInfo = path.slice(mount.length);
+      ctx.appIndex = index;
+      return next(ctx);
+    }
+    if (outsideMounts(ctx, path, serverPaths, elsewhere, staticFirst)) next(ctx);
   };
 }

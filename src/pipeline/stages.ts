@@ -84,7 +84,8 @@ export const PIPELINE = [
       : undefined),
   },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
-  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined) },
+  // With --mount-app, the most specific mount picks the application (ctx.appIndex).
+  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined, c.apps.map((a) => a.mount)) },
   // Needs the decoded, normalised path the mount stage makes.
   { name: 'client-certificate', build: (c) => (c.sslVerifyClient.length > 0 ? clientCertificateStage(c.sslVerifyClient) : undefined) },
   // Access control before anything that answers with content (static files, the app, status pages),

@@ -27,6 +27,7 @@ import { askMaster, listenToMaster, send } from './master-channel.js';
 import { createInFlight, workerStats } from './request-accounting.js';
 import { startWatchdogThread } from './watchdog.js';
 import { currentRequestId } from './request-scope.js';
+import { selectMountedApps } from './mounted-apps.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
 import { Monitoring } from './monitoring.js';
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
   const debugTools = await startDebugTools(config, batcher.log);
   let loaded;
   try {
-    loaded = await loadApp(config.scriptPath, accessScripts(config));
+    loaded = await loadApp(config.scriptPath, [...config.apps.map((a) => a.scriptPath), ...accessScripts(config)]);
   } catch (err) {
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
@@ -185,9 +186,13 @@ async function main(): Promise<void> {
     listenWaitMs: listenWait(config),
     guard: debugTools.guard,
   };
+  const appModules = loaded.others.slice(0, config.apps.length);
+  const accessModules = loaded.others.slice(config.apps.length);
   let selected;
+  let mounted;
   try {
     selected = await selectInterface(loaded.namespace, config, opts);
+    mounted = await selectMountedApps(config, appModules, opts, serverInfo);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     send({ t: 'load-failed', error }, () => process.exit(ExitCode.APP_LOAD));
@@ -228,7 +233,7 @@ async function main(): Promise<void> {
   });
   let access;
   try {
-    access = await buildAccessControl(config, loaded.others, opts.server, batcher.log);
+    access = await buildAccessControl(config, accessModules, opts.server, batcher.log);
   } catch (err) {
     const usage = err instanceof UsageError;
     const error = usage ? err.message : formatError(err);
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    ws = await createWorkerServer(config, selected, batcher.log, access, inFlight, () => askMaster('tls', undefined), monitoring, await loadStaticStages(config, batcher.log));
+    ws = await createWorkerServer(config, { ...selected, apps: mounted }, batcher.log, access, inFlight, () => askMaster('tls', undefined), monitoring, await loadStaticStages(config, batcher.log));
   } catch (err) {
     // A document root, alias or --mime-types file gone since the command line checked it.
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
@@ -252,7 +257,7 @@ async function main(): Promise<void> {
     process.exit(ExitCode.LISTEN);
   });
   const inspector = debugTools.inspectorUrl();
-  send({ t: 'ready', port: config.port, kind: selected.label, files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
+  send({ t: 'ready', port: config.port, kind: selected.label, appKinds: mounted.map((a) => a.label), files: loaded.files, rss: process.memoryUsage.rss(), ...(inspector ? { inspector } : {}) });
   // After ready, off the start-up path: the thread is needed only once the worker serves.
   setImmediate(() => startWatchdogThread(batcher.log));
 }

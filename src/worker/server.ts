@@ -47,6 +47,7 @@ import type { TlsListener } from './tls-listener.js';
 class Context implements RequestContext {
   scriptName = '';
   pathInfo = '';
+  appIndex = 0;
   queryString = '';
   outsideMount = false;
   remoteUser: string | undefined = undefined;
@@ -93,6 +94,14 @@ export interface WorkerServer {
 export interface WorkerApp {
   readonly handler: AppHandler;
   readonly upgrade?: AppHandler;
+  /** The applications of Config.apps (--mount-app), in order: ctx.appIndex i is apps[i - 1]. */
+  readonly apps?: readonly WorkerApp[];
+}
+
+/** One handler for all the applications: the one the mount stage chose (with one app, that app's own). */
+function dispatch(handlers: readonly AppHandler[]): AppHandler {
+  if (handlers.length === 1) return handlers[0]!;
+  return (ctx) => handlers[ctx.appIndex ?? 0]!(ctx);
 }
 
 /**
@@ -190,7 +199,8 @@ export async function createWorkerServer(
   monitor?: StageDeps['monitor'],
   staticStages: StaticStages = {},
 ): Promise<WorkerServer> {
-  const app = worker.handler;
+  const all = [worker, ...(worker.apps ?? [])];
+  const app = dispatch(all.map((a) => a.handler));
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
@@ -219,8 +229,8 @@ export async function createWorkerServer(
   const upgrades = new OpenUpgrades();
   // Without an upgrade handler or a proxy mount, Node serves an upgrade request as an ordinary one.
   // On the HTTP/1.1 engine, so upgrades work on every listener: the HTTPS one hands it its http/1.1 connections.
-  if (worker.upgrade || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
-    const upgradeApp = worker.upgrade ?? ((ctx: RequestContext) => answerAsRequest(ctx, app));
+  if (all.some((a) => a.upgrade) || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
+    const upgradeApp = dispatch(all.map((a) => a.upgrade ?? ((ctx: RequestContext) => answerAsRequest(ctx, a.handler))));
     const upgradePipeline = composePipeline(upgradeStages(stages), upgradeApp);
     const makeContext = (req: http.IncomingMessage, res: http.ServerResponse, upgrade: UpgradeConnection) =>
       new Context(req, res, listenerOf(req.socket), ridPrefix + (++counter).toString(36), performance.now(), upgrade);
