@@ -64,7 +64,8 @@ function debugRows(config: Config, inspector: string | undefined): [string, stri
 
 /** With --mount-app, one row per further application: its mount, script and interface; all share the capacity. */
 function appRows(config: Config, appKinds: readonly string[] = []): [string, string][] {
-  return config.apps.map((app, i) => ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; in the same workers)`]);
+  const where = config.debugMode ? 'in the one debug process, its own module' : 'in the same workers';
+  return config.apps.map((app, i) => ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; ${where})`]);
 }
 
 /** `workerUser`: the `Worker User` line, shown when the master runs as root (--user). */

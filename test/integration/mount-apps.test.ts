@@ -110,6 +110,15 @@ describe('--mount-app on the command line', () => {
     }
   });
 
+  it('debug mode loads every app in its one process, and says so', async () => {
+    const server = await startServer([fixture('app.ts'), '--debug-mode', '--mount-app', '/api', fixture('apps/fetch-app.ts')]);
+    assert.match(server.output(), /Application {8}: \/api -> \S+fetch-app\.ts \(fetch; in the one debug process, its own module\)/);
+    const api = await json(`${server.url}api/x`);
+    const main = await json(`${server.url}environ`);
+    assert.equal(api.app, 'fetch');
+    assert.equal(api.pid, main['tsgi_express.process_id']);
+  });
+
   const bad: [string[], RegExp][] = [
     [['--mount-app', 'api', fixture('apps/fetch-app.ts')], /--mount-app api: the mount must be a URL path starting with \/ \(got "api"\)$/],
     [['--mount-app', '/', fixture('apps/fetch-app.ts')], /--mount-app \/: \/ is already the mount of the main application \(--mount-point\)/],
