@@ -3,12 +3,14 @@
 // both ways, a change to any app's script reloads, and bad declarations exit 2.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import WebSocket from 'ws';
 import { fixture, killAll, ROOT, runCli, startServer, type RunningServer } from '../helpers/server.js';
 
 after(killAll);
@@ -108,6 +110,22 @@ describe('--mount-app on the command line', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a WebSocket upgrade reaches the mounted app it is addressed to; the main app still answers beside it', async () => {
+    const server = await startServer([fixture('app.ts'), '--mount-app', '/live', fixture('eco/fetch-ws.ts')]);
+    assert.equal((await request(`${server.url}live/page`).then((r) => r.body.text())), 'plain /live/page');
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}live/ws?user=ann`);
+    try {
+      const [hello] = (await once(ws, 'message')) as [Buffer];
+      assert.match(hello.toString(), /^hello ann \d+$/);
+      ws.send('abc');
+      const [echo] = (await once(ws, 'message')) as [Buffer];
+      assert.equal(echo.toString(), 'text abc');
+    } finally {
+      ws.close();
+    }
+    assert.equal((await json(`${server.url}environ`)).SCRIPT_NAME, '');
   });
 
   it('debug mode loads every app in its one process, and says so', async () => {
