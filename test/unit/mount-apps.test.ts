@@ -18,7 +18,7 @@ function route(stage: ReturnType<typeof mountStage>, url: string): { app?: numbe
 }
 
 describe('mount stage with --mount-app', () => {
-  const stage = mountStage('/', [], undefined, ['/api', '/api/admin', '/blog']);
+  const stage = mountStage('/', [], undefined, false, ['/api', '/api/admin', '/blog']);
   const cases: [string, number, string, string][] = [
     ['/', 0, '', '/'],
     ['/other/x', 0, '', '/other/x'],
@@ -39,7 +39,7 @@ describe('mount stage with --mount-app', () => {
   }
 
   it('a path under no mount is 404 when the main app is not at /', () => {
-    const nested = mountStage('/main', [], undefined, ['/api']);
+    const nested = mountStage('/main', [], undefined, false, ['/api']);
     assert.deepEqual(route(nested, '/elsewhere'), { status: 404 });
     assert.deepEqual(route(nested, '/main/x'), { app: 0, scriptName: '/main', pathInfo: '/x' });
     assert.deepEqual(route(nested, '/api/x'), { app: 1, scriptName: '/api', pathInfo: '/x' });
