@@ -10,6 +10,7 @@ import { resolveConfig } from '../config/resolve.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { packageVersion } from './version.js';
+import { replay } from './replay.js';
 import { rawFromArgv, yargsOptions } from './yargs-options.js';
 
 export const PROG = 'tsgi-express';
@@ -68,8 +69,28 @@ export async function parseCommand(args: string[], columns: number | undefined):
       },
     );
   }
+  y = y
+    .command(
+      'replay <dir>',
+      'Send the requests --enable-recorder saved in DIR to a server again; report the responses that differ (exit 1).',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', describe: 'The --recorder-directory to replay' })
+          .option('url', { type: 'string', requiresArg: true, describe: 'The server to send them to: http://HOST:PORT/' })
+          .option('compare-header', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'Also compare this response header (repeatable); status and body are always compared',
+          })
+          .strictOptions(),
+      async (argv) => {
+        if (typeof argv.url !== 'string') throw new UsageError('replay needs --url URL: the server to send the requests to');
+        const compareHeaders = ([] as unknown[]).concat(argv['compare-header'] ?? []).map(String);
+        process.exitCode = await replay({ dir: argv.dir as string, url: argv.url, compareHeaders, out: (line) => console.log(line) });
+      },
+    );
   await y
-    .demandCommand(1, 'No command was specified: use start-server.')
+    .demandCommand(1, 'No command was specified: use start-server, setup-server, configtest or replay.')
     .strict()
     .version(version)
     .help()

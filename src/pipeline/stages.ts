@@ -7,6 +7,8 @@
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 import { accessLogStage } from './access-log.js';
+import { debugDirectory } from '../config/debug-paths.js';
+import { recorderStage } from '../debug/recorder.js';
 import type { Admission } from './admission.js';
 import type { Stage } from './context.js';
 import { expectContinue } from './expect-continue.js';
@@ -63,6 +65,8 @@ export const PIPELINE = [
   { name: 'access-log', build: (c, d) => (c.accessLog ? accessLogStage(c.accessLogFormat, c.serverHost, d.log, c.logFormat) : undefined) },
   // Before any answer, so the server's own HTTPS answers carry it too.
   { name: 'hsts', build: (c) => (c.hstsPolicy !== undefined && c.httpsPort !== undefined ? hstsStage(c.hstsPolicy) : undefined) },
+  // --enable-recorder: before any stage answers or changes the request, so every answer is recorded.
+  { name: 'recorder', build: (c, d) => (c.enableRecorder ? recorderStage(debugDirectory(c, 'recorder'), d.log) : undefined) },
   { name: 'request-limits', build: (c, d) => requestLimitsStage(c, d.log) },
   { name: 'host-check', build: () => hostCheck },
   { name: 'header-filter', build: () => headerFilter },
