@@ -6,6 +6,7 @@
 import type { Environ } from '../index.js';
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { noteAppError, type AppPhase } from '../debug/app-errors.js';
+import { rememberEnviron } from '../debug/error-page.js';
 import { bodyFailure } from '../pipeline/body-failure.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
@@ -87,6 +88,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     environ.incoming = ctx.req;
     environ.outgoing = ctx.res;
     extension?.decorate(environ, ctx, request);
+    if (debugMode) rememberEnviron(ctx.res, environ);
     if (guard !== undefined) {
       return guard.call(() => fetchFn(request, environ), (value) => respond(ctx, value), (err) => fail(ctx, err));
     }

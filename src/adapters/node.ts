@@ -8,6 +8,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Environ } from '../index.js'; // also declares req.environ and req.originalUrl
 import type { AppHandler, RequestContext } from '../pipeline/context.js';
 import { noteAppError } from '../debug/app-errors.js';
+import { rememberEnviron } from '../debug/error-page.js';
 import { bodyFailure } from '../pipeline/body-failure.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { isAbandoned } from '../pipeline/request-signal.js';
@@ -109,6 +110,8 @@ export function createNodeHandler(handler: NodeHandler, opts: InterfaceOptions, 
     log.error(formatError(err), ctx.id);
     noteAppError(ctx.res, err, 'call');
     if (ctx.res.writableEnded) return;
+    // The debug page lists the environ's keys (built now if the app never read req.environ).
+    if (debugMode) rememberEnviron(ctx.res, ctx.req.environ);
     // Headers already out: the only honest signal left is a cut connection.
     if (!sendError(ctx.res, 500, { debugError: debugMode ? err : undefined })) ctx.res.destroy();
   };

@@ -1,10 +1,12 @@
 /**
  * Error responses the server itself sends (400, 404, 500, 503 ...): a short HTML
- * page from templates/. In debug mode a 500 carries the source-mapped stack trace;
+ * page from templates/. In debug mode a 500 carries the source-mapped stack trace,
+ * the application's source around the throw and the request (debug/error-page.ts);
  * outside debug mode it never does.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { debugSections } from '../debug/error-page.js';
 import { errorPage } from './templates.js';
 
 export interface ErrorResponseOptions {
@@ -78,7 +80,8 @@ export function sendError(res: ServerResponse, status: number, opts: ErrorRespon
 export function sendBuiltInError(res: ServerResponse, status: number, opts: ErrorResponseOptions = {}, out?: ResponseOut): void {
   const reason = STATUS_CODES[status] ?? 'Error';
   const trace = opts.debugError === undefined ? undefined : formatError(opts.debugError);
-  const body = errorPage(status, reason, opts.detail, trace);
+  const debugHtml = opts.debugError === undefined ? '' : debugSections(opts.debugError, res);
+  const body = errorPage(status, reason, opts.detail, trace, debugHtml);
   const headers: Record<string, string | number> = {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

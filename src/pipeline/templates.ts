@@ -22,8 +22,9 @@ export function fill(text: string, values: Record<string, string>): string {
   return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '');
 }
 
-export function errorPage(status: number, reason: string, detail?: string, trace?: string): string {
-  const traceHtml = trace === undefined ? '' : `<h2>Traceback</h2>\n<pre>${escapeHtml(trace)}</pre>\n`;
+/** `debugHtml`: the debug page's further sections (debug/error-page.ts), already escaped. */
+export function errorPage(status: number, reason: string, detail?: string, trace?: string, debugHtml = ''): string {
+  const traceHtml = trace === undefined ? '' : `<h2>Traceback</h2>\n<pre>${escapeHtml(trace)}</pre>\n${debugHtml}`;
   return fill(template('error.html'), {
     status: String(status),
     reason: escapeHtml(reason),

@@ -4,6 +4,7 @@
  * scriptName/pathInfo/queryString and filtered the headers.
  */
 import type { AppGuard } from '../debug/app-guard.js';
+import { rememberEnviron } from '../debug/error-page.js';
 import type { Application } from '../index.js';
 import type { Log } from '../logging/log.js';
 import type { AppHandler } from '../pipeline/context.js';
@@ -26,8 +27,10 @@ export function createTsgiHandler(app: Application, opts: TsgiHandlerOptions): A
     const input = createInput(ctx.req);
     const errors = createErrorStream(log, ctx.id);
     const response = new TsgiResponse(ctx, log, debugMode, input, errors, guard);
+    // Debug mode: the environ is kept for the debug page, which lists its keys.
+    const environ = buildEnviron(ctx, server, input, errors);
+    if (debugMode) rememberEnviron(ctx.res, environ);
     if (guard !== undefined) {
-      const environ = buildEnviron(ctx, server, input, errors);
       return guard.call(
         () => app(environ, response.startResponse),
         (result) => response.send(result),
@@ -36,7 +39,7 @@ export function createTsgiHandler(app: Application, opts: TsgiHandlerOptions): A
     }
     let result: unknown;
     try {
-      result = app(buildEnviron(ctx, server, input, errors), response.startResponse);
+      result = app(environ, response.startResponse);
     } catch (err) {
       return response.fail(err);
     }

@@ -17,14 +17,15 @@ export const skipWithoutChromium = CHROMIUM === undefined ? 'no Chromium (.ci/ru
 /**
  * The DOM Chromium built from `url`, serialised after the load event; its profile goes under `dir`.
  * `virtualTimeMs`: let the page's own timers (a meta refresh) run this long, in virtual time, first.
+ * `extraArgs`: more Chromium switches (`--user-agent=...`).
  */
-export async function renderedDom(url: string, dir: string, virtualTimeMs?: number): Promise<string> {
+export async function renderedDom(url: string, dir: string, virtualTimeMs?: number, extraArgs: readonly string[] = []): Promise<string> {
   const profile = await mkdtemp(path.join(dir, 'profile-'));
   const { stdout } = await run(
     CHROMIUM!,
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
     ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-      `--user-data-dir=${profile}`, ...(virtualTimeMs ? [`--virtual-time-budget=${virtualTimeMs}`] : []), '--dump-dom', url],
+      `--user-data-dir=${profile}`, ...(virtualTimeMs ? [`--virtual-time-budget=${virtualTimeMs}`] : []), ...extraArgs, '--dump-dom', url],
     { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
   );
   return stdout;
