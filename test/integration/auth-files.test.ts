@@ -315,6 +315,39 @@ describe('changes under load: zero failed requests', { timeout: 120_000 }, () =>
     assert.equal((await get(server.url, { authorization: both[1]! })).status, 200);
   });
 
+  it('an edited --auth-group-script or --host-access-script takes effect through a reload, as the user script does', async () => {
+    const dir = await tempDir();
+    const users = path.join(dir, 'users.ts');
+    const groups = path.join(dir, 'groups.ts');
+    const hosts = path.join(dir, 'hosts.ts');
+    await writeFile(users, "export const checkPassword = (_e: unknown, user: string, pw: string) => user === 'u' && pw === 'pw';\n");
+    const groupsSource = (list: string) => `export const groupsForUser = () => ${list};\n`;
+    const hostsSource = (allow: boolean) => `export const allowAccess = () => ${allow};\n`;
+    await writeFile(groups, groupsSource("['tsgi']"));
+    await writeFile(hosts, hostsSource(true));
+    const server = await startServer([
+      fixture('auth/echo-app.ts'), '--processes', '2',
+      '--auth-user-script', users, '--auth-group-script', groups, '--host-access-script', hosts,
+    ]);
+    const auth = { authorization: 'Basic ' + Buffer.from('u:pw').toString('base64') };
+    assert.equal((await get(server.url, auth)).status, 200);
+
+    let from = server.output().length;
+    await writeFile(groups, groupsSource('[]'));
+    await server.waitFor(/Reload complete/, 30_000, from);
+    assert.equal((await get(server.url, auth)).status, 401, 'u is no longer in the group');
+
+    from = server.output().length;
+    await writeFile(groups, groupsSource("['tsgi']"));
+    await server.waitFor(/Reload complete/, 30_000, from);
+    assert.equal((await get(server.url, auth)).status, 200);
+
+    from = server.output().length;
+    await writeFile(hosts, hostsSource(false));
+    await server.waitFor(/Reload complete/, 30_000, from);
+    assert.equal((await get(server.url, auth)).status, 403, 'the host script now refuses everyone');
+  });
+
   it('a password file changed under load: requests with the kept user never fail', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'htpasswd');

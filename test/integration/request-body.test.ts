@@ -3,6 +3,10 @@
 // the app started reading. The app's pending and later reads reject with a typed error,
 // the client gets 400 and the connection closes, the slot is freed (--threads 1: the
 // next request is served at once), and a half-closed client leaves no socket behind.
+//
+// "At once" is shown without a wall-clock bound, which a loaded CI machine breaks:
+// the server runs with --queue-timeout 3, so a request queued behind a slot that
+// was never freed gets 503 where a freed slot gives 200.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -38,12 +42,12 @@ function closeWait(port: number): string {
   return execFileSync('ss', ['-Htn', 'state', 'close-wait', `( sport = :${port} )`], { encoding: 'utf8' }).trim();
 }
 
-async function okWithinASecond(server: RunningServer): Promise<void> {
-  const t0 = performance.now();
-  const res = await request(server.url, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
-  assert.equal(res.statusCode, 200);
-  assert.equal(await res.body.text(), 'ok');
-  assert.ok(performance.now() - t0 < 1000, `the next request took ${Math.round(performance.now() - t0)} ms`);
+/** The next request gets the one thread: 200, not the queue timeout's 503. */
+async function servedAtOnce(server: RunningServer): Promise<void> {
+  const res = await request(server.url, { headersTimeout: 10_000, bodyTimeout: 10_000, reset: true });
+  const body = await res.body.text();
+  assert.equal(res.statusCode, 200, `the next request waited for a slot that was not freed: ${res.statusCode} ${body}`);
+  assert.equal(body, 'ok');
 }
 
 let tags = 0;
@@ -64,7 +68,7 @@ for (const kind of INTERFACES) {
   describe(`a malformed chunked body, ${kind} app, --threads 1`, { timeout: 120_000 }, () => {
     let server: RunningServer;
     before(async () => {
-      server = await startServer([fixture(`body/${kind}.ts`), '--threads', '1']);
+      server = await startServer([fixture(`body/${kind}.ts`), '--threads', '1', '--queue-timeout', '3']);
     });
 
     for (const { name, rest, fin } of MALFORMED) {
@@ -76,7 +80,7 @@ for (const kind of INTERFACES) {
         await server.waitFor(new RegExp(`${kind} read failed ${tag}: RequestBodyError TSGI_BODY_MALFORMED 400`), 5000, from);
         await server.waitFor(new RegExp(`${kind} later read ${tag}: TSGI_BODY_MALFORMED`), 5000, from);
         if (kind === 'tsgi') await server.waitFor(new RegExp(`tsgi signal ${tag}: true TSGI_BODY_MALFORMED`), 5000, from);
-        await okWithinASecond(server);
+        await servedAtOnce(server);
       });
     }
 
@@ -94,7 +98,7 @@ for (const kind of INTERFACES) {
       assert.ok(await c.closedWithin(5000), `the connection stayed open; received: ${c.received}`);
       assert.equal(c.status, 200);
       assert.equal(c.received.match(/HTTP\/1\.1 /g)?.length, 1, c.received);
-      await okWithinASecond(server);
+      await servedAtOnce(server);
       assert.equal(await request(`${server.url}pid`).then((r) => r.body.text()), pid, 'the worker was replaced');
     });
 
@@ -108,7 +112,7 @@ for (const kind of INTERFACES) {
       holder.c.write('0\r\n\r\n');
       await until(() => holder.c.received.includes('read 3 bytes'));
       holder.c.destroy();
-      await okWithinASecond(server);
+      await servedAtOnce(server);
       assert.doesNotMatch(server.output().slice(from), /reading queued/);
     });
 
@@ -116,7 +120,7 @@ for (const kind of INTERFACES) {
       const { c } = await sendMalformed(server, kind, '5\r\nhel', true);
       assert.ok(await c.closedWithin(5000), `the connection stayed open; received: ${c.received}`);
       assert.equal(c.status, 400, c.received);
-      await okWithinASecond(server);
+      await servedAtOnce(server);
       // A connection whose FIN the server has not read yet is in CLOSE-WAIT for a moment; a leaked one stays.
       await until(() => closeWait(server.port) === '', 3000).catch(() => {});
       assert.equal(closeWait(server.port), '');
