@@ -117,4 +117,16 @@ describe('--enable-profiler and --enable-coverage', { timeout: 120_000 }, () => 
     assert.deepEqual(lines[HIT_LINE - 1], ['cline-yes', '3x']);
     assert.equal(lines[MISSED_LINE - 1]![0], 'cline-no');
   });
+  it('without directories, each tool writes under the server root, as mod_wsgi-express lays it out', async () => {
+    const root = path.join(dir, 'root');
+    const server = await startServer([path.join(dir, 'app.ts'), '--server-root', root, '--enable-profiler', '--enable-coverage', '--enable-recorder']);
+    assert.match(server.output(), new RegExp(`^CPU Profiles {7}: ${root}/profiles `, 'm'));
+    assert.match(server.output(), new RegExp(`^Coverage Report {4}: ${root}/coverage/index\\.html$`, 'm'));
+    assert.equal(await get(server.url), 200);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited()).code, 0);
+    assert.ok(readdirSync(path.join(root, 'profiles')).some((f) => f.endsWith('.cpuprofile')), 'no profile in SERVER_ROOT/profiles');
+    assert.ok(readdirSync(path.join(root, 'coverage')).includes('index.html'), 'no report in SERVER_ROOT/coverage');
+    assert.ok(readdirSync(path.join(root, 'archive')).length > 0, 'no recorded request in SERVER_ROOT/archive');
+  });
 });
