@@ -1,10 +1,11 @@
 // Issue 19: log files through real servers. Every access line reaches exactly one
 // file, whole, under load with many rotations and with SIGUSR1 after the file was
 // moved away; app output of two workers stays intact; rotated files are named
-// like rotatelogs', retained and gzipped as asked; a crashed worker's last output
-// comes before the line reporting its death.
+// like rotatelogs', retained and gzipped as asked; custom file names hold through
+// rotation, retention and SIGUSR1; a crashed worker's last output comes before the
+// line reporting its death.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,52 @@ describe('log files', { timeout: 180_000 }, () => {
     const more = await fixedLoad(origin(server), '/', 5, 1);
     await stop(server);
     assert.equal(logLines(dir, 'access_log').length, served + more);
+  });
+
+  it('custom names: each log in its named file, reopened by name on SIGUSR1, rotated and retained under that name', async () => {
+    const dir = await logDir();
+    const server = await startServer([
+      fixture('log-app.ts'), '--processes', '2', '--access-log', '--log-directory', dir,
+      '--error-log-name', 'app-errors.log', '--access-log-name', 'requests.log',
+      '--startup-log', '--startup-log-name', 'boot.log',
+      '--rotate-logs', '--max-log-size', '0.01', '--max-log-files', '3',
+    ]);
+    const out = server.output();
+    assert.match(out, new RegExp(`Error Log {10}: ${dir}/app-errors\\.log \\(info\\)`));
+    assert.match(out, new RegExp(`Access Log {9}: ${dir}/requests\\.log \\(common\\)`));
+    assert.match(out, new RegExp(`Startup Log {8}: ${dir}/boot\\.log`));
+    const file = (name: string) => path.join(dir, name);
+    const lineCount = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split('\n').length - 1 : 0);
+    const before = await fixedLoad(origin(server), '/', 5, 1);
+    await until(() => lineCount('requests.log') === before);
+    // What an external logrotate does to every file, then SIGUSR1: each is opened again by its name.
+    for (const name of ['app-errors.log', 'requests.log']) renameSync(file(name), file(`${name}.moved`));
+    server.signal('SIGUSR1');
+    // Logged just before the reopen (nothing else waiting to be written), so into the moved file.
+    await until(() => readFileSync(file('app-errors.log.moved'), 'utf8').includes('SIGUSR1 received'));
+    // ~70 bytes of access line and 1 KiB of app output per request: both logs rotate many times (10 KiB files).
+    await fixedLoad(origin(server), '/print?n=5&size=200&tag=named', 600, 4);
+    await stop(server);
+
+    assert.equal(lineCount('requests.log.moved'), before, 'nothing written to the moved file after the reopen');
+    assert.doesNotMatch(readFileSync(file('app-errors.log.moved'), 'utf8'), /named \d+ \d+ x/);
+    assert.ok(logLines(dir, 'app-errors.log').some((l) => l.includes('SIGTERM received')), 'the error log, reopened, goes on');
+    const names = readdirSync(dir).sort();
+    for (const name of ['error_log', 'access_log', 'startup_log']) assert.ok(!names.includes(name), `no ${name}: ${names.join(' ')}`);
+    for (const base of ['app-errors.log', 'requests.log']) {
+      const rotated = logFiles(dir, `${base}.`).filter((f) => !f.endsWith('.moved'));
+      // Three kept of each log, so more than three rotations each: 600 KiB of app output, 40 KiB of access lines.
+      assert.equal(rotated.length, 3, `${base}: ${names.join(' ')}`);
+      for (const name of rotated) assert.match(name, rotatedName(base.replace('.', '\\.')));
+      assert.ok(names.includes(`.${base}.rotated`), `the list of ${base}'s rotated files: ${names.join(' ')}`);
+    }
+    for (const line of logLines(dir, 'requests.log')) assert.match(line, COMMON_LINE);
+    for (const line of logLines(dir, 'app-errors.log').filter((l) => l.includes('[app:stdout]'))) {
+      assert.match(line, /\] named \d+ \d+ x+$/);
+    }
+    const boot = readFileSync(file('boot.log'), 'utf8');
+    assert.match(boot, /Ready: 2 workers serving/);
+    assert.doesNotMatch(boot, /named \d+ \d+ x/, 'the startup log stops at Ready');
   });
 
   it("a crashed worker's last output comes before the line reporting its death", async () => {
