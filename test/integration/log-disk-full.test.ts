@@ -1,8 +1,10 @@
-// Issue 19: a full disk never stops the server. On a small tmpfs this test mounts
-// (root only; skipped with a message where mounting is not allowed) and fills, the
-// server keeps answering 200, says so once on stderr, and once space is freed logs
-// again, with the count of the lines it had to drop: the lines written plus the
-// lines counted as dropped are exactly the requests served.
+// Issue 19: a full or read-only disk never stops the server. On a small tmpfs this
+// test mounts (root only; skipped with a message where mounting is not allowed) and
+// fills, the server keeps answering 200, says so once on stderr, and once space is
+// freed logs again, with the count of the lines it had to drop: the lines written
+// plus the lines counted as dropped are exactly the requests served. The same when
+// the log directory turns read-only while the server serves and SIGUSR1 reopens the
+// files there (EROFS), until it is writable again.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -50,7 +52,29 @@ function fill(file: string, spare: number): void {
 
 const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
 
-describe('a full disk', { timeout: 120_000 }, () => {
+/**
+ * The access lines in `dir` and the lines the error log there counts as dropped, in the
+ * workers (their queues full while the master could not write) and in the master. What
+ * was held back is written once writing works again: waits (bounded) until the count is
+ * complete.
+ */
+async function accountFor(dir: string, served: number) {
+  const accounted = () => {
+    const errors = readFileSync(path.join(dir, 'error_log'), 'utf8');
+    const inWorkers = sum(errors, /dropped \d+ log lines \(\d+ error log, (\d+) access log\)/g);
+    const inMaster = sum(errors, /\S*access_log[^:]*: (\d+) log lines? (?:was|were) dropped/g);
+    return { lines: logLines(dir, 'access_log'), inWorkers, inMaster, errors };
+  };
+  const deadline = Date.now() + 20_000;
+  let count = accounted();
+  while (count.lines.length + count.inWorkers + count.inMaster < served && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    count = accounted();
+  }
+  return count;
+}
+
+describe('a full or read-only disk', { timeout: 120_000 }, () => {
   it('keeps serving, says so once, and logs again with the dropped count once space returns', async (t) => {
     const dir = await mountTmpfs('16m');
     if (dir instanceof Error) return t.skip(`cannot mount a tmpfs here (needs root): ${dir.message.split('\n')[0]}`);
@@ -70,22 +94,8 @@ describe('a full disk', { timeout: 120_000 }, () => {
     // Space returns.
     rmSync(filler);
     served += await fixedLoad(origin, '/', 50, 2, pad);
-    const errorLog = path.join(dir, 'error_log');
     await server.waitFor(/writing \S*access_log again/, 15_000);
-    // What was held back is written now; wait (bounded) until the count is complete.
-    const accounted = () => {
-      const errors = readFileSync(errorLog, 'utf8');
-      // Dropped in the workers (their queues full while the master could not write) and in the master.
-      const inWorkers = sum(errors, /dropped \d+ log lines \(\d+ error log, (\d+) access log\)/g);
-      const inMaster = sum(errors, /\S*access_log[^:]*: (\d+) log lines? (?:was|were) dropped/g);
-      return { lines: logLines(dir, 'access_log'), inWorkers, inMaster, errors };
-    };
-    const deadline = Date.now() + 20_000;
-    let count = accounted();
-    while (count.lines.length + count.inWorkers + count.inMaster < served && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      count = accounted();
-    }
+    const count = await accountFor(dir, served);
     server.signal('SIGTERM');
     assert.equal((await server.exited()).code, 0);
 
@@ -94,6 +104,49 @@ describe('a full disk', { timeout: 120_000 }, () => {
     for (const line of count.lines) assert.match(line, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 12 "p{2000}"$/);
     assert.ok(count.inWorkers + count.inMaster > 0, `some lines were dropped and counted:\n${count.errors}`);
     assert.equal(count.lines.length + count.inWorkers + count.inMaster, served, count.errors);
+  });
+
+  it('a disk that turns read-only while serving: keeps serving, says so once, logs again when writable, with the dropped count', async (t) => {
+    // The log files are on an ordinary directory; a read-only file system mounted over it is
+    // what their names lead to from then on (a tmpfs cannot be remounted read-only while the
+    // server holds its files open: EBUSY). SIGUSR1, as after an external logrotate, reopens
+    // them by name: EROFS.
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsgi-ro-'));
+    tempDirs.push(dir);
+    const server = await startServer([
+      fixture('log-app.ts'), '--processes', '2', '--access-log', '--log-directory', dir,
+      '--access-log-format', '%h %l %u %t "%r" %>s %b "%{X-Pad}i"',
+    ]);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (err) {
+      return t.skip(`cannot mount a tmpfs here (needs root): ${(err as Error).message.split('\n')[0]}`);
+    }
+    mounted.push(dir);
+    const pad = { 'X-Pad': 'p'.repeat(2000) };
+    const origin = server.url.replace(/\/$/, '');
+    let served = await fixedLoad(origin, '/', 200, 4, pad);
+    server.signal('SIGUSR1');
+    // More than the bounds hold (a few MiB in the workers and the master): some are dropped.
+    served += await fixedLoad(origin, '/', 6000, 8, pad);
+    await server.waitFor(/cannot write \S*access_log \(EROFS/, 10_000);
+    // Writable again; SIGUSR1 retries at once (a failing file is otherwise retried every 2 s).
+    execFileSync('umount', [dir]);
+    mounted.splice(mounted.indexOf(dir), 1);
+    server.signal('SIGUSR1');
+    served += await fixedLoad(origin, '/', 50, 2, pad);
+    await server.waitFor(/writing \S*access_log again after it failed \(EROFS/, 15_000);
+    const count = await accountFor(dir, served);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited()).code, 0);
+
+    const out = server.output();
+    assert.equal(out.match(/cannot write \S*access_log/g)?.length, 1, out);
+    assert.equal(out.match(/cannot write \S*error_log/g)?.length, 1, out);
+    for (const line of count.lines) assert.match(line, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 12 "p{2000}"$/);
+    assert.ok(count.inWorkers + count.inMaster > 0, `some lines were dropped and counted:\n${count.errors}`);
+    assert.equal(count.lines.length + count.inWorkers + count.inMaster, served, count.errors);
+    assert.match(count.errors, /SIGUSR1 received/);
   });
 
   it('a read-only disk: the server does not start, naming the flag (exit 2)', async (t) => {
