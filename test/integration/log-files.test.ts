@@ -117,6 +117,25 @@ describe('log files', { timeout: 180_000 }, () => {
     assert.equal(next.size, 2, 'both workers printed');
   });
 
+  it("the app's stderr and tsgi.errors go to the error log file too, tagged with the request", async () => {
+    const dir = await logDir();
+    const server = await startServer([fixture('log-app.ts'), '--log-directory', dir]);
+    const res = await request(`${server.url}errors?tag=E1`);
+    assert.equal(await res.body.text(), 'reported');
+    await stop(server);
+    const lines = readFileSync(path.join(dir, 'error_log'), 'utf8').split('\n').filter((l) => l.includes('E1 '));
+    const entry = (text: string) => {
+      const line = lines.find((l) => l.endsWith(text));
+      assert.ok(line, `${text} in:\n${lines.join('\n')}`);
+      return /^\[[^\]]+\] \[([a-z]+:[a-z]+)\] \[pid (\d+)\] \[rid ([^\]]+)\] /.exec(line)!.slice(1);
+    };
+    const seen = ['E1 console.error', 'E1 process.stderr.write', 'E1 tsgi.errors line', 'E1 tsgi.errors partial'].map(entry);
+    assert.equal(lines.length, 4, lines.join('\n'));
+    assert.deepEqual(seen.map(([tag]) => tag), ['app:stderr', 'app:stderr', 'tsgi:error', 'tsgi:error']);
+    // All from the one worker, all tagged with the one request's id.
+    assert.equal(new Set(seen.map(([, pid, rid]) => `${pid} ${rid}`)).size, 1, JSON.stringify(seen));
+  });
+
   it('--max-log-files keeps that many rotated files, and --compress-rotated-logs gzips them', async () => {
     const dir = await logDir();
     const server = await startServer([
@@ -146,6 +165,7 @@ describe('log files', { timeout: 180_000 }, () => {
     const more = await fixedLoad(origin(server), '/', 5, 1);
     await stop(server);
     assert.equal(logLines(dir, 'access_log').length, served + more);
+    for (const name of logFiles(dir, 'access_log.')) assert.match(name, rotatedName('access_log'));
   });
 
   it('custom names: each log in its named file, reopened by name on SIGUSR1, rotated and retained under that name', async () => {
