@@ -93,6 +93,18 @@ describe('log options: a running server', { timeout: 120_000 }, () => {
     await stop(server);
   });
 
+  it('--rotate-logs without --log-directory: the files in the server root, rotated at 5 MiB', async () => {
+    const root = path.join(await tempDir(), 'root');
+    const server = await startServer([fixture('log-app.ts'), '--rotate-logs', '--access-log', '--server-root', root]);
+    assert.match(server.output(), new RegExp(`Error Log {10}: ${root}/error_log \\(info\\)`));
+    assert.match(server.output(), new RegExp(`Access Log {9}: ${root}/access_log \\(common\\)`));
+    assert.match(server.output(), /Log Rotation {7}: at 5 MiB, all kept/);
+    assert.equal(await get(`${server.url}`), 200);
+    await stop(server);
+    assert.match(readFileSync(path.join(root, 'access_log'), 'utf8'), /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 12\n$/);
+    assert.match(readFileSync(path.join(root, 'error_log'), 'utf8'), /SIGTERM received/);
+  });
+
   it('--startup-log holds the start-up, and stops at Ready', async () => {
     const dir = await tempDir();
     const server = await startServer([fixture('log-app.ts'), '--log-directory', dir, '--startup-log', '--processes', '2']);
