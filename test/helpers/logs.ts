@@ -52,13 +52,33 @@ export function logFiles(dir: string, prefix: string): string[] {
 
 /** Every line of every file of `dir` starting with `prefix`, gzipped ones decompressed; each file must end with a newline. */
 export function logLines(dir: string, prefix: string): string[] {
-  const lines: string[] = [];
-  for (const name of logFiles(dir, prefix)) {
-    const raw = readFileSync(path.join(dir, name));
-    const text = (name.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-    if (text === '') continue;
-    assert.ok(text.endsWith('\n'), `${name} ends inside a line: ${JSON.stringify(text.slice(-80))}`);
-    lines.push(...text.slice(0, -1).split('\n'));
-  }
-  return lines;
+  return logFiles(dir, prefix).flatMap((name) => fileLines(dir, name));
+}
+
+/** The lines of one log file (gunzipped if need be), which must end with a newline. */
+function fileLines(dir: string, name: string): string[] {
+  const raw = readFileSync(path.join(dir, name));
+  const text = (name.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  if (text === '') return [];
+  assert.ok(text.endsWith('\n'), `${name} ends inside a line: ${JSON.stringify(text.slice(-80))}`);
+  return text.slice(0, -1).split('\n');
+}
+
+/**
+ * The lines of log `base` in `dir` in the order they were written: its rotated files oldest
+ * first (by their time stamp, then the .2, .3 ... of rotations within one second), then the
+ * active file.
+ */
+export function logLinesInOrder(dir: string, base: string): string[] {
+  const key = (name: string) => {
+    const m = /^\.(\d{4}-\d\d-\d\d-\d\d_\d\d_\d\d)(?:\.(\d+))?(?:\.gz)?$/.exec(name.slice(base.length));
+    assert.ok(m, `not a rotated file of ${base}: ${name}`);
+    return [m[1]!, Number(m[2] ?? 1)] as const;
+  };
+  const rotated = logFiles(dir, `${base}.`).sort((a, b) => {
+    const [ta, ia] = key(a);
+    const [tb, ib] = key(b);
+    return ta === tb ? ia - ib : ta < tb ? -1 : 1;
+  });
+  return [...rotated, base].flatMap((name) => fileLines(dir, name));
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
-import { COMMON_LINE, fixedLoad, logFiles, logLines, rotatedName } from '../helpers/logs.js';
+import { COMMON_LINE, fixedLoad, logFiles, logLines, logLinesInOrder, rotatedName } from '../helpers/logs.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
 
 const tempDirs: string[] = [];
@@ -94,28 +94,35 @@ describe('log files', { timeout: 180_000 }, () => {
     assert.match(readFileSync(path.join(dir, 'error_log'), 'utf8'), /SIGUSR1 received: reopening the log files/);
   });
 
-  it("two workers printing at once: every line of each whole, in each worker's order", async () => {
-    const dir = await logDir();
-    const server = await startServer([fixture('log-app.ts'), '--processes', '2', '--log-directory', dir]);
-    const N = 200;
-    const SIZE = 300;
-    const served = await fixedLoad(origin(server), `/print?n=${N}&size=${SIZE}&tag=P`, 40, 4);
-    await stop(server);
-    const printed = logLines(dir, 'error_log').filter((l) => l.includes('[app:stdout]'));
-    assert.equal(printed.length, served * N);
-    const next = new Map<string, number>();
-    for (const line of printed) {
-      const m = /^\[[^\]]+\] \[app:stdout\] \[pid (\d+)\] \[rid [^\]]+\] (P (\d+) (\d+) x+)$/.exec(line);
-      assert.ok(m, `not a whole line: ${line.slice(0, 120)}`);
-      assert.equal(m[1], m[3], 'the pid the line was printed by');
-      assert.equal(m[2]!.length, SIZE, 'the whole line, nothing more or less');
-      // Each request prints 0..N-1 in one go: per worker the numbers run in order.
-      const expected = next.get(m[1]!) ?? 0;
-      assert.equal(Number(m[4]), expected, `worker ${m[1]}'s order`);
-      next.set(m[1]!, (expected + 1) % N);
-    }
-    assert.equal(next.size, 2, 'both workers printed');
-  });
+  for (const rotating of [false, true]) {
+    it(`two workers printing at once${rotating ? ', rotating many times' : ''}: every line of each whole, in each worker's order`, async () => {
+      const dir = await logDir();
+      const server = await startServer([
+        fixture('log-app.ts'), '--processes', '2', '--log-directory', dir,
+        ...(rotating ? ['--rotate-logs', '--max-log-size', '0.1'] : []),
+      ]);
+      const N = 200;
+      const SIZE = 300;
+      const served = await fixedLoad(origin(server), `/print?n=${N}&size=${SIZE}&tag=P`, 40, 4);
+      await stop(server);
+      // Across the rotated files oldest first, then the active one.
+      const printed = logLinesInOrder(dir, 'error_log').filter((l) => l.includes('[app:stdout]'));
+      assert.equal(printed.length, served * N);
+      if (rotating) assert.ok(logFiles(dir, 'error_log.').length >= 10, logFiles(dir, 'error_log.').join(' '));
+      const next = new Map<string, number>();
+      for (const line of printed) {
+        const m = /^\[[^\]]+\] \[app:stdout\] \[pid (\d+)\] \[rid [^\]]+\] (P (\d+) (\d+) x+)$/.exec(line);
+        assert.ok(m, `not a whole line: ${line.slice(0, 120)}`);
+        assert.equal(m[1], m[3], 'the pid the line was printed by');
+        assert.equal(m[2]!.length, SIZE, 'the whole line, nothing more or less');
+        // Each request prints 0..N-1 in one go: per worker the numbers run in order.
+        const expected = next.get(m[1]!) ?? 0;
+        assert.equal(Number(m[4]), expected, `worker ${m[1]}'s order`);
+        next.set(m[1]!, (expected + 1) % N);
+      }
+      assert.equal(next.size, 2, 'both workers printed');
+    });
+  }
 
   it("the app's stderr and tsgi.errors go to the error log file too, tagged with the request", async () => {
     const dir = await logDir();
