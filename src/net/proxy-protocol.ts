@@ -145,10 +145,12 @@ const PEER = Symbol('tsgi-express.proxyPeer');
 /** A view of a socket (adapters/client-socket.ts) answers this with the socket itself. */
 export const UNDERLYING_SOCKET = Symbol('tsgi-express.underlyingSocket');
 const TLS = Symbol('tsgi-express.proxyTls');
+const PREAMBLE_BYTES = Symbol('tsgi-express.preambleBytes');
 
 interface Proxied extends Socket {
   [PEER]?: string;
   [TLS]?: boolean;
+  [PREAMBLE_BYTES]?: number;
   _parent?: Proxied;
 }
 
@@ -159,6 +161,15 @@ export function peerAddress(view: Socket): string | undefined {
   const peer = s[PEER] ?? s._parent?.[PEER];
   if (peer !== undefined) return peer;
   return socket.remoteAddress === undefined ? undefined : plainAddress(socket.remoteAddress);
+}
+
+/**
+ * The bytes of the connection that were its PROXY preamble (0 without one):
+ * those read before the protocol took the socket and not put back. What the
+ * client sent after them counts as its request (--header-timeout's rate).
+ */
+export function preambleBytes(socket: Socket): number {
+  return (socket as Proxied)[PREAMBLE_BYTES] ?? 0;
 }
 
 /** Set once a server reads PROXY headers: until then no socket can carry one, and nothing is looked up. */
@@ -225,6 +236,7 @@ export function readPreamble(socket: Socket, opts: ProxyProtocolOptions & { time
     socket.destroy();
   };
   const handOn = (rest: Buffer) => {
+    (socket as Proxied)[PREAMBLE_BYTES] = buffered.length - rest.length;
     socket.pause();
     if (rest.length > 0) socket.unshift(rest);
     pass();

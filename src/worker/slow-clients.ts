@@ -23,6 +23,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { RequestBodyError } from '../errors.js';
+import { preambleBytes } from '../net/proxy-protocol.js';
 import type { Log } from '../logging/log.js';
 import { bodyFailure, failRequestBody, logRefusal } from '../pipeline/body-failure.js';
 import { endConnection, isClosing } from '../pipeline/connection.js';
@@ -102,7 +103,9 @@ export class SlowClients {
   private add(socket: HttpSocket): void {
     const now = performance.now();
     const t: Tracked = {
-      socket, lastReq: null, headStart: now, headBytes: socket.bytesRead, idleReq: null, idleBytes: 0,
+      // From the connection's first byte after any PROXY preamble: bytes read (and put back) before the
+      // protocol took the socket are the head's too.
+      socket, lastReq: null, headStart: now, headBytes: preambleBytes(socket), idleReq: null, idleBytes: 0,
       bodyReq: null, bodyElapsed: 0, bodyBytes: 0, lastSweep: now,
     };
     this.tracked.add(t);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, request } from 'undici';
+import { proxyV1 } from '../helpers/proxy-client.js';
 import { RawConnection } from '../helpers/raw-client.js';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
 import { until } from '../helpers/tsgi-harness.js';
@@ -80,6 +81,27 @@ describe('--header-timeout, --header-max-timeout, --header-min-rate', { timeout:
     assert.match(c.received, /\r\n\r\nokHTTP\/1\.1 408 Request Timeout\r\n/);
     assert.ok(seconds(t0) >= 0.9 && seconds(t0) < 2.5, `closed after ${seconds(t0)} s`);
   });
+});
+
+describe('--header-timeout on a --proxy-protocol listener', { timeout: 60_000 }, () => {
+  // The bytes that came with the first read (the preamble, the start of the head) are
+  // read before HTTP takes the socket: a head cut short there is still a head, not silence.
+  for (const [who, trusted, preamble] of [
+    ['a trusted proxy, after its preamble', '127.0.0.1', proxyV1('203.0.113.5', '192.0.2.1', 1, 2).toString('latin1')],
+    ['a peer that is not a trusted proxy', '10.99.99.99', ''],
+  ] as const) {
+    it(`${who}: a head that stops gets 408, logged with the client`, async () => {
+      const server = await startServer([
+        fixture('body/tsgi.ts'), '--proxy-protocol', '--trust-proxy', trusted, '--header-timeout', '1', '--header-max-timeout', '2',
+      ]);
+      const c = await RawConnection.open(server.port);
+      c.write(`${preamble}GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a`);
+      assert.ok(await c.closedWithin(6000));
+      assert.equal(c.status, 408, c.received);
+      const client = preamble === '' ? '127\\.0\\.0\\.1' : '203\\.0\\.113\\.5';
+      await server.waitFor(new RegExp(`\\[tsgi:info\\].*408 Request Timeout: .*\\(client ${client}\\)`));
+    });
+  }
 });
 
 describe('--body-timeout, --body-min-rate', { timeout: 60_000 }, () => {
