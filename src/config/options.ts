@@ -185,7 +185,7 @@ export const OPTIONS = [
     key: 'errorDocument', flag: 'error-document', section: 'Static files', kind: 'pairs', readBy: 'worker',
     valueName: 'STATUS FILE|URL', default: [],
     help: 'The body of the error STATUS the server answers: a file, or a URL on this site (repeatable).',
-    docs: 'As Apache\'s `ErrorDocument`, for the errors the server itself answers (404, 403, 405, 413, 503 ...) and, with --error-override, the application\'s. An absolute path to an existing file is sent as it is (read when each worker starts); any other value starting with `/` is a URL on this site, served internally from the document root or an alias with the original status (the built-in page when it names no file); an `http(s)://` URL is a 302 redirect to it. STATUS is 400-599. In debug mode a 500 shows the stack trace instead.',
+    docs: 'As Apache\'s `ErrorDocument`, for the errors the server itself answers (404, 403, 405, 413, 503 ...), including those it writes before a request exists (400, 414 and 431 from the HTTP parser, the 408 of --header-timeout, the 405 for CONNECT, the 400 for a PROXY header from an untrusted peer), and, with --error-override, the application\'s. An absolute path to an existing file is sent as it is (read when each worker starts); any other value starting with `/` is a URL on this site, served internally from the document root or an alias with the original status (the built-in page when it names no file); an `http(s)://` URL is a 302 redirect to it. For the answers written before a request exists, a file on the site is read whole when needed (up to 1 MiB; a larger one gets the built-in page). STATUS is 400-599. In debug mode a 500 shows the stack trace instead.',
     schema: pairs('a STATUS and a FILE or URL'),
   },
   {

@@ -13,6 +13,7 @@
  */
 import { isIPv4, isIPv6, type Server, type Socket } from 'node:net';
 import type { Log } from '../logging/log.js';
+import { rawAnswer } from '../pipeline/raw-answer.js';
 import { plainAddress, type TrustedProxies } from './trusted-proxies.js';
 
 export interface ProxyEndpoint {
@@ -193,14 +194,13 @@ function present(socket: Proxied, source: ProxyEndpoint, peer: string, tls: bool
   });
 }
 
-const REFUSAL_BODY = 'A PROXY protocol header is accepted only from a trusted proxy (--trust-proxy).\n';
-const REFUSAL =
-  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-  `Content-Length: ${Buffer.byteLength(REFUSAL_BODY)}\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;
+const REFUSAL = { status: 400, detail: 'A PROXY protocol header is accepted only from a trusted proxy (--trust-proxy).' };
 
-/** Refuses, then destroys a socket whose client does not read the refusal. */
+/** Refuses (with the --error-document for 400, if any), then destroys a socket whose client does not read the refusal. */
 function refuse(socket: Socket): void {
-  socket.end(REFUSAL);
+  const answer = rawAnswer(REFUSAL);
+  if (answer instanceof Promise) void answer.then((bytes) => socket.end(bytes));
+  else socket.end(answer);
   const timer = setTimeout(() => socket.destroy(), 10_000).unref();
   socket.once('close', () => clearTimeout(timer));
 }

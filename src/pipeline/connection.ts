@@ -25,7 +25,7 @@ export function isClosing(socket: Socket | null | undefined): boolean {
  * quiet for 2 s (10 s at most). Closing a socket with unread data makes the
  * kernel send a reset, which can destroy the answer before the client reads it.
  */
-export function endConnection(socket: Socket, last?: string): void {
+export function endConnection(socket: Socket, last?: string | Uint8Array): void {
   if (socket.destroyed) return;
   // Node 26 keeps a response's writes of this tick in the response itself until it
   // uncorks the socket on the next tick; ending the socket first would lose them.

@@ -49,10 +49,29 @@ export function responseOut(res: ServerResponse): ResponseOut {
  */
 export type ErrorBody = (res: ServerResponse, out: ResponseOut, status: number, headers: Record<string, string>) => boolean;
 
-let errorBody: ErrorBody | undefined;
+/**
+ * The body of an error the server writes straight to a connection, where there
+ * is no response object (a request Node's parser refused, CONNECT, a head that
+ * did not arrive in time): a document for the status, or undefined for the
+ * built-in page. A promise while a document on the site is read.
+ */
+export type RawErrorBody = (status: number) => RawErrorDocument | Promise<RawErrorDocument | undefined> | undefined;
 
-export function useErrorBodies(body: ErrorBody | undefined): void {
+export type RawErrorDocument =
+  | { readonly kind: 'body'; readonly body: Buffer; readonly contentType: string }
+  | { readonly kind: 'redirect'; readonly location: string };
+
+let errorBody: ErrorBody | undefined;
+let rawErrorBody: RawErrorBody | undefined;
+
+export function useErrorBodies(body: ErrorBody | undefined, raw?: RawErrorBody): void {
   errorBody = body;
+  rawErrorBody = raw;
+}
+
+/** The --error-document body for an error written straight to a connection; undefined: the built-in page. */
+export function rawErrorDocument(status: number): ReturnType<RawErrorBody> {
+  return rawErrorBody?.(status);
 }
 
 const SERVER_ANSWER = Symbol('tsgi.serverAnswer');

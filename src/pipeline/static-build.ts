@@ -19,7 +19,8 @@ import { StaticFiles } from './static.js';
 export function buildStaticStages(config: Config, log: Log): StaticStages {
   const mime = new MimeTypes(config.mimeTypes === undefined ? undefined : readMimeTypes(config.mimeTypes));
   const site = Site.fromConfig({ documentRoot: config.documentRoot, aliases: config.urlAlias, followSymlinks: config.followSymlinks });
-  useErrorBodies(errorDocuments(config.errorDocument, { site, mime, log }));
+  const bodies = errorDocuments(config.errorDocument, { site, mime, log });
+  useErrorBodies(bodies?.response, bodies?.raw);
   const files = site === undefined ? undefined : new StaticFiles(site, mime, {
     directoryIndex: config.directoryIndex,
     directoryListing: config.directoryListing,

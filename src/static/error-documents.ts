@@ -11,16 +11,25 @@
  * - an `http://` or `https://` URL: a 302 redirect to it (the status is lost, as
  *   in Apache; for 401 the built-in page, as Apache does, since a browser would
  *   never ask for credentials).
+ *
+ * The same documents are the bodies of the errors written straight to a
+ * connection, before any request exists (400, 414 and 431 from Node's parser,
+ * 413 for chunk extensions, 405 for CONNECT, 408 for a late head): a local URL's
+ * file is read whole then (up to 1 MiB; a larger one gets the built-in page).
  */
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Log } from '../logging/log.js';
 import { classifyErrorDocument, errorDocumentStatus, type ErrorDocumentTarget } from './error-document-spec.js';
-import { sendBuiltInError, type ErrorBody, type ResponseOut } from '../pipeline/error-response.js';
+import { sendBuiltInError, type ErrorBody, type RawErrorBody, type RawErrorDocument, type ResponseOut } from '../pipeline/error-response.js';
+import { readExactly } from './file-body.js';
 import type { MimeTypes } from './mime.js';
 import { isHidden, isMappable } from './paths.js';
 import { sendErrorFile } from './send-file.js';
-import type { Site } from './site.js';
+import { closeQuietly, type Opened, type Site } from './site.js';
+
+/** The largest local document a raw answer reads whole. */
+const RAW_DOCUMENT_MAX = 1024 * 1024;
 
 type Document =
   | { readonly kind: 'file'; readonly body: Buffer; readonly contentType: string }
@@ -38,8 +47,15 @@ function load(target: ErrorDocumentTarget, mime: MimeTypes): Document {
   return { kind: 'file', body: readFileSync(target.path), contentType: mime.contentType(target.path) };
 }
 
-/** The worker's ErrorBody for the configured documents; undefined when there are none. */
-export function errorDocuments(entries: readonly (readonly [string, string])[], deps: ErrorDocumentsDeps): ErrorBody | undefined {
+export interface ErrorBodies {
+  /** For the errors answered through a response (sendError). */
+  readonly response: ErrorBody;
+  /** For the errors written straight to a connection. */
+  readonly raw: RawErrorBody;
+}
+
+/** The worker's error bodies for the configured documents; undefined when there are none. */
+export function errorDocuments(entries: readonly (readonly [string, string])[], deps: ErrorDocumentsDeps): ErrorBodies | undefined {
   const docs = new Map<number, Document>();
   for (const [statusText, value] of entries) {
     const status = errorDocumentStatus(statusText);
@@ -53,7 +69,20 @@ export function errorDocuments(entries: readonly (readonly [string, string])[], 
     }
   }
   if (docs.size === 0) return undefined;
-  return (res, out, status, headers) => {
+  const raw: RawErrorBody = (status) => {
+    const doc = docs.get(status);
+    switch (doc?.kind) {
+      case undefined:
+        return undefined;
+      case 'file':
+        return { kind: 'body', body: doc.body, contentType: doc.contentType };
+      case 'redirect':
+        return status === 401 ? undefined : { kind: 'redirect', location: doc.url };
+      case 'local':
+        return deps.site === undefined ? undefined : readLocal(status, doc.path, deps);
+    }
+  };
+  const response: ErrorBody = (res, out, status, headers) => {
     const doc = docs.get(status);
     if (doc === undefined) return false;
     switch (doc.kind) {
@@ -72,16 +101,52 @@ export function errorDocuments(entries: readonly (readonly [string, string])[], 
         return true;
     }
   };
+  return { response, raw };
+}
+
+/**
+ * The files a local URL names, opened one after the other (at most 3: a file
+ * replaced while it was read is opened again); the caller closes each. None when
+ * it names no file on the site.
+ */
+async function* localFiles(urlPath: string, site: Site): AsyncGenerator<Extract<Opened, { kind: 'file' }>> {
+  const match = site.match(urlPath);
+  if (match === undefined || !isMappable(match.rest) || isHidden(match.rest)) return;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const opened = await site.open(match.root, match.rest);
+    if (opened.kind !== 'file') return;
+    yield opened;
+  }
+}
+
+/** The local URL's file, read whole, for a raw answer; undefined (the built-in page) when it names none. */
+async function readLocal(status: number, urlPath: string, deps: ErrorDocumentsDeps): Promise<RawErrorDocument | undefined> {
+  const { site, mime, log } = deps;
+  try {
+    for await (const opened of localFiles(urlPath, site!)) {
+      try {
+        if (opened.stats.size > RAW_DOCUMENT_MAX) {
+          log.warn(`--error-document ${status} ${urlPath}: larger than ${RAW_DOCUMENT_MAX} bytes; the built-in page is used`);
+          return undefined;
+        }
+        const body = await readExactly(opened.fd, 0, opened.stats.size);
+        if (body !== undefined) return { kind: 'body', body, contentType: mime.contentType(opened.path) };
+      } finally {
+        closeQuietly(opened.fd);
+      }
+    }
+    log.debug(`--error-document ${status} ${urlPath}: no file there; the built-in page is used`);
+  } catch (err) {
+    log.error(`--error-document ${status} ${urlPath}: ${(err as Error).message}`);
+  }
+  return undefined;
 }
 
 /** The local URL's file with the original status; the built-in page when it names none. */
 async function serveLocal(res: ServerResponse, out: ResponseOut, status: number, headers: Record<string, string>, urlPath: string, deps: ErrorDocumentsDeps): Promise<void> {
   const { site, mime, log } = deps;
   try {
-    const match = site!.match(urlPath);
-    for (let attempt = 0; match !== undefined && isMappable(match.rest) && !isHidden(match.rest) && attempt < 3; attempt++) {
-      const opened = await site!.open(match.root, match.rest);
-      if (opened.kind !== 'file') break;
+    for await (const opened of localFiles(urlPath, site!)) {
       const file = { fd: opened.fd, stats: opened.stats, contentType: mime.contentType(opened.path) };
       if ((await sendErrorFile(res, out, file, status, headers, log)) === 'sent') return;
     }

@@ -13,32 +13,22 @@
  *   slot is freed and the connection closes. For a request Node answered itself
  *   (no Host), that answer stands: one answer per request.
  *
- * Also the answer to CONNECT, which never becomes a request.
+ * Also the answer to CONNECT, which never becomes a request. Each answer's
+ * body is the --error-document for its status when one is set (raw-answer.ts).
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RequestBodyError } from '../errors.js';
 import type { Log } from '../logging/log.js';
 import { failRequestBody, logRefusal } from '../pipeline/body-failure.js';
-import { endConnection } from '../pipeline/connection.js';
 import { contextOf } from '../pipeline/context.js';
-import { errorPage } from '../pipeline/templates.js';
+import { endWithAnswer, type RawAnswer } from '../pipeline/raw-answer.js';
 
 interface ParseError extends NodeJS.ErrnoException {
   /** llhttp's reason (`Invalid method encountered`), set by Node's http server. */
   reason?: string;
   /** The bytes the parser was given when it failed. */
   rawPacket?: Buffer;
-}
-
-/** A complete answer written straight to the socket: status line, `Connection: close`, a short page. */
-export function rawReply(status: number, detail: string): string {
-  const reason = STATUS_CODES[status] ?? 'Error';
-  const body = errorPage(status, reason, detail);
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/html; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-  );
 }
 
 /** Whether a head past Node's limit is all request line: the bytes start with a method and hold a line longer than `lineLimit`. */
@@ -50,7 +40,7 @@ function requestLineOverflow(err: ParseError, lineLimit: number): boolean {
 }
 
 /** The status and reason for an error in a request's head; undefined: close without a word. */
-function headAnswer(err: ParseError, lineLimit: number): { status: number; detail: string } | undefined {
+function headAnswer(err: ParseError, lineLimit: number): RawAnswer | undefined {
   switch (err.code) {
     case 'HPE_CLOSED_CONNECTION': // bytes after a request that said Connection: close: ignored
       return undefined;
@@ -116,17 +106,17 @@ export function clientErrorHandler(log: Log, lineLimit: number) {
     }
     const answer = headAnswer(err, lineLimit);
     if (answer) logRefusal(log, answer.status, answer.detail, socket.remoteAddress);
-    closeAfter(inFlight, socket, answer && rawReply(answer.status, answer.detail));
+    closeAfter(inFlight, socket, answer);
   };
 }
 
 /** Ends the connection once the response in flight on it (if any) is complete; cuts it if that response fails. */
-function closeAfter(inFlight: ServerResponse | null | undefined, socket: Socket, last: string | undefined): void {
-  if (!inFlight || inFlight.writableEnded) return endConnection(socket, last);
-  inFlight.once('close', () => (inFlight.writableFinished ? endConnection(socket, last) : socket.destroy()));
+function closeAfter(inFlight: ServerResponse | null | undefined, socket: Socket, last: RawAnswer | undefined): void {
+  if (!inFlight || inFlight.writableEnded) return endWithAnswer(socket, last);
+  inFlight.once('close', () => (inFlight.writableFinished ? endWithAnswer(socket, last) : socket.destroy()));
 }
 
 /** CONNECT (the 'connect' event): an origin server does not tunnel. Without a listener Node closes silently. */
 export function onConnect(_req: unknown, socket: Socket): void {
-  endConnection(socket, rawReply(405, 'This server does not tunnel: CONNECT is not allowed.'));
+  endWithAnswer(socket, { status: 405, detail: 'This server does not tunnel: CONNECT is not allowed.' });
 }

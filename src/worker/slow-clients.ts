@@ -26,9 +26,9 @@ import { RequestBodyError } from '../errors.js';
 import { preambleBytes } from '../net/proxy-protocol.js';
 import type { Log } from '../logging/log.js';
 import { bodyFailure, failRequestBody, logRefusal } from '../pipeline/body-failure.js';
-import { endConnection, isClosing } from '../pipeline/connection.js';
+import { isClosing } from '../pipeline/connection.js';
 import { contextOf } from '../pipeline/context.js';
-import { rawReply } from './client-error.js';
+import { endWithAnswer } from '../pipeline/raw-answer.js';
 
 export interface ReadTimeouts {
   /** Seconds; 0: none. */
@@ -175,7 +175,7 @@ export class SlowClients {
     const seconds = (allowed / 1000).toFixed(1);
     const detail = `The request head did not arrive in time (${bytes} bytes in ${seconds} s).`;
     logRefusal(this.log, 408, detail, t.socket.remoteAddress);
-    endConnection(t.socket, rawReply(408, detail));
+    endWithAnswer(t.socket, { status: 408, detail });
     return false;
   }
 

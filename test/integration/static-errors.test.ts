@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
-import { curl, makeSite, rawGet, type TestSite } from '../helpers/static-site.js';
+import { proxyV1 } from '../helpers/proxy-client.js';
+import { RawConnection, exchange } from '../helpers/raw-client.js';
+import { curl, makeSite, parseResponse, rawGet, type TestSite } from '../helpers/static-site.js';
 import { TEXT } from '../fixtures/compress/text.js';
 
 let site: TestSite;
@@ -71,6 +74,100 @@ describe('--error-document', { timeout: 120_000 }, () => {
     const r = await curl(`${base}/app/app-error`);
     assert.equal(r.status, 404);
     assert.equal(r.body.toString(), 'the app says no');
+  });
+});
+
+describe('--error-document on the answers written straight to the socket, 413 and 503', { timeout: 120_000 }, () => {
+  let server: RunningServer;
+  const FILE_PAGE = '<h1>file error page</h1>\n';
+  const page = (status: number) => `<h1>site page for ${status}</h1>\n`;
+  const answer = (raw: string) => parseResponse(Buffer.from(raw, 'latin1'));
+  before(async () => {
+    for (const status of [408, 413, 431, 503]) writeFileSync(site.file(`root/errors/${status}.html`), page(status));
+    server = await startServer([
+      fixture('body/tsgi.ts'), '--document-root', site.root, '--threads', '1', '--queue-timeout', '1',
+      '--header-timeout', '1', '--header-max-timeout', '2', '--limit-request-body', '1000',
+      '--proxy-protocol', '--trust-proxy', '10.99.99.99',
+      '--error-document', '400', site.file('error-page.html'),
+      '--error-document', '405', site.file('error-page.html'),
+      '--error-document', '408', '/errors/408.html',
+      '--error-document', '413', '/errors/413.html',
+      '--error-document', '414', 'https://errors.example/too-long',
+      '--error-document', '431', '/errors/431.html',
+      '--error-document', '503', '/errors/503.html',
+    ]);
+  });
+
+  it("400 for what Node's parser refuses: the file, with the status, then the connection closes", async () => {
+    const r = answer(await exchange(server.port, 'GET / HTTP/1.1\r\nX_Bad Header\r\n\r\n'));
+    assert.equal(r.status, 400);
+    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(r.headers.connection, 'close');
+    assert.equal(r.headers['content-length'], String(r.body.length));
+    assert.equal(r.body.toString(), FILE_PAGE);
+  });
+
+  it("431 for a head past Node's limit: the site's page, read for the answer", async () => {
+    const head = `GET / HTTP/1.1\r\nHost: x\r\n${'X-Big: ' + 'a'.repeat(8000) + '\r\n'}${'X-Big2: ' + 'a'.repeat(9000) + '\r\n'}\r\n`;
+    const r = answer(await exchange(server.port, head));
+    assert.equal(r.status, 431);
+    assert.equal(r.body.toString(), page(431));
+    assert.equal(r.headers['content-length'], String(r.body.length));
+  });
+
+  it("414 for a request line past Node's limit: a 302 to the document's URL", async () => {
+    const r = answer(await exchange(server.port, `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.location, 'https://errors.example/too-long');
+    assert.equal(r.headers.connection, 'close');
+  });
+
+  it('400 for a PROXY protocol preamble from a peer that is not a trusted proxy', async () => {
+    const r = answer(await exchange(server.port, `${proxyV1('203.0.113.5', '192.0.2.1', 1, 2).toString('latin1')}GET / HTTP/1.1\r\nHost: x\r\n\r\n`));
+    assert.equal(r.status, 400);
+    assert.equal(r.body.toString(), FILE_PAGE);
+  });
+
+  it('405 for CONNECT, which never becomes a request', async () => {
+    const r = answer(await exchange(server.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+    assert.equal(r.status, 405);
+    assert.equal(r.body.toString(), FILE_PAGE);
+  });
+
+  it('408 for a head that did not arrive in time (--header-timeout)', async () => {
+    const c = await RawConnection.open(server.port);
+    c.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a');
+    assert.ok(await c.closedWithin(6000), c.received);
+    const r = answer(c.received);
+    assert.equal(r.status, 408);
+    assert.equal(r.body.toString(), page(408));
+  });
+
+  it('413 for a body over --limit-request-body and for chunk extensions past Node\'s limit', async () => {
+    const declared = answer(await exchange(server.port, 'POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n'));
+    assert.equal(declared.status, 413);
+    assert.equal(declared.body.toString(), page(413));
+    const extended = answer(await exchange(server.port,
+      `POST /read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;${'a'.repeat(20_000)}\r\nx\r\n0\r\n\r\n`));
+    assert.equal(extended.status, 413);
+    assert.equal(extended.body.toString(), page(413));
+  });
+
+  it('503 for a request that waited --queue-timeout for a thread: the page, Retry-After kept', async () => {
+    // The one thread is busy from the response's start until its body ends, 4 s later.
+    const busy = await request(`${server.url}stall?ms=4000`);
+    assert.equal(busy.statusCode, 200);
+    const queued = await curl(`${server.url}`);
+    assert.equal(queued.status, 503);
+    assert.equal(queued.headers['retry-after'], '1');
+    assert.equal(queued.body.toString(), page(503));
+    assert.equal(await busy.body.text(), 'started\ndone\n');
+  });
+
+  it('the server keeps serving after all of them', async () => {
+    const r = await curl(`${server.url}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'ok');
   });
 });
 
