@@ -39,6 +39,13 @@ export function addCounts(into: RequestCounts, from: RequestCounts | undefined):
   return into;
 }
 
+/** Every response counted, whatever its method and status. */
+export function responsesCounted(counts: RequestCounts): number {
+  let n = 0;
+  for (const r of counts.responses) n += r;
+  return n;
+}
+
 export function methodIndex(method: string | undefined): number {
   const i = (METRIC_METHODS as readonly string[]).indexOf(method ?? '');
   return i < 0 ? METRIC_METHODS.length - 1 : i;

@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { WorkerStats } from '../ipc/messages.js';
 import type { Log } from '../logging/log.js';
+import { responsesCounted } from '../ipc/request-counts.js';
 import type { Admission } from '../pipeline/admission.js';
 import { InFlight } from '../pipeline/in-flight.js';
 import { send } from './master-channel.js';
@@ -34,7 +35,9 @@ export function workerStats(admission: Admission, inFlight: InFlight, extra?: Pi
   return {
     ...extra,
     ...(oldest ? { oldestRequest: oldest } : {}),
-    requests: inFlight.requests,
+    // Counted as mod_status counts accesses when the responses are counted (--server-status,
+    // metrics): static files and the server's own answers too, not only the application's.
+    requests: extra?.counts ? responsesCounted(extra.counts) : inFlight.requests,
     inFlight: admission.running,
     queued: admission.queued,
     requestTimeouts: inFlight.timeouts,

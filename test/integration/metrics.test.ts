@@ -5,12 +5,22 @@
 // histogram, in flight and queued, queue timeouts, restarts and recycles by
 // reason, RSS and event-loop delay per worker.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import { parseExposition, type Exposition } from '../helpers/prometheus.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
 
-after(() => killAll());
+const siteRoot = mkdtempSync(path.join(tmpdir(), 'tsgi-metrics-site-'));
+writeFileSync(path.join(siteRoot, 'page.txt'), 'a static page\n');
+writeFileSync(path.join(siteRoot, '.env'), 'hidden\n');
+
+after(() => {
+  killAll();
+  rmSync(siteRoot, { recursive: true, force: true });
+});
 
 const APP = fixture('supervised-app.ts');
 
@@ -111,6 +121,28 @@ describe('metrics', { timeout: 180_000 }, () => {
     assert.equal(after.value('tsgi_worker_restarts_total', { reason: 'crashed' }), 1);
     assert.equal(after.value('tsgi_queue_timeouts_total'), 1, 'the dead worker\'s counts stay');
     assert.notEqual(after.all('tsgi_worker_resident_memory_bytes')[0]!.labels.pid, String(pid));
+  });
+
+  it('static files are counted as the app\'s requests are: --metrics-path and --server-status', async () => {
+    const server = await startServer([APP, '--document-root', siteRoot, '--metrics-path', '/_metrics', '--server-status']);
+    const page = `${server.url}page.txt`;
+    const first = await get(page);
+    assert.equal(first.body, 'a static page\n', 'served from the document root, not the app');
+    for (let i = 0; i < 3; i++) assert.equal((await get(page)).status, 200);
+    assert.equal((await request(page, { method: 'HEAD', reset: true })).statusCode, 200);
+    assert.equal((await get(page, { headers: { 'If-None-Match': String(first.headers.etag) } })).status, 304);
+    assert.equal((await get(`${server.url}.env`)).status, 404);
+    assert.equal((await get(page, { method: 'POST' })).status, 405);
+    const x = await scrape(`${server.url}_metrics`);
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '2xx' }), 4);
+    assert.equal(x.value('tsgi_requests_total', { method: 'HEAD', code: '2xx' }), 1);
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '3xx' }), 1);
+    assert.equal(x.value('tsgi_requests_total', { method: 'GET', code: '4xx' }), 1);
+    assert.equal(x.value('tsgi_requests_total', { method: 'POST', code: '4xx' }), 1);
+    assert.equal(x.value('tsgi_request_duration_seconds_count'), 8);
+    // The status page: the same requests, plus the scrape.
+    const status = JSON.parse((await get(`${server.url}server-status?json`)).body) as { requests: number };
+    assert.equal(status.requests, 9);
   });
 
   it('--metrics-path: on the main port, for loopback clients and --server-status-allow, behind authentication', async () => {
