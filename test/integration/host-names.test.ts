@@ -6,12 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
 import { exchange, parseResponse } from '../helpers/proxy-client.js';
 
-after(killAll);
+const siteRoot = mkdtempSync(path.join(tmpdir(), 'tsgi-hosts-site-'));
+mkdirSync(path.join(siteRoot, 'root'));
+mkdirSync(path.join(siteRoot, 'media'));
+writeFileSync(path.join(siteRoot, 'root/page.txt'), 'STATIC PAGE\n');
+writeFileSync(path.join(siteRoot, 'media/photo.txt'), 'ALIASED FILE\n');
+
+after(() => {
+  killAll();
+  rmSync(siteRoot, { recursive: true, force: true });
+});
 
 const run = promisify(execFile);
 
@@ -80,6 +92,36 @@ describe('--server-name and --server-alias', { timeout: 60_000 }, () => {
     assert.match(res.body, /www\.Example\.test/);
     const followed = await curl(server, '/get?key=PATH_INFO', ...host('example.test:1234'));
     assert.equal(followed.status, 301);
+  });
+});
+
+describe('static files and host names', { timeout: 60_000 }, () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer([
+      fixture('proxy-echo.ts'), '--server-name', 'www.example.test',
+      '--document-root', path.join(siteRoot, 'root'), '--url-alias', '/media', path.join(siteRoot, 'media'),
+    ]);
+  });
+
+  it('a file under the document root or an alias, for a host not served: 403, the file not sent', async () => {
+    for (const [file, body] of [['/page.txt', 'STATIC PAGE\n'], ['/media/photo.txt', 'ALIASED FILE\n']]) {
+      const from = server.output().length;
+      const refused = await curl(server, file, ...host('evil.test'));
+      assert.equal(refused.status, 403, file);
+      assert.doesNotMatch(refused.body, /STATIC PAGE|ALIASED FILE/);
+      await server.waitFor(/tsgi:info.*403 for 127\.0\.0\.1: the host "evil\.test"/, 5_000, from);
+      const served = await curl(server, file, ...host('www.example.test'));
+      assert.equal(served.status, 200, file);
+      assert.equal(served.body, body);
+    }
+  });
+
+  it("the www. name's parent domain is redirected before the file is looked at", async () => {
+    const res = await curl(server, '/page.txt', ...host('example.test'));
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.location, `http://www.example.test:${server.port}/page.txt`);
+    assert.doesNotMatch(res.body, /STATIC PAGE/);
   });
 });
 
