@@ -16,6 +16,7 @@ import { defaultServerRoot } from './server-root.js';
 import { checkMonitoringOptions } from './monitoring-rules.js';
 import { checkSupervisionOptions } from './supervision-rules.js';
 import { resolveStaticOptions, type StaticValues } from './static-options.js';
+import { workerIds } from './worker-access.js';
 import { resolveApps, type FileApp } from './apps.js';
 import { resolveScript } from './script-path.js';
 
@@ -127,7 +128,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     ...auth,
     ...debugValues,
     ...resolveLogOptions(raw, v, ctx.cwd),
-    ...resolveStaticOptions(v as unknown as StaticValues, ctx.cwd),
+    ...resolveStaticOptions(v as unknown as StaticValues, ctx.cwd, workerIds(v, ctx.uid)),
     ...resolveTls(v, raw, ctx.cwd, ctx.warn ?? (() => {})),
     entryPoint: isModule ? entry : scriptPath,
     scriptPath,

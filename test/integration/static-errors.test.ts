@@ -2,7 +2,9 @@
 // options' bad input: one line naming the flag, exit code 2, nothing started.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
@@ -222,6 +224,9 @@ describe('bad static options', { timeout: 60_000 }, () => {
     [['--document-root', site.file('favicon.ico')], /--document-root .*favicon\.ico: not a directory/],
     [['--url-alias', 'media', site.media], /--url-alias media: the URL must start with '\/'/],
     [['--url-alias', '/media', site.file('nowhere')], /--url-alias \/media .*nowhere: does not exist/],
+    // Unreadable to root too: a path through a regular file.
+    [['--document-root', site.file('favicon.ico', 'root')], /--document-root .*favicon\.ico\/root: cannot be reached: a part of the path is a file, not a directory/],
+    [['--url-alias', '/media', site.file('favicon.ico', 'media')], /--url-alias \/media .*favicon\.ico\/media: cannot be reached: a part of the path is a file/],
     [['--error-document', '999', '/x.html'], /--error-document 999: not an HTTP error status/],
     [['--error-document', '200', '/x.html'], /--error-document 200: not an HTTP error status/],
     [['--error-document', '404', 'errors/404.html'], /--error-document 404 errors\/404\.html: must be an absolute path/],
@@ -238,5 +243,44 @@ describe('bad static options', { timeout: 60_000 }, () => {
       assert.equal(lines.length, 1, output);
       assert.match(lines[0]!, expected);
     }
+  });
+});
+
+describe('static files the workers cannot read (--user)', { skip: process.getuid?.() === 0 ? false : 'needs root: --user acts only when the server starts as root', timeout: 60_000 }, () => {
+  // Everything the workers need is readable by nobody, except the "private" paths (root's, 0700 and 0600).
+  let open = '';
+  before(() => {
+    open = mkdtempSync(path.join(tmpdir(), 'tsgi-static-user-'));
+    chmodSync(open, 0o755);
+    mkdirSync(path.join(open, 'public'), { mode: 0o755 });
+    writeFileSync(path.join(open, 'public/page.txt'), 'readable by nobody\n', { mode: 0o644 });
+    mkdirSync(path.join(open, 'private'), { mode: 0o700 });
+    writeFileSync(path.join(open, 'private.html'), '<h1>root only</h1>\n', { mode: 0o600 });
+    writeFileSync(path.join(open, 'private.types'), 'text/plain txt\n', { mode: 0o600 });
+    copyFileSync(site.app, path.join(open, 'app.ts'));
+    chmodSync(path.join(open, 'app.ts'), 0o644);
+  });
+  after(() => rmSync(open, { recursive: true, force: true }));
+
+  it('each is refused at start, naming the flag and the user, exit code 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--document-root', path.join(open, 'private')], /^tsgi-express: error: --document-root .*\/private: cannot be read by user nobody, whom the workers run as \(permission denied\)/],
+      [['--url-alias', '/p', path.join(open, 'private')], /--url-alias \/p .*\/private: cannot be read by user nobody/],
+      [['--error-document', '404', path.join(open, 'private.html')], /--error-document 404 .*private\.html: cannot be read by user nobody/],
+      [['--mime-types', path.join(open, 'private.types')], /--mime-types .*private\.types: cannot be read by user nobody/],
+    ];
+    for (const [args, expected] of cases) {
+      const { code, output } = await runCli(['start-server', path.join(open, 'app.ts'), '--port', '0', '--user', 'nobody', ...args]);
+      assert.equal(code, 2, `${args.join(' ')}: ${output}`);
+      assert.match(output.trim(), expected);
+      assert.doesNotMatch(output, /Ready:/);
+    }
+  });
+
+  it('what the user can read is served by workers running as it', async () => {
+    const server = await startServer([path.join(open, 'app.ts'), '--user', 'nobody', '--document-root', path.join(open, 'public')]);
+    const r = await curl(`${server.url}page.txt`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'readable by nobody\n');
   });
 });
