@@ -144,6 +144,56 @@ describe('--body-timeout, --body-min-rate', { timeout: 60_000 }, () => {
   });
 });
 
+describe('--body-max-timeout', { timeout: 60_000 }, () => {
+  /** POSTs `chunks` chunks of 30 bytes, one every 250 ms (120 bytes/s, above --body-min-rate 100): steady, never stalling. */
+  async function steadyUpload(server: RunningServer, chunks: number, tag: string): Promise<{ c: RawConnection; seconds: number }> {
+    const c = await RawConnection.open(server.port);
+    c.write(`POST /read?tag=${tag} HTTP/1.1\r\nHost: x\r\nContent-Length: ${chunks * 30}\r\n\r\n`);
+    const t0 = performance.now();
+    for (let i = 0; i < chunks && !c.isClosed; i++) {
+      c.write('x'.repeat(30));
+      await sleep(250);
+    }
+    return { c, seconds: seconds(t0) };
+  }
+  const ARGS = ['--body-timeout', '1', '--body-min-rate', '100', '--threads', '2'];
+
+  it('a body still arriving at the minimum rate when the maximum is reached gets 408, the app\'s read fails, closed', async () => {
+    const server = await startServer([fixture('body/tsgi.ts'), ...ARGS, '--body-max-timeout', '2']);
+    const from = server.output().length;
+    // 16 chunks would take 4 s: past the 2 s maximum, though every second brings more than the rate.
+    const t0 = performance.now();
+    const { c } = await steadyUpload(server, 16, 'steady');
+    assert.ok(await c.closedWithin(5000), c.received);
+    assert.equal(c.status, 408, c.received);
+    assert.match(c.received, /The request body did not arrive in time/);
+    assert.ok(seconds(t0) >= 1.9 && seconds(t0) < 4.5, `closed after ${seconds(t0)} s`);
+    await server.waitFor(/tsgi read failed steady: RequestBodyError TSGI_BODY_TIMEOUT 408/, 5000, from);
+    await server.waitFor(/\[tsgi:info\].*408 Request Timeout: The request body did not arrive in time .*\(client 127\.0\.0\.1\)/, 5000, from);
+    const res = await request(server.url, { headersTimeout: 2000 });
+    assert.equal(res.statusCode, 200, 'the server keeps serving');
+    await res.body.text();
+  });
+
+  it('a body that ends within the maximum is served', async () => {
+    const server = await startServer([fixture('body/tsgi.ts'), ...ARGS, '--body-max-timeout', '3']);
+    // 1.5 s: past --body-timeout (1 s), within what the rate buys and the maximum.
+    const { c } = await steadyUpload(server, 6, 'within');
+    await until(() => c.received.includes('read 180 bytes'), 5000);
+    assert.equal(c.status, 200);
+    c.destroy();
+  });
+
+  it('without it (0, the default) the same steady upload is never cut off', async () => {
+    const server = await startServer([fixture('body/tsgi.ts'), ...ARGS]);
+    const { c, seconds: took } = await steadyUpload(server, 16, 'unbounded');
+    assert.ok(took > 3.5, `the upload took ${took} s`);
+    await until(() => c.received.includes('read 480 bytes'), 5000);
+    assert.equal(c.status, 200);
+    c.destroy();
+  });
+});
+
 describe('--socket-timeout', { timeout: 60_000 }, () => {
   let server: RunningServer;
   before(async () => {
