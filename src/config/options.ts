@@ -287,7 +287,7 @@ export const OPTIONS = [
     key: 'httpsOnly', flag: 'https-only', section: 'HTTPS and HTTP/2', kind: 'boolean', readBy: 'worker',
     default: false,
     help: 'Redirect every request on the plain HTTP port to the same path and query on HTTPS (302).',
-    docs: '302, as mod_wsgi-express does, to --server-name when given (else the host name the request asked for) and the HTTPS port (left out when it is 443). A request a trusted proxy says came over HTTPS (--trust-proxy-header) is not redirected; with --allow-localhost a loopback client is served over plain HTTP, as mod_wsgi-express does. Needs --https-port.',
+    docs: '302, as mod_wsgi-express does, to --server-name when given (else the host name the request asked for) and the HTTPS port (left out when it is 443); the parent domain of a `www.` --server-name gets the same 302 instead of its 301 to http. A host the server does not serve gets 403, not a redirect. A request a trusted proxy says came over HTTPS (--trust-proxy-header) is not redirected; with --allow-localhost a loopback client is served over plain HTTP, as mod_wsgi-express does. Needs --https-port.',
     schema: flag(),
   },
   {

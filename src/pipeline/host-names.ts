@@ -3,7 +3,7 @@
  * --allow-localhost), as mod_wsgi-express's name-based virtual hosts do. A
  * request for the server name or an alias (wildcards `*` and `?`) goes on. One
  * for the parent domain of a `www.` server name is redirected to it (301, path
- * and query kept). One from a loopback client goes on with --allow-localhost.
+ * and query kept; with --https-only, over plain HTTP, the 302 to https instead). One from a loopback client goes on with --allow-localhost.
  * Anything else gets 403 and never reaches the application.
  *
  * Names are compared as Apache does: the host part of the Host header (or of
@@ -15,12 +15,15 @@
 import type { Log } from '../logging/log.js';
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
+import { overHttps, redirectToHttps } from './https-redirect.js';
 import { absoluteForm, effectiveHost, requestClient, requestScheme, requestTarget, serverNameFromHost } from './request-view.js';
 
 export interface HostNameRules {
   readonly serverName: string;
   readonly aliases: readonly string[];
   readonly allowLocalhost: boolean;
+  /** --https-only's HTTPS port: the parent domain over plain HTTP gets its 302 to https instead of the 301. */
+  readonly httpsOnlyPort?: number | undefined;
 }
 
 /** `Example.COM.` -> `example.com`; IPv6 literals keep their brackets. */
@@ -77,6 +80,8 @@ export function hostNamesStage(rules: HostNameRules, log: Log): Stage {
     const name = host === undefined ? '' : normaliseHostName(serverNameFromHost(host));
     for (const matches of matchers) if (matches(name)) return next(ctx);
     if (parent !== undefined && name === parent) {
+      // mod_wsgi-express's --https-only rewrites the parent domain's plain-HTTP host too (§2.13).
+      if (rules.httpsOnlyPort !== undefined && !overHttps(ctx)) return redirectToHttps(ctx, rules.serverName, rules.httpsOnlyPort);
       const location = redirectLocation(ctx, rules.serverName);
       log.debug(`301 for ${requestClient(ctx)}: ${name} is redirected to ${location}`, ctx.id);
       return void sendError(ctx.res, 301, { headers: { Location: location }, detail: `This site is at ${location}` });

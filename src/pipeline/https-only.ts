@@ -10,9 +10,9 @@
  * to move: the mount stage answers it on either port.
  */
 import type { Stage } from './context.js';
-import { sendError } from './error-response.js';
 import { isLoopback } from './host-names.js';
-import { absoluteForm, effectiveHost, requestClient, requestScheme, requestTarget, serverNameFromHost } from './request-view.js';
+import { overHttps, redirectToHttps } from './https-redirect.js';
+import { effectiveHost, requestClient, requestTarget, serverNameFromHost } from './request-view.js';
 
 export interface HttpsOnlyRules {
   readonly httpsPort: number;
@@ -21,14 +21,10 @@ export interface HttpsOnlyRules {
 }
 
 export function httpsOnlyStage(rules: HttpsOnlyRules): Stage {
-  const port = rules.httpsPort === 443 ? '' : `:${rules.httpsPort}`;
   return (ctx, next) => {
-    if (requestScheme(ctx, ctx.listener.scheme) === 'https') return next(ctx);
-    const target = requestTarget(ctx.req);
-    if (target === '*') return next(ctx);
+    if (overHttps(ctx)) return next(ctx);
+    if (requestTarget(ctx.req) === '*') return next(ctx);
     if (rules.allowLocalhost && isLoopback(requestClient(ctx))) return next(ctx);
-    const host = rules.serverName ?? serverNameFromHost(effectiveHost(ctx));
-    const location = `https://${host}${port}${absoluteForm(target)?.rest ?? target}`;
-    sendError(ctx.res, 302, { headers: { Location: location }, detail: `This resource is served over HTTPS, at ${location}` });
+    redirectToHttps(ctx, rules.serverName ?? serverNameFromHost(effectiveHost(ctx)), rules.httpsPort);
   };
 }

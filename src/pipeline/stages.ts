@@ -78,7 +78,7 @@ export const PIPELINE = [
   // proxy-headers: behind a trusted proxy, the client it names), for its error-log lines.
   { name: 'log-client', build: (c) => (batcherOptions(c).withClient ? logClientStage : undefined) },
   // After proxy-headers: behind a proxy, the host and client it names are the ones checked.
-  { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost }, d.log) : undefined) },
+  { name: 'host-names', build: (c, d) => (c.serverName ? hostNamesStage({ serverName: c.serverName, aliases: c.serverAlias, allowLocalhost: c.allowLocalhost, httpsOnlyPort: c.httpsOnly ? c.httpsPort : undefined }, d.log) : undefined) },
   // After host-names (a host this server does not serve gets 403, not a redirect) and
   // proxy-headers (a proxy that terminated TLS says https: nothing to redirect).
   {
