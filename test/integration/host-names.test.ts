@@ -177,7 +177,7 @@ describe('host names behind a trusted proxy', { timeout: 60_000 }, () => {
   });
 });
 
-describe('bad input exits 2 before anything starts, naming the flag', { timeout: 60_000 }, () => {
+describe('bad input exits 2 before anything starts, naming the flag', { timeout: 180_000 }, () => {
   const app = fixture('proxy-echo.ts');
   const cases: [string[], RegExp][] = [
     [['--server-alias', 'a.test'], /--server-alias needs --server-name/],

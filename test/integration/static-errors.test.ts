@@ -215,7 +215,7 @@ describe('--error-override, every interface', { timeout: 120_000 }, () => {
   });
 });
 
-describe('bad static options', { timeout: 60_000 }, () => {
+describe('bad static options', { timeout: 180_000 }, () => {
   before(() => {
     writeFileSync(site.file('bad.types'), 'text/plain txt\nnot-a-type foo\n');
   });
