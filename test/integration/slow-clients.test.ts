@@ -306,7 +306,7 @@ describe('--max-connections', { timeout: 60_000 }, () => {
   });
 });
 
-describe('bad timeout values', { timeout: 60_000 }, () => {
+describe('bad timeout values', { timeout: 180_000 }, () => {
   for (const args of [
     ['--header-timeout', 'soon'], ['--body-timeout', '-1'], ['--socket-timeout', '1m'], ['--keep-alive-timeout', '-5'],
     ['--header-min-rate', '1.5'], ['--server-backlog', '0'], ['--max-connections', '0'],
