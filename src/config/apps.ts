@@ -1,11 +1,12 @@
 /**
  * The applications besides the main one: `--mount-app URL-PATH SCRIPT` on the
  * command line and the `apps` list of a --config file, resolved into one list
- * the workers load (each app in its own module, sharing the workers' processes
- * and threads). Every mistake is a UsageError naming the flag or the file's key
- * path: two apps on one mount, a mount that is not a path, a missing script, a
- * per-app key the shared workers cannot honour.
+ * the master and the workers share. Each app names the process group it runs in
+ * (config/groups.ts): its own by default. Every mistake is a UsageError naming
+ * the flag or the file's key path: two apps on one mount, a mount that is not a
+ * path, a missing script, a group name that is not one.
  */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
@@ -27,6 +28,17 @@ export const appSchema = z.object({
   passenv: z.array(z.string()),
   /** Where it was declared (`--mount-app /api`, `site.yaml: apps[1]`), for messages. */
   source: z.string(),
+  /**
+   * The process group it runs in: `main` (the main application's workers, which
+   * accept every connection), a name several apps give to share workers, or by
+   * default its own, named after its mount.
+   */
+  group: z.string().min(1),
+  /** Its group's settings, when this entry gives them (config/groups.ts merges and checks them). */
+  processes: z.number().int().min(1).optional(),
+  threads: z.number().int().min(1).optional(),
+  queueTimeout: z.number().min(0).optional(),
+  workingDirectory: z.string().min(1).optional(),
 });
 export type AppConfig = z.output<typeof appSchema>;
 
@@ -36,6 +48,8 @@ export interface FileApp {
   readonly file: string;
   readonly mount: unknown;
   readonly script: unknown;
+  /** The `group` key: the process group's name. */
+  readonly group?: unknown;
   readonly raw: Record<string, unknown>;
 }
 
@@ -63,15 +77,37 @@ function fromCommandLine(pairs: readonly (readonly [string, string])[], cwd: str
       setenv: [],
       passenv: [],
       source,
+      group: mount,
     };
   });
+}
+
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A group an entry names; unnamed, the app gets one of its own, named after its mount. */
+function groupName(given: unknown, mount: string, where: string): string {
+  if (given === undefined || given === null) return mount;
+  if (typeof given !== 'string' || !GROUP_NAME.test(given)) {
+    throw new UsageError(`${where}: group must be a name of letters, digits, '_', '.' and '-' (got ${JSON.stringify(given)}); apps giving the same name share one group of worker processes`);
+  }
+  return given;
+}
+
+function workingDirectory(given: unknown, file: string, where: string): string | undefined {
+  if (typeof given !== 'string') return undefined;
+  const dir = path.resolve(path.dirname(file), given);
+  if (!existsSync(dir)) throw new UsageError(`${where}: working-directory ${dir}: no such directory`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${where}: working-directory ${dir}: not a directory`);
+  return dir;
 }
 
 function fromFile(app: FileApp): AppConfig {
   const raw = app.raw;
   if (typeof app.script !== 'string' || app.script === '') throw new UsageError(`${app.where}: script must be the application's file (got ${JSON.stringify(app.script)})`);
+  const mount = normaliseAppMount(app.mount, `${app.where}: mount`);
+  const wd = workingDirectory(raw.workingDirectory, app.file, app.where);
   return {
-    mount: normaliseAppMount(app.mount, `${app.where}: mount`),
+    mount,
     scriptPath: resolveScript(app.script, path.dirname(app.file), `${app.where}: script`),
     interface: (raw.interface as AppConfig['interface'] | undefined) ?? 'auto',
     callableObject: (raw.callableObject as string | undefined) ?? 'application',
@@ -79,6 +115,11 @@ function fromFile(app: FileApp): AppConfig {
     setenv: (raw.setenv as [string, string][] | undefined) ?? [],
     passenv: (raw.passenv as string[] | undefined) ?? [],
     source: app.where,
+    group: groupName(app.group, mount, `${app.where}: group`),
+    ...(raw.processes !== undefined ? { processes: raw.processes as number } : {}),
+    ...(raw.threads !== undefined ? { threads: raw.threads as number } : {}),
+    ...(raw.queueTimeout !== undefined ? { queueTimeout: raw.queueTimeout as number } : {}),
+    ...(wd !== undefined ? { workingDirectory: wd } : {}),
   };
 }
 

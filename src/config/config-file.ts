@@ -31,16 +31,10 @@ function readApp(entry: unknown, file: string, index: number): FileApp {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
     throw new UsageError(`${where} must be an object with mount and script (got ${describe(entry)})`);
   }
-  for (const name of Object.keys(entry)) {
-    const key = optionByName(name)?.key ?? name;
-    if (SERVER_WIDE.has(key)) {
-      throw new UsageError(`${where}: "${name}" cannot be set per application: every application runs in the server's worker processes, sized by the top-level processes and threads`);
-    }
-  }
   const { raw, extra } = readOptionObject(entry as Record<string, unknown>, where, { allowed: (spec) => APP_OPTIONS.has(spec.key), extra: APP_KEYS });
   if (extra.mount === undefined) throw new UsageError(`${where}: mount is missing (the URL path the application is served at)`);
   if (extra.script === undefined) throw new UsageError(`${where}: script is missing (the application's file)`);
-  return { where, file, mount: extra.mount, script: extra.script, raw };
+  return { where, file, mount: extra.mount, script: extra.script, group: extra.group, raw };
 }
 
 const BY_NAME = new Map<string, OptionSpec>();
@@ -52,12 +46,10 @@ for (const spec of OPTIONS as readonly OptionSpec[]) {
 /** Keys of the file besides the options: `script` is the positional SCRIPT. */
 const FILE_KEYS = ['script', 'apps'] as const;
 
-/** The options an `apps` entry may set for its own application. */
-const APP_OPTIONS = new Set(['interface', 'callableObject', 'keepMountPrefix', 'setenv', 'passenv']);
-/** Keys of an `apps` entry besides those options. */
-const APP_KEYS = ['mount', 'script'] as const;
-/** Options of the whole server that an app entry might be expected to take: said so plainly. */
-const SERVER_WIDE = new Set(['processes', 'threads', 'group', 'queueTimeout', 'workingDirectory']);
+/** The options an `apps` entry may set for its own application, or for its process group (config/groups.ts). */
+const APP_OPTIONS = new Set(['interface', 'callableObject', 'keepMountPrefix', 'setenv', 'passenv', 'processes', 'threads', 'queueTimeout', 'workingDirectory']);
+/** Keys of an `apps` entry besides those options; `group` names its process group (not the Unix --group). */
+const APP_KEYS = ['mount', 'script', 'group'] as const;
 
 /** This package's compiled code, whose frames say nothing about the user's file. */
 const PACKAGE_DIST = fileURLToPath(new URL('..', import.meta.url));

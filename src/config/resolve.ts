@@ -18,6 +18,7 @@ import { checkSupervisionOptions } from './supervision-rules.js';
 import { resolveStaticOptions, type StaticValues } from './static-options.js';
 import { workerIds } from './worker-access.js';
 import { resolveApps, type FileApp } from './apps.js';
+import { checkGroups } from './groups.js';
 import { resolveScript } from './script-path.js';
 
 export type RawOptions = Record<string, unknown>;
@@ -38,6 +39,13 @@ function describe(value: unknown): string {
 }
 
 /** Validates each given option against its own schema; the first failure wins. */
+/** The apps, their process groups checked. */
+function resolveGroupedApps(...args: Parameters<typeof resolveApps>): ReturnType<typeof resolveApps> {
+  const apps = resolveApps(...args);
+  checkGroups(apps);
+  return apps;
+}
+
 export function validateOptions(raw: RawOptions): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const spec of OPTIONS as readonly OptionSpec[]) {
@@ -136,7 +144,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     serverRoot,
     serverHost: (v.serverName as string | undefined) ?? localName,
     mountPoint,
-    apps: resolveApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd),
+    apps: resolveGroupedApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd),
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
     multiprocess: !debug && v.processes !== undefined,

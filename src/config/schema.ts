@@ -30,6 +30,12 @@ const derivedShape = {
   version: z.string(),
   /** The applications besides the main one (--mount-app, a config file's `apps`): config/apps.ts. */
   apps: z.array(appSchema),
+  /** Set by the master (config/groups.ts): each process group's unix socket, by group name, for the front workers. */
+  groupSockets: z.record(z.string(), z.string()).optional(),
+  /** In a process group's own workers: the group they serve behind the hop. */
+  servesGroup: z.string().optional(),
+  /** In a group's workers, whose main app carries its own setenv: the server-wide values, for the group's other apps. */
+  serverEnv: z.object({ setenv: z.array(z.tuple([z.string(), z.string()])), passenv: z.array(z.string()) }).optional(),
 };
 
 export const configSchema = z.object({ ...tableShape(), ...derivedShape }).strict();

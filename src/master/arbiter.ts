@@ -25,6 +25,8 @@ import { ChangeWatcher } from './watcher.js';
 import { accessScripts } from '../auth/access-config.js';
 import type { AuthService } from './auth-service.js';
 import type { WorkerHandle } from './worker-handle.js';
+import type { ProcessGroup } from '../config/groups.js';
+import { GroupPools } from './group-pools.js';
 
 /** How often the periodic verbs run: top up, heartbeat, recycle and watchdog checks. */
 export const TICK_MS = 1000;
@@ -63,6 +65,8 @@ export interface ArbiterOptions {
   readonly tls?: TlsState | undefined;
   /** Start-up failed: report it; returns the exit code. */
   readonly bootFailed: (error: unknown) => number;
+  /** The process groups besides the main one (config/groups.ts), each with its own pool. */
+  readonly groups?: readonly ProcessGroup[];
 }
 
 function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string[] {
@@ -75,12 +79,15 @@ function filesToWatch(config: Config, messages: readonly ReadyMessage[]): string
 export class Arbiter {
   private readonly queue = new EventQueue<MasterEvent>();
   private readonly supervisor: Supervisor;
+  private readonly groups: GroupPools;
+  /** The files the main pool's workers loaded: a change to one of them reloads that pool. */
+  private readonly mainFiles = new Set<string>();
   private readonly watcher: ChangeWatcher;
   private phase: 'starting' | 'serving' | 'stopping' = 'starting';
   private readonly waitingForReady: MasterEvent[] = [];
   private reloading = false;
-  /** A reload asked for while one runs: they collapse into one more. */
-  private reloadAgain: string | undefined;
+  /** A reload asked for while one runs: they collapse into one more, of every pool asked for. */
+  private reloadAgain: { reason: string; pools: Set<Supervisor> } | undefined;
   private killing = false;
   /** --drain-delay running after SIGTERM: serving on, the health path answering 503. */
   private drainDelay: NodeJS.Timeout | undefined;
@@ -107,12 +114,31 @@ export class Arbiter {
       opts.logs,
       {
         exited: (handle, code, signal) => this.queue.push({ type: 'worker-exit', handle, code, signal }),
-        loaded: (messages) => void this.watcher.add(filesToWatch(this.config, messages)),
+        loaded: (messages) => {
+          for (const m of messages) for (const f of m.files) this.mainFiles.add(f);
+          void this.watcher.add(filesToWatch(this.config, messages));
+        },
       },
       answers,
       opts.socket,
       opts.identity.env,
     );
+    this.groups = new GroupPools(
+      opts.config,
+      opts.groups ?? [],
+      opts.logs,
+      {
+        exited: (handle, code, signal) => this.queue.push({ type: 'worker-exit', handle, code, signal }),
+        loaded: (messages) => void this.watcher.add(filesToWatch(this.config, messages)),
+      },
+      answers,
+      opts.identity,
+    );
+  }
+
+  /** Every pool: the main one (which accepts the connections) first, then each process group's. */
+  private get pools(): Supervisor[] {
+    return [this.supervisor, ...this.groups.supervisors];
   }
 
   private get log() {
@@ -140,6 +166,7 @@ export class Arbiter {
       await this.watcher.close();
       await this.opts.auth?.close();
       await this.opts.tls?.close();
+      this.groups.close();
     }
     return this.exitCode ?? 0;
   }
@@ -180,7 +207,13 @@ export class Arbiter {
   /** Starts the first generation and arms the watcher; the outcome comes back as an event. */
   private async boot(): Promise<void> {
     try {
-      const messages = await this.supervisor.start();
+      const [main, groups] = await Promise.allSettled([this.supervisor.start(), this.groups.start()]);
+      if (main.status === 'rejected' || groups.status === 'rejected') {
+        // One pool that cannot start stops the start-up: the others' workers go too.
+        await Promise.all([this.supervisor.kill(), this.groups.kill()]);
+        throw main.status === 'rejected' ? main.reason : (groups as PromiseRejectedResult).reason;
+      }
+      const messages = main.value;
       await this.watcher.add(filesToWatch(this.config, messages));
       await this.opts.auth?.watch(() => this.queue.push({ type: 'password-files-changed' }));
       this.queue.push({ type: 'booted', messages });
@@ -192,12 +225,13 @@ export class Arbiter {
   private handleBooted(messages: readonly ReadyMessage[]): void {
     if (this.phase !== 'starting') return;
     this.phase = 'serving';
-    this.supervisor.announce('serving');
+    this.announce('serving');
     const logs = this.opts.logs;
     const n = this.config.processes;
     const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrls(this.config).join(' ')}`;
     // One write: the Ready line goes out with the banner, before whatever is logged next.
-    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev, messages[0]?.appKinds)}${ready}\n`);
+    const groups = this.groups.list.map((p) => ({ name: p.group.name, apps: p.group.apps, kinds: p.kinds, config: p.config }));
+    logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev, messages[0]?.appKinds, groups)}${ready}\n`);
     logs.startup(ready);
     logs.startupFinished();
     for (const event of this.waitingForReady.splice(0)) this.queue.push(event);
@@ -218,7 +252,7 @@ export class Arbiter {
 
   private startDrainDelay(): void {
     this.phase = 'stopping';
-    this.supervisor.announce('stopping');
+    this.announce('stopping');
     const s = this.config.drainDelay;
     this.log.info(`SIGTERM received: serving ${s}s more (--drain-delay) while the health check answers 503, then stopping gracefully`);
     this.drainDelay = setTimeout(() => this.queue.push({ type: 'drain-delay-over' }), s * 1000);
@@ -242,18 +276,23 @@ export class Arbiter {
     if (this.killing) return;
     this.killing = true;
     this.log.warn('Second SIGINT: stopping now');
-    void this.supervisor.kill().then(() => this.queue.push({ type: 'stopped' }));
+    void Promise.all(this.pools.map((p) => p.kill())).then(() => this.queue.push({ type: 'stopped' }));
   }
 
   /** `signal` undefined: the stop a --drain-delay announced. */
   private stopGracefully(signal: MasterSignal | undefined): void {
     if (this.phase === 'stopping') return;
     this.phase = 'stopping';
-    this.supervisor.announce('stopping');
+    this.announce('stopping');
     if (signal) this.log.info(`${signal} received: stopping gracefully`);
     // Refuse new connections once the workers have closed their copies of the socket.
     this.socket?.close();
-    void this.supervisor.stop(this.config.shutdownTimeout).then(() => this.queue.push({ type: 'stopped' }));
+    // The process groups after the main pool: its workers pass requests on to them until they leave.
+    const timeout = this.config.shutdownTimeout;
+    void this.supervisor
+      .stop(timeout)
+      .then(() => this.groups.stop(timeout))
+      .then(() => this.queue.push({ type: 'stopped' }));
   }
 
   private handleStopped(): void {
@@ -266,7 +305,7 @@ export class Arbiter {
     if (this.phase !== 'serving') return;
     this.log.info('SIGHUP received: rolling reload');
     this.opts.auth?.reread();
-    this.reload('SIGHUP');
+    this.reload('SIGHUP', this.pools);
   }
 
   /** A password file changed: re-read in place, no reload (auth-service.ts says why). */
@@ -276,24 +315,44 @@ export class Arbiter {
 
   private handleFilesChanged(files: readonly string[]): void {
     if (this.phase !== 'serving') return;
-    this.reload(`changed: ${files.join(', ')}`);
+    this.reload(`changed: ${files.join(', ')}`, this.poolsLoading(files));
   }
 
-  /** Reloads run one at a time; those asked for meanwhile collapse into one more. */
-  private reload(reason: string): void {
+  /**
+   * The pools a change to `files` reloads: each whose workers loaded one of them
+   * (a process group's change leaves the other groups as they are); every pool
+   * when none claims them (a file a worker had not loaded yet).
+   */
+  private poolsLoading(files: readonly string[]): Supervisor[] {
+    const main = files.some((f) => this.mainFiles.has(f) || f === this.config.scriptPath || accessScripts(this.config).includes(f) ||
+      this.config.apps.some((a, i) => a.scriptPath === f && this.groups.list.every((p) => !p.group.apps.includes(i))));
+    const groups = this.groups.affectedBy(files).map((p) => p.supervisor);
+    const pools = [...(main ? [this.supervisor] : []), ...groups];
+    return pools.length > 0 ? pools : this.pools;
+  }
+
+  /** Reloads run one at a time; those asked for meanwhile collapse into one more, of every pool asked for. */
+  private reload(reason: string, pools: readonly Supervisor[]): void {
     if (this.reloading) {
-      this.reloadAgain = reason;
+      const again = this.reloadAgain ?? { reason, pools: new Set<Supervisor>() };
+      again.reason = reason;
+      for (const p of pools) again.pools.add(p);
+      this.reloadAgain = again;
       return;
     }
     this.reloading = true;
-    void this.supervisor.reload(reason).then(() => this.queue.push({ type: 'reload-finished' }));
+    void Promise.all(pools.map((p) => p.reload(reason))).then(() => this.queue.push({ type: 'reload-finished' }));
   }
 
   private handleReloadFinished(): void {
     this.reloading = false;
     const again = this.reloadAgain;
     this.reloadAgain = undefined;
-    if (again !== undefined && this.phase === 'serving') this.reload(again);
+    if (again !== undefined && this.phase === 'serving') this.reload(again.reason, [...again.pools]);
+  }
+
+  private announce(phase: 'serving' | 'stopping'): void {
+    for (const p of this.pools) p.announce(phase);
   }
 
   /** Whenever it comes, even during start-up: an external logrotate has moved the files. */
@@ -326,7 +385,7 @@ export class Arbiter {
       this.log.warn('SIGUSR2 received: the server runs without --enable-profiler; ignored');
       return;
     }
-    for (const h of this.supervisor.ready()) {
+    for (const h of this.pools.flatMap((p) => p.ready())) {
       h.ask('cpu-profile', undefined, PROFILE_ANSWER_MS).then(
         (file) => this.log.info(`SIGUSR2 received: CPU profile of worker ${h.pid} written: ${file}`),
         (err: unknown) => this.log.error(`SIGUSR2 received: worker ${h.pid} wrote no CPU profile: ${err instanceof Error ? err.message : String(err)}`),
@@ -339,7 +398,7 @@ export class Arbiter {
   }
 
   private handleWorkerExit(handle: WorkerHandle, code: number | null, signal: string | null): void {
-    this.supervisor.reap(handle, code, signal);
+    (this.groups.owning(handle) ?? this.supervisor).reap(handle, code, signal);
   }
 
   /** The periodic verbs. */
@@ -348,6 +407,7 @@ export class Arbiter {
     if (this.drainDelay) {
       this.supervisor.topUp();
       this.supervisor.heartbeat();
+      this.groups.tick(false);
       return;
     }
     if (this.phase !== 'serving') return;
@@ -355,6 +415,7 @@ export class Arbiter {
     this.supervisor.checkStuck();
     this.supervisor.heartbeat();
     this.supervisor.recycleNext();
+    this.groups.tick(true);
     this.opts.tls?.tick();
   }
 }

@@ -62,14 +62,41 @@ function debugRows(config: Config, inspector: string | undefined): [string, stri
   return rows;
 }
 
-/** With --mount-app, one row per further application: its mount, script and interface; all share the capacity. */
-function appRows(config: Config, appKinds: readonly string[] = []): [string, string][] {
-  const where = config.debugMode ? 'in the one debug process, its own module' : 'in the same workers';
-  return config.apps.map((app, i) => ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; ${where})`]);
+/** A process group as the banner shows it: its apps (indexes into Config.apps), their interfaces, its workers' Config. */
+export interface BannerGroup {
+  readonly name: string;
+  readonly apps: readonly number[];
+  readonly kinds: readonly string[];
+  readonly config: Config;
+}
+
+/**
+ * With --mount-app, one row per further application: its mount, script,
+ * interface, and the process group it runs in with that group's capacity (the
+ * main application's group is the Request Capacity row).
+ */
+function appRows(config: Config, appKinds: readonly string[] = [], groups: readonly BannerGroup[] = []): [string, string][] {
+  return config.apps.map((app, i) => {
+    const group = groups.find((g) => g.apps.includes(i));
+    if (group !== undefined) {
+      const kind = group.kinds[group.apps.indexOf(i)] ?? app.interface;
+      return ['Application', `${app.mount} -> ${app.scriptPath} (${kind}; process group ${group.name}: ${capacity(group.config)})`];
+    }
+    const where = config.debugMode ? 'in the one debug process, its own module' : groups.length > 0 ? 'in the main process group' : 'in the same workers';
+    return ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; ${where})`];
+  });
 }
 
 /** `workerUser`: the `Worker User` line, shown when the master runs as root (--user). */
-export function banner(config: Config, interfaceKind: string, inspector?: string, workerUser?: string, dev?: DevelopmentCertificate, appKinds?: readonly string[]): string {
+export function banner(
+  config: Config,
+  interfaceKind: string,
+  inspector?: string,
+  workerUser?: string,
+  dev?: DevelopmentCertificate,
+  appKinds?: readonly string[],
+  groups?: readonly BannerGroup[],
+): string {
   const [url, httpsUrl] = serverUrls(config);
   const rows: [string, string][] = [
     ['Server URL', url!],
@@ -78,9 +105,9 @@ export function banner(config: Config, interfaceKind: string, inspector?: string
     ['Server Root', config.serverRoot],
     ['Application', `${config.scriptPath} (${interfaceKind})`],
     ['Mount Point', config.mountPoint],
-    ...appRows(config, appKinds),
+    ...appRows(config, appKinds, groups),
     ['Operating Mode', config.debugMode ? 'debug' : 'daemon'],
-    ['Request Capacity', capacity(config)],
+    ['Request Capacity', groups?.length ? `${capacity(config)} for the main application's process group` : capacity(config)],
     ...(workerUser ? [['Worker User', workerUser] as [string, string]] : []),
     ['Reloading', reloading(config)],
     ...logBannerRows(config),

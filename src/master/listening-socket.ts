@@ -11,6 +11,7 @@
  */
 import type { Worker } from 'node:cluster';
 import { lookup } from 'node:dns/promises';
+import { chmodSync, chownSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
 import type { ListenerName, ListenerSpec } from '../config/listeners.js';
@@ -70,6 +71,21 @@ export class ListeningSocket {
     return new ListeningSocket(handle, out.port ?? port);
   }
 
+  /**
+   * A unix socket at `file`, only the workers' user may connect to (a process
+   * group's, config/groups.ts). A stale one a killed server left is replaced;
+   * the master's close at the end removes it (libuv unlinks a bound path).
+   */
+  static bindPath(file: string, owner?: { uid: number; gid: number }): ListeningSocket {
+    if (!ListeningSocket.supported) throw new Error('this Node has no net._createServerHandle: process groups need it to share their socket');
+    rmSync(file, { force: true });
+    const handle = createServerHandle!(file, -1, -1);
+    if (typeof handle === 'number') throw bindError(handle, file, 0);
+    chmodSync(file, 0o600);
+    if (owner) chownSync(file, owner.uid, owner.gid);
+    return new ListeningSocket(handle, 0);
+  }
+
   /** Answers a worker's borrow-socket request with the socket; the master keeps its own copy. */
   lendTo(worker: Worker, listener: ListenerName): void {
     if (this.closed || !worker.isConnected()) return;
@@ -112,6 +128,11 @@ export class ListeningSockets {
       }
     }
     return new ListeningSockets(bound);
+  }
+
+  /** One unix socket, lent as the `http` listener: a process group's (ListeningSocket.bindPath). */
+  static ofPath(file: string, owner?: { uid: number; gid: number }): ListeningSockets {
+    return new ListeningSockets(new Map([['http', ListeningSocket.bindPath(file, owner)]]));
   }
 
   /** The concrete port of each listener (port 0 read back). */

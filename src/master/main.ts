@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.js';
 import { ExitCode } from '../errors.js';
 import { listenerSpecs } from '../config/listeners.js';
 import { Arbiter } from './arbiter.js';
+import { planGroups } from './group-pools.js';
 import { pickFreePorts } from './free-port.js';
 import { ListenError, ListeningSocket, ListeningSockets } from './listening-socket.js';
 import { appendStartupFailure, createLogWriter, logPaths } from './log-setup.js';
@@ -179,6 +180,9 @@ export async function runMaster(given: Config): Promise<number> {
     await closeLogs(logs);
     return ExitCode.FAILURE;
   }
+  // Process groups: the main pool's workers learn each group's socket (config/groups.ts).
+  const plan = planGroups(config);
+  config = plan.config;
   const identity = workerIdentity(config, logs.log);
   setupCluster(config, socket, logs, identity);
   warnUnsetPassenv(config, logs);
@@ -195,7 +199,17 @@ export async function runMaster(given: Config): Promise<number> {
     await closeLogs(logs);
     return ExitCode.USAGE;
   }
-  const arbiter = new Arbiter({ config, logs, socket, auth, identity, dev, tls, bootFailed: (err) => reportStartFailure(err, logs) });
+  let arbiter;
+  try {
+    arbiter = new Arbiter({ config, logs, socket, auth, identity, dev, tls, groups: plan.groups, bootFailed: (err) => reportStartFailure(err, logs) });
+  } catch (err) {
+    // A process group's socket could not be bound (config/groups.ts says where).
+    logs.startupFailure(cannotListen('a process group\'s unix socket', err instanceof Error ? err.message : String(err)));
+    socket?.close();
+    removePidFile(pidFile);
+    await closeLogs(logs);
+    return ExitCode.LISTEN;
+  }
   try {
     return await arbiter.run();
   } finally {

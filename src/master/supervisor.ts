@@ -17,6 +17,7 @@ import { finishAllowanceMs } from '../config/debug-paths.js';
 import type { MasterMessage, PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
 import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
+import { makeLog, type Log } from '../logging/log.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { PoolTotals } from './pool-totals.js';
 import { stuckStack, watchdogEnabled } from './stuck-worker.js';
@@ -36,6 +37,10 @@ export const RECYCLE_REASONS: readonly RecycleReason[] = [
   'cpu_time_limit',
   'memory_limit',
 ];
+
+function prefixedLog(log: Log, prefix: string): Log {
+  return makeLog((level, message, rid) => log.write(level, prefix + message, rid), (line) => log.access(line));
+}
 
 export interface PoolHooks {
   /** A worker exited; the arbiter queues it and hands it back to reap(). */
@@ -86,6 +91,8 @@ export class Supervisor {
     private readonly socket?: ListeningSockets,
     /** Extra environment for every worker (HOME, USER, LOGNAME with --user). */
     private readonly workerEnv: Readonly<Record<string, string>> = {},
+    /** A process group's pool (config/groups.ts): its name starts each of its log lines. */
+    readonly group?: string,
   ) {
     this.target = config.processes;
     this.memoryLimit = config.memoryLimit * 1024 * 1024;
@@ -94,9 +101,11 @@ export class Supervisor {
     this.sink = dispatchTo(workerMessageHandlers({ logs, socket, answers, recycle, lastStats }));
   }
 
-  private get log() {
-    return this.logs.log;
+  private get log(): Log {
+    return this.group === undefined ? this.logs.log : (this.groupLog ??= prefixedLog(this.logs.log, `process group ${this.group}: `));
   }
+
+  private groupLog: Log | undefined;
 
   get capacity(): { processes: number; threads: number } {
     return { processes: this.target, threads: this.config.threads };
@@ -334,6 +343,11 @@ export class Supervisor {
         h.kill('SIGKILL');
         this.log.info(`worker ${h.pid} killed (deadlock_timeout)`);
       });
+  }
+
+  /** Whether `h` is one of this pool's workers (not yet reaped). */
+  owns(h: WorkerHandle): boolean {
+    return this.handles.get(h.worker) === h;
   }
 
   /** Ready workers not retired. */

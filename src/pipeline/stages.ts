@@ -22,6 +22,8 @@ import { batcherOptions } from '../logging/error-format.js';
 import { hstsStage } from './hsts.js';
 import { httpsOnlyStage } from './https-only.js';
 import { mountStage } from './mount.js';
+import { groupHopStage } from '../groups/hop-stage.js';
+import { hopReceiveStage } from '../groups/hop-receive.js';
 import { proxyHeadersStage } from './proxy-headers.js';
 import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
 import { healthCheckStage, type PhaseView } from './health-check.js';
@@ -115,9 +117,23 @@ export const PIPELINE = [
   { name: 'error-override', build: (_c, d) => d.staticStages?.errorOverride },
   // After the static stage: a HEAD for a file is answered as a HEAD; only the app gets the GET.
   { name: 'head-to-get', build: (c) => (mapsHeadToGet(c) ? headToGet : undefined) },
+  // Process groups: an app another group serves is passed to it here, every front stage done,
+  // before admission (the group's own --threads queue it); groups/hop-stage.ts.
+  { name: 'group-hop', build: (c, d) => groupHopStage(c, d.log) },
   { name: 'admission', build: (_c, d) => d.admission.stage },
   // Last: `100 Continue` only once the application is about to read the body.
   { name: 'expect-continue', build: () => expectContinue },
 ] as const satisfies readonly StageEntry[];
 
-export type StageName = (typeof PIPELINE)[number]['name'];
+/**
+ * The pipeline of a process group's own workers (Config.servesGroup), behind the
+ * hop: the front ran every stage above up to group-hop; these take its decisions
+ * and queue the request for the group's --threads.
+ */
+export const GROUP_PIPELINE = [
+  { name: 'hop-receive', build: () => hopReceiveStage },
+  { name: 'admission', build: (_c, d) => d.admission.stage },
+  { name: 'expect-continue', build: () => expectContinue },
+] as const satisfies readonly StageEntry[];
+
+export type StageName = (typeof PIPELINE)[number]['name'] | (typeof GROUP_PIPELINE)[number]['name'];

@@ -22,12 +22,13 @@ import { startDebugTools } from './debug-tools.js';
 import { drain, ListenerRelease } from './drain.js';
 import { ListenCapture, plannedAddress } from './listen-capture.js';
 import { loadApp } from './load-app.js';
+import { listenOnLentPipe } from './lent-pipe.js';
 import { LogBatcher } from './log-batcher.js';
 import { askMaster, listenToMaster, send } from './master-channel.js';
 import { createInFlight, workerStats } from './request-accounting.js';
 import { startWatchdogThread } from './watchdog.js';
 import { currentRequestId } from './request-scope.js';
-import { selectMountedApps } from './mounted-apps.js';
+import { localAppScripts, selectMountedApps } from './mounted-apps.js';
 import { selectInterface } from './select-interface.js';
 import { createWorkerServer, type WorkerServer } from './server.js';
 import { Monitoring } from './monitoring.js';
@@ -128,7 +129,8 @@ async function listen(config: Config, ws: WorkerServer, lent: SocketLoans): Prom
           process.exit(ExitCode.LISTEN);
         });
         // A lent handle is bound but not listening yet: listen(handle, backlog) sets the backlog.
-        server.listen(target, backlog, resolve);
+        if (config.servesGroup !== undefined) listenOnLentPipe(server, target, backlog, resolve);
+        else server.listen(target, backlog, resolve);
       });
     }),
   );
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
   const debugTools = await startDebugTools(config, batcher.log);
   let loaded;
   try {
-    loaded = await loadApp(config.scriptPath, [...config.apps.map((a) => a.scriptPath), ...accessScripts(config)]);
+    loaded = await loadApp(config.scriptPath, [...localAppScripts(config), ...accessScripts(config)]);
   } catch (err) {
     send({ t: 'load-failed', error: formatError(err) }, () => process.exit(ExitCode.APP_LOAD));
     return;
@@ -186,8 +188,9 @@ async function main(): Promise<void> {
     listenWaitMs: listenWait(config),
     guard: debugTools.guard,
   };
-  const appModules = loaded.others.slice(0, config.apps.length);
-  const accessModules = loaded.others.slice(config.apps.length);
+  const appCount = localAppScripts(config).length;
+  const appModules = loaded.others.slice(0, appCount);
+  const accessModules = loaded.others.slice(appCount);
   let selected;
   let mounted;
   try {

@@ -5,6 +5,8 @@
  * environ given the server's --setenv/--passenv and then its own.
  */
 import type { AppConfig } from '../config/apps.js';
+import { servedHere } from '../config/groups.js';
+import { sendError } from '../pipeline/error-response.js';
 import type { Config } from '../config/schema.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { selectInterface, type SelectedApp } from './select-interface.js';
@@ -21,12 +23,26 @@ export function appView(config: Config, app: AppConfig): Config {
     interface: app.interface,
     callableObject: app.callableObject,
     keepMountPrefix: app.keepMountPrefix,
-    setenv: [...config.setenv, ...app.setenv],
-    passenv: [...config.passenv, ...app.passenv],
+    // In a group's workers the main app's own setenv is not the others'.
+    setenv: [...(config.serverEnv ?? config).setenv, ...app.setenv],
+    passenv: [...(config.serverEnv ?? config).passenv, ...app.passenv],
   };
 }
 
-/** Each mounted app's handlers, in Config.apps order; `namespaces` are their loaded modules in that order. */
+/** The scripts of the mounted apps this worker loads: those of its own process group (config/groups.ts). */
+export function localAppScripts(config: Config): string[] {
+  return config.apps.filter((_, i) => servedHere(config, i)).map((a) => a.scriptPath);
+}
+
+/**
+ * Stands in for an app another process group serves: the group-hop stage takes
+ * its requests before the app call, so this answers only if that ever fails.
+ */
+function elsewhere(app: AppConfig): SelectedApp {
+  return { kind: 'tsgi', label: `group ${app.group}`, handler: (ctx) => sendError(ctx.res, 500, { detail: `${app.mount} is served by process group ${app.group}.` }) };
+}
+
+/** Each mounted app's handlers, in Config.apps order; `namespaces` are the loaded modules of localAppScripts(), in order. */
 export async function selectMountedApps(
   config: Config,
   namespaces: readonly Record<string, unknown>[],
@@ -34,10 +50,15 @@ export async function selectMountedApps(
   serverInfo: (view: Config) => ServerInfo,
 ): Promise<SelectedApp[]> {
   const selected: SelectedApp[] = [];
+  let loaded = 0;
   for (const [i, app] of config.apps.entries()) {
+    if (!servedHere(config, i)) {
+      selected.push(elsewhere(app));
+      continue;
+    }
     const view = appView(config, app);
     try {
-      selected.push(await selectInterface(namespaces[i]!, view, { ...opts, server: serverInfo(view) }));
+      selected.push(await selectInterface(namespaces[loaded++]!, view, { ...opts, server: serverInfo(view) }));
     } catch (err) {
       if (err instanceof Error) err.message = `${app.source} (${app.scriptPath}): ${err.message}`;
       throw err;

@@ -32,7 +32,8 @@ import { acceptProxyProtocol } from '../net/proxy-protocol.js';
 import { TrustedProxies } from '../net/trusted-proxies.js';
 import { buildStages, composePipeline } from '../pipeline/build.js';
 import { attachContext, type AppHandler, type ListenerInfo, type RequestContext, type UpgradeConnection } from '../pipeline/context.js';
-import type { StageDeps } from '../pipeline/stages.js';
+import { GROUP_PIPELINE, PIPELINE, type StageDeps } from '../pipeline/stages.js';
+import { hopListener, hopRequestId } from '../groups/hop-receive.js';
 import { answerAsRequest } from '../adapters/upgrade.js';
 import { ConnectionSettings } from './connection-settings.js';
 import type { StaticStages } from '../pipeline/static-setup.js';
@@ -130,14 +131,14 @@ function createHttp1Engine(
 }
 
 /** The listener a connection came in on: HTTPS when it is encrypted. */
-function listenerInfos(specs: readonly ListenerSpec[]): (socket: Socket) => ListenerInfo {
+function listenerInfos(specs: readonly ListenerSpec[]): (req: http.IncomingMessage) => ListenerInfo {
   const info = (scheme: 'http' | 'https'): ListenerInfo => {
     const spec = specs.find((s) => s.scheme === scheme);
     return { scheme, port: spec?.port ?? 0 };
   };
   const plain = info('http');
   const secure = info('https');
-  return (socket) => ((socket as Partial<tls.TLSSocket>).encrypted ? secure : plain);
+  return (req) => ((req.socket as Partial<tls.TLSSocket>).encrypted ? secure : plain);
 }
 
 /**
@@ -204,12 +205,15 @@ export async function createWorkerServer(
   // Debug mode has no queue timeout: a request paused in a debugger is not cut off.
   const queueTimeoutMs = config.debugMode ? 0 : config.queueTimeout * 1000;
   const admission = new Admission(config.threads, queueTimeoutMs, inFlight);
-  const stages = buildStages(config, { log, admission, access, monitor, staticStages });
+  // A process group's workers run the group pipeline: the front ran the rest (groups/hop-receive.ts).
+  const behindHop = config.servesGroup !== undefined;
+  const stages = buildStages(config, { log, admission, access, monitor, staticStages }, behindHop ? GROUP_PIPELINE : PIPELINE);
   const pipeline = composePipeline(stages, app);
   const state: DrainState = { draining: false };
   closeConnectionsWhenDraining(state);
   const specs = listenerSpecs(config);
-  const listenerOf = listenerInfos(specs);
+  const listenerOf = behindHop ? hopListener : listenerInfos(specs);
+  const idOf = (req: http.IncomingMessage) => (behindHop && hopRequestId(req)) || ridPrefix + (++counter).toString(36);
   const ridPrefix = process.pid.toString(36) + '-';
   let counter = 0;
   const tagOutput = !config.debugMode;
@@ -221,7 +225,7 @@ export async function createWorkerServer(
   };
   const engines = await createEngines(config, log, settings, proxyFront, (req, res) => {
     if (!settings.accepts(req, res)) return;
-    const ctx = new Context(req, res, listenerOf(req.socket), ridPrefix + (++counter).toString(36), performance.now());
+    const ctx = new Context(req, res, listenerOf(req), idOf(req), performance.now());
     if (tagOutput) runInRequest(ctx.id, pipeline, ctx);
     else pipeline(ctx);
   });
@@ -229,11 +233,13 @@ export async function createWorkerServer(
   const upgrades = new OpenUpgrades();
   // Without an upgrade handler or a proxy mount, Node serves an upgrade request as an ordinary one.
   // On the HTTP/1.1 engine, so upgrades work on every listener: the HTTPS one hands it its http/1.1 connections.
-  if (all.some((a) => a.upgrade) || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
+  // The front of process groups tunnels upgrades to the group whose app takes them (groups/hop-forward.ts).
+  const groupsBehind = config.groupSockets !== undefined && !behindHop;
+  if (all.some((a) => a.upgrade) || groupsBehind || config.proxyMountPoint.length > 0 || config.proxyVirtualHost.length > 0) {
     const upgradeApp = dispatch(all.map((a) => a.upgrade ?? ((ctx: RequestContext) => answerAsRequest(ctx, a.handler))));
     const upgradePipeline = composePipeline(upgradeStages(stages), upgradeApp);
     const makeContext = (req: http.IncomingMessage, res: http.ServerResponse, upgrade: UpgradeConnection) =>
-      new Context(req, res, listenerOf(req.socket), ridPrefix + (++counter).toString(36), performance.now(), upgrade);
+      new Context(req, res, listenerOf(req), idOf(req), performance.now(), upgrade);
     listenForUpgrades(engines.http1, makeContext, upgradePipeline, upgrades);
   }
   let secure: TlsListener | undefined;

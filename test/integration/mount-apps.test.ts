@@ -34,8 +34,9 @@ describe('three apps from a config file: TSGI at /, fetch at /api, Express at /a
   it('the banner lists every app with its mount and interface', () => {
     const out = server.output();
     assert.match(out, /Application {8}: \S+app\.ts \(tsgi\)/);
-    assert.match(out, /Application {8}: \/api -> \S+fetch-app\.ts \(fetch; in the same workers\)/);
-    assert.match(out, /Application {8}: \/api\/admin -> \S+express-app\.ts \(node; in the same workers\)/);
+    assert.match(out, /Application {8}: \/api -> \S+fetch-app\.ts \(fetch; process group \/api: 100 \(1 process \* 100 threads\)\)/);
+    assert.match(out, /Application {8}: \/api\/admin -> \S+express-app\.ts \(node; process group \/api\/admin: 100 \(1 process \* 100 threads\)\)/);
+    assert.match(out, /Request Capacity {3}: 200 \(2 processes \* 100 threads\) for the main application's process group/);
     assert.match(out, /Ready: 2 workers/);
   });
 
@@ -142,7 +143,9 @@ describe('--mount-app on the command line', () => {
     [['--mount-app', '/', fixture('apps/fetch-app.ts')], /--mount-app \/: \/ is already the mount of the main application \(--mount-point\)/],
     [['--mount-app', '/a', fixture('apps/missing.ts')], /--mount-app \/a: application script \S+missing\.ts: no such file$/],
     [['--config', fixture('apps/same-mount.yaml')], /same-mount\.yaml: apps\[1\]: \/api is already the mount of \S+same-mount\.yaml: apps\[0\]/],
-    [['--config', fixture('apps/app-processes.yaml')], /app-processes\.yaml: apps\[0\]: "processes" cannot be set per application/],
+    [['--config', fixture('apps/group-conflict.yaml')], /group-conflict\.yaml: apps\[1\]: processes 3 conflicts with \S+group-conflict\.yaml: apps\[0\]'s 2 for group "shop"; give it once/],
+    [['--config', fixture('apps/main-group-threads.yaml')], /main-group-threads\.yaml: apps\[0\]: threads: the main application's group \(group: main\) is sized by the top-level options; give threads there$/],
+    [['--config', fixture('apps/bad-group-name.yaml')], /bad-group-name\.yaml: apps\[0\]: group: group must be a name of letters, digits/],
     [['--config', fixture('apps/app-unknown-key.yaml')], /app-unknown-key\.yaml: apps\[0\]: unknown key "intreface" \(did you mean "interface"\?\)$/],
     [['--config', fixture('apps/app-no-script.yaml')], /app-no-script\.yaml: apps\[0\]: script: application script \S+missing\.ts: no such file$/],
   ];
