@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { Load } from '../helpers/load.js';
 
 after(killAll);
@@ -72,7 +72,7 @@ describe('three copies of one app at nested mounts, each in its own group (--mou
     assert.ok(disjoint(main, a) && disjoint(a, b) && disjoint(main, b), `${[...main]} ${[...a]} ${[...b]}`);
   });
 
-  it('the front decides once: each app sees its mount, the client and the front's port; the front's access log has the request', async () => {
+  it("the front decides once: each app sees its mount, the client and the front's port; the front's access log has the request", async () => {
     const seen = await get(`${base}/a/b/x/y?q=1`);
     assert.deepEqual([seen.scriptName, seen.pathInfo, seen.remoteAddr, seen.serverPort, seen.scheme], ['/a/b', '/x/y', '127.0.0.1', String(server.port), 'http']);
     assert.equal(seen.multiprocess, true); // --processes given: every group's too
@@ -231,5 +231,31 @@ describe('a config file: a shared group, per-app setenv and sizes, a broken relo
     assert.equal(await res.body.text(), 'slow done');
     const { code } = await server.exited();
     assert.equal(code, 0);
+  });
+});
+
+describe('docs/applications.md: the process-groups example as the guide shows it', () => {
+  it('examples/apps/groups.yaml serves each app from its group, with its own environ', async () => {
+    const file = path.join(ROOT, 'examples/apps/groups.yaml');
+    const guide = readFileSync(path.join(ROOT, 'docs/applications.md'), 'utf8');
+    assert.ok(guide.includes(`<!-- file: examples/apps/groups.yaml -->\n\`\`\`yaml\n${readFileSync(file, 'utf8')}\`\`\``), 'the guide does not show groups.yaml as it is');
+    const server = await startServer(['--config', file]);
+    const out = server.output();
+    assert.match(out, /\/api -> \S+fetch\.ts \(fetch; process group \/api: 20 \(2 processes \* 10 threads\)\)/);
+    assert.match(out, /\/shop -> \S+environ\.ts \(tsgi; process group shop: 100 \(1 process \* 100 threads\)\)/);
+    assert.match(out, /\/shop\/admin -> \S+express\.ts \(node; process group shop: 100 \(1 process \* 100 threads\)\)/);
+    assert.match(out, /\/env -> \S+environ\.ts \(tsgi; in the main process group\)/);
+    const text = async (p: string) => {
+      const res = await request(server.url + p, { reset: true });
+      assert.equal(res.statusCode, 200, p);
+      return res.body.text();
+    };
+    assert.equal(await text(''), 'Hello world!');
+    assert.equal(JSON.parse(await text('api/x')).mountedAt, '/api');
+    assert.match(await text('shop/'), /<th>STORE<\/th><td><code>&#34;main&#34;/);
+    assert.match(await text('shop/admin/'), /^Hello from Express! Mounted at \/shop\/admin, you asked for \/shop\/admin\/$/);
+    const env = await text('env/');
+    assert.doesNotMatch(env, /STORE/);
+    assert.match(env, /<th>tsgi\.multiprocess<\/th><td><code>true/);
   });
 });
