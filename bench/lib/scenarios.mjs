@@ -28,6 +28,15 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'bare-fetch', ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
+    // Issue 23: hello behind the process-group hop vs the same app served by the front itself
+    // (plain tsgi answers /hello/ from its main app at /); target >= 0.60, CPU per request reported.
+    name: 'group-hop',
+    title: 'hello world behind the process-group hop (its own group, reached from the front) vs served directly',
+    path: '/hello/',
+    connections: 50,
+    servers: ['tsgi', 'tsgi-group-hop'],
+  },
+  {
     name: 'no-keepalive',
     title: 'no keep-alive (Connection: close, a new connection per request)',
     path: '/',

@@ -109,6 +109,11 @@ export const SERVERS = {
     label: 'tsgi-express, TSGI app, every request limit and timeout off',
     command: tsgi('bench/apps/hello.ts', ...NO_LIMITS),
   },
+  // Issue 23: the same hello mounted at /hello in its own process group, reached over the hop.
+  'tsgi-group-hop': {
+    label: 'tsgi-express, TSGI app at /hello in its own process group (the hop: front worker -> unix socket -> group worker)',
+    command: tsgi('bench/apps/hello.ts', '--mount-app', '/hello', 'bench/apps/hello.ts'),
+  },
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },

@@ -103,8 +103,9 @@ function joinUpgrade(upgrade: UpgradeConnection, res: IncomingMessage, groupSock
 
 function relayResponse(res: ServerResponse, answer: IncomingMessage, ctx: RequestContext, target: HopTarget, log: Log, hop: http.ClientRequest): void {
   res.writeHead(answer.statusCode ?? 502, answer.statusMessage, hopResponseHeaders(answer) as unknown as OutgoingHttpHeaders);
-  // An event stream's head goes now, before its first event.
-  res.flushHeaders();
+  // A streamed body's head (an event stream's) goes now, before its first chunk; one with a
+  // length goes out with its body, in one write.
+  if (answer.headers['content-length'] === undefined) res.flushHeaders();
   pipeline(answer, res, (err) => {
     if (err && !res.writableFinished && res.writable) {
       log.error(`process group ${target.group}: ${ctx.req.method} ${ctx.req.url}: the response body failed (${formatError(err)})`, ctx.id);
@@ -119,7 +120,7 @@ export function forwardToGroup(ctx: RequestContext, target: HopTarget, log: Log)
   const { req, res } = ctx;
   const hop = http.request({
     socketPath: target.socketPath,
-    method: ctx.upgrade ? req.method : req.method,
+    method: req.method,
     path: req.url,
     headers: hopRequestHeaders(ctx, target) as unknown as OutgoingHttpHeaders,
     setHost: false,
