@@ -17,6 +17,9 @@ import { Load } from '../helpers/load.js';
 
 after(killAll);
 
+/** Several groups start several workers at once: on a loaded machine that takes its time. */
+const READY = { readyTimeoutMs: 90_000 };
+
 const SITE = fixture('groups/site-app.ts');
 
 type Seen = Record<string, unknown>;
@@ -60,7 +63,7 @@ describe('three copies of one app at nested mounts, each in its own group (--mou
   let server: RunningServer;
   let base: string;
   before(async () => {
-    server = await startServer([SITE, '--processes', '1', '--mount-app', '/a', SITE, '--mount-app', '/a/b', SITE, '--access-log']);
+    server = await startServer([SITE, '--processes', '1', '--mount-app', '/a', SITE, '--mount-app', '/a/b', SITE, '--access-log'], READY);
     base = server.url.replace(/\/$/, '');
   });
 
@@ -166,7 +169,7 @@ describe('a config file: a shared group, per-app setenv and sizes, a broken relo
       `  - { mount: /near, script: ${fixture('apps/express-app.ts')}, group: main }`,
       '',
     ].join('\n'));
-    server = await startServer(['--config', path.join(dir, 'site.yaml')]);
+    server = await startServer(['--config', path.join(dir, 'site.yaml')], READY);
     base = server.url.replace(/\/$/, '');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -239,7 +242,7 @@ describe('docs/applications.md: the process-groups example as the guide shows it
     const file = path.join(ROOT, 'examples/apps/groups.yaml');
     const guide = readFileSync(path.join(ROOT, 'docs/applications.md'), 'utf8');
     assert.ok(guide.includes(`<!-- file: examples/apps/groups.yaml -->\n\`\`\`yaml\n${readFileSync(file, 'utf8')}\`\`\``), 'the guide does not show groups.yaml as it is');
-    const server = await startServer(['--config', file]);
+    const server = await startServer(['--config', file], READY);
     const out = server.output();
     assert.match(out, /\/api -> \S+fetch\.ts \(fetch; process group \/api: 20 \(2 processes \* 10 threads\)\)/);
     assert.match(out, /\/shop -> \S+environ\.ts \(tsgi; process group shop: 100 \(1 process \* 100 threads\)\)/);
