@@ -1,16 +1,23 @@
 /**
  * The front's side of the hop (mod_wsgi daemon mode's): a request for an app in
  * another process group is passed to that group's unix socket as HTTP/1.1,
- * streamed both ways. One new connection per request, as mod_wsgi connects to
- * its daemon socket per request: a group's workers share one listening socket
- * the master owns, so a draining or crashed worker simply stops accepting and
- * no request is ever sent down a kept-alive connection its worker is closing.
- * The request's body is piped as it arrives (chunked or not, 100-continue
- * passed through), the response's status, reason and headers are written as
- * the app gave them and its body piped with backpressure (server-sent events
- * flow); a client that goes away closes the hop, which the app sees as its own
- * client leaving. Upgrades (WebSockets) are tunnelled once the group's app
- * switches protocols.
+ * streamed both ways. The group's workers share one listening socket the master
+ * owns, so a draining or crashed worker simply stops accepting.
+ *
+ * Connections: a request that may be sent twice (GET, HEAD, OPTIONS without a
+ * body) goes on a kept-alive connection from a pool per group, and is sent again
+ * once, on a new connection, if that connection turns out closed before any
+ * answer (a draining group worker closing it as the request went out: the race
+ * every keep-alive client has, which browsers settle the same way). Any other
+ * request (a body, an upgrade) gets a connection of its own, as mod_wsgi connects
+ * to its daemon socket per request, so it is never sent twice.
+ *
+ * The request's body is piped as it arrives (chunked or not, 100-continue passed
+ * through), the response's status, reason and headers are written as the app
+ * gave them and its body piped with backpressure (server-sent events flow); a
+ * client that goes away closes the hop, which the app sees as its own client
+ * leaving. Upgrades (WebSockets) are tunnelled once the group's app switches
+ * protocols.
  */
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,7 +34,7 @@ const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connectio
 const RESPONSE_CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']);
 
 /** The client's raw headers (their case and order kept) less its connection's, plus the hop's facts. */
-function hopRequestHeaders(ctx: RequestContext, target: HopTarget): string[] {
+function hopRequestHeaders(ctx: RequestContext, target: HopTarget, pooled: boolean): string[] {
   const raw = ctx.req.rawHeaders;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -41,7 +48,7 @@ function hopRequestHeaders(ctx: RequestContext, target: HopTarget): string[] {
     out.push('Host', String(ctx.req.headers[':authority']));
   }
   if (ctx.upgrade) out.push('Connection', 'Upgrade', 'Upgrade', String(ctx.req.headers.upgrade ?? ''));
-  else out.push('Connection', 'close');
+  else if (!pooled) out.push('Connection', 'close');
   out.push(HOP_HEADER, encodeHopFacts(ctx, target.index));
   return out;
 }
@@ -59,6 +66,25 @@ function hopResponseHeaders(res: IncomingMessage): string[] {
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+const SAFE_TO_RESEND = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A request the front may send a second time: it goes on a kept-alive connection. */
+function resendable(ctx: RequestContext): boolean {
+  return ctx.upgrade === undefined && SAFE_TO_RESEND.has(ctx.req.method ?? '') && !hasBody(ctx.req);
+}
+
+const pools = new Map<string, http.Agent>();
+
+/** The kept-alive connections to one group's socket (Node's agent closes an idle one before the group's keep-alive timeout does). */
+function poolFor(socketPath: string): http.Agent {
+  let agent = pools.get(socketPath);
+  if (agent === undefined) {
+    agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo' });
+    pools.set(socketPath, agent);
+  }
+  return agent;
 }
 
 /** The group's socket is there but no worker of it accepts: it is starting or has failed to. */
@@ -107,7 +133,8 @@ function relayResponse(res: ServerResponse, answer: IncomingMessage, ctx: Reques
   // length goes out with its body, in one write.
   if (answer.headers['content-length'] === undefined) res.flushHeaders();
   pipeline(answer, res, (err) => {
-    if (err && !res.writableFinished && res.writable) {
+    if (!err) return; // the connection goes back to its pool, or closes (Connection: close)
+    if (!res.writableFinished && res.writable) {
       log.error(`process group ${target.group}: ${ctx.req.method} ${ctx.req.url}: the response body failed (${formatError(err)})`, ctx.id);
       res.destroy();
     }
@@ -117,14 +144,19 @@ function relayResponse(res: ServerResponse, answer: IncomingMessage, ctx: Reques
 
 /** Passes one request to its app's process group; the pipeline's work is done (the front stages ran). */
 export function forwardToGroup(ctx: RequestContext, target: HopTarget, log: Log): void {
+  send(ctx, target, log, resendable(ctx));
+}
+
+/** `pooled`: on a kept-alive connection, and sent again on a new one if that one was found closed. */
+function send(ctx: RequestContext, target: HopTarget, log: Log, pooled: boolean): void {
   const { req, res } = ctx;
   const hop = http.request({
     socketPath: target.socketPath,
     method: req.method,
     path: req.url,
-    headers: hopRequestHeaders(ctx, target) as unknown as OutgoingHttpHeaders,
+    headers: hopRequestHeaders(ctx, target, pooled) as unknown as OutgoingHttpHeaders,
     setHost: false,
-    agent: false,
+    agent: pooled ? poolFor(target.socketPath) : false,
   });
   let answered = false;
   // The client went away before the response ended: so does the hop, which the app sees.
@@ -135,6 +167,10 @@ export function forwardToGroup(ctx: RequestContext, target: HopTarget, log: Log)
   hop.on('error', (err: NodeJS.ErrnoException) => {
     if (answered || res.destroyed || (res.writableEnded && !res.writableFinished)) return;
     if (ctx.upgrade?.socket.destroyed) return;
+    if (pooled && hop.reusedSocket && err.code === 'ECONNRESET') {
+      res.off('close', onClose);
+      return send(ctx, target, log, false);
+    }
     failed(ctx, target, log, err);
   });
   hop.on('continue', () => {

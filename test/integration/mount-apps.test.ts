@@ -17,6 +17,7 @@ after(killAll);
 
 /** Each mounted app starts its own group of workers: on a loaded machine that takes its time. */
 const READY = { readyTimeoutMs: 90_000 };
+const SLOW_START = ['--startup-timeout', '90'];
 
 async function json(url: string, fresh = false): Promise<Record<string, unknown>> {
   // fresh: a new connection, so a kept-alive one to a draining old worker cannot answer.
@@ -30,7 +31,7 @@ describe('three apps from a config file: TSGI at /, fetch at /api, Express at /a
   let server: RunningServer;
   let base: string;
   before(async () => {
-    server = await startServer(['--config', fixture('apps/three.yaml')], READY);
+    server = await startServer(['--config', fixture('apps/three.yaml'), ...SLOW_START], READY);
     base = server.url.replace(/\/$/, '');
   });
 
@@ -85,7 +86,7 @@ describe('three apps from a config file: TSGI at /, fetch at /api, Express at /a
   });
 
   it('a path under no mount gets 404 when the main app is not at /', async () => {
-    const other = await startServer([fixture('app.ts'), '--mount-point', '/main', '--mount-app', '/api', fixture('apps/fetch-app.ts')], READY);
+    const other = await startServer([fixture('app.ts'), '--mount-point', '/main', '--mount-app', '/api', fixture('apps/fetch-app.ts'), ...SLOW_START], READY);
     assert.equal((await request(`${other.url}elsewhere`)).statusCode, 404);
     assert.equal((await json(`${other.url}api/x`)).app, 'fetch');
     assert.equal((await json(`${other.url}main/environ`)).SCRIPT_NAME, '/main');
@@ -98,7 +99,7 @@ describe('--mount-app on the command line', () => {
     try {
       cpSync(fixture('apps/tsgi-app.ts'), path.join(dir, 'tsgi-app.ts'));
       cpSync(fixture('config/hello.ts'), path.join(dir, 'main.ts'));
-      const server = await startServer([path.join(dir, 'main.ts'), '--mount-app', '/t', path.join(dir, 'tsgi-app.ts')], READY);
+      const server = await startServer([path.join(dir, 'main.ts'), '--mount-app', '/t', path.join(dir, 'tsgi-app.ts'), ...SLOW_START], READY);
       assert.equal((await json(`${server.url}t/`)).app, 'tsgi');
       const source = readFileSync(path.join(dir, 'tsgi-app.ts'), 'utf8').replace("app: 'tsgi'", "app: 'tsgi, edited'");
       const from = server.output().length;
@@ -117,7 +118,7 @@ describe('--mount-app on the command line', () => {
   });
 
   it('a WebSocket upgrade reaches the mounted app it is addressed to; the main app still answers beside it', async () => {
-    const server = await startServer([fixture('app.ts'), '--mount-app', '/live', fixture('eco/fetch-ws.ts')], READY);
+    const server = await startServer([fixture('app.ts'), '--mount-app', '/live', fixture('eco/fetch-ws.ts'), ...SLOW_START], READY);
     assert.equal((await request(`${server.url}live/page`).then((r) => r.body.text())), 'plain /live/page');
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}live/ws?user=ann`);
     try {
@@ -166,7 +167,7 @@ describe('docs/applications.md: the several-apps example as the guide shows it',
     const file = path.join(ROOT, 'examples/apps/site.yaml');
     const guide = readFileSync(path.join(ROOT, 'docs/applications.md'), 'utf8');
     assert.ok(guide.includes(`<!-- file: examples/apps/site.yaml -->\n\`\`\`yaml\n${readFileSync(file, 'utf8')}\`\`\``), 'the guide does not show site.yaml as it is');
-    const server = await startServer(['--config', file], READY);
+    const server = await startServer(['--config', file, ...SLOW_START], READY);
     const text = async (p: string) => {
       const res = await request(server.url + p);
       assert.equal(res.statusCode, 200, p);

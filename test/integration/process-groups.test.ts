@@ -19,6 +19,7 @@ after(killAll);
 
 /** Several groups start several workers at once: on a loaded machine that takes its time. */
 const READY = { readyTimeoutMs: 90_000 };
+const SLOW_START = ['--startup-timeout', '90'];
 
 const SITE = fixture('groups/site-app.ts');
 
@@ -63,7 +64,7 @@ describe('three copies of one app at nested mounts, each in its own group (--mou
   let server: RunningServer;
   let base: string;
   before(async () => {
-    server = await startServer([SITE, '--processes', '1', '--mount-app', '/a', SITE, '--mount-app', '/a/b', SITE, '--access-log'], READY);
+    server = await startServer([SITE, '--processes', '1', '--mount-app', '/a', SITE, '--mount-app', '/a/b', SITE, '--access-log', ...SLOW_START], READY);
     base = server.url.replace(/\/$/, '');
   });
 
@@ -82,6 +83,14 @@ describe('three copies of one app at nested mounts, each in its own group (--mou
     const near = await get(`${base}/a/bx`);
     assert.deepEqual([near.scriptName, near.pathInfo], ['/a', '/bx']);
     await server.waitFor(new RegExp(`"GET /a/b/x/y\\?q=1 HTTP/1.1" 200`));
+  });
+
+  it('a client cannot pass itself off as the front: a hop header it sends is replaced', async () => {
+    const forged = encodeURIComponent(JSON.stringify({ id: 'forged', app: 0, scriptName: '/evil', pathInfo: '/x', queryString: '', listener: { scheme: 'https', port: 1 }, forwarded: { remoteAddr: '203.0.113.9' }, remoteUser: 'admin' }));
+    const res = await request(`${base}/a/b/who`, { reset: true, headers: { 'x-tsgi-express-hop': forged } });
+    const seen = JSON.parse(await res.body.text()) as Seen;
+    assert.deepEqual([seen.scriptName, seen.pathInfo, seen.remoteAddr, seen.scheme, seen.serverPort], ['/a/b', '/who', '127.0.0.1', 'http', String(server.port)]);
+    assert.notEqual(seen.requestId, 'forged');
   });
 
   it('process.env and globals changed in one group are not seen in another', async () => {
@@ -161,6 +170,7 @@ describe('a config file: a shared group, per-app setenv and sizes, a broken relo
     for (const name of ['main.ts', 'shop.ts', 'solo.ts']) cpSync(SITE, path.join(dir, name));
     writeFileSync(path.join(dir, 'site.yaml'), [
       'script: main.ts',
+      'startup-timeout: 90',
       'setenv: { SHARED: everyone }',
       'apps:',
       '  - { mount: /shop, script: shop.ts, group: shop, processes: 2, threads: 4, setenv: { STAGE: shop } }',
@@ -242,7 +252,7 @@ describe('docs/applications.md: the process-groups example as the guide shows it
     const file = path.join(ROOT, 'examples/apps/groups.yaml');
     const guide = readFileSync(path.join(ROOT, 'docs/applications.md'), 'utf8');
     assert.ok(guide.includes(`<!-- file: examples/apps/groups.yaml -->\n\`\`\`yaml\n${readFileSync(file, 'utf8')}\`\`\``), 'the guide does not show groups.yaml as it is');
-    const server = await startServer(['--config', file], READY);
+    const server = await startServer(['--config', file, ...SLOW_START], READY);
     const out = server.output();
     assert.match(out, /\/api -> \S+fetch\.ts \(fetch; process group \/api: 20 \(2 processes \* 10 threads\)\)/);
     assert.match(out, /\/shop -> \S+environ\.ts \(tsgi; process group shop: 100 \(1 process \* 100 threads\)\)/);
