@@ -72,6 +72,7 @@ function readLog(file) {
 /** SIGTERM to the group, SIGKILL after 3 s; resolves when the leader has exited. */
 export function stopGroup(child) {
   return new Promise((resolve) => {
+    let timer;
     const done = () => {
       clearTimeout(timer);
       try {
@@ -81,7 +82,7 @@ export function stopGroup(child) {
       resolve();
     };
     if (child.exitCode !== null || child.signalCode !== null) return done();
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {}
