@@ -42,7 +42,7 @@ export const SCENARIOS = [
     path: '/',
     close: true,
     connections: 16,
-    servers: ['bare-cluster', 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn'), ...optional('mod_wsgi')],
+    servers: ['bare-cluster', 'bare-shared', ...optional('bare-reuseport'), 'tsgi', ...optional('tsgi-ref'), ...optional('gunicorn'), ...optional('mod_wsgi')],
   },
   {
     // The baseline is the same hello without authentication; every request carries credentials.

@@ -24,11 +24,17 @@ function which(cmd) {
   }
 }
 
-const bare = (script, processes = PROCESSES) => (port) => ({
+const bare = (script, processes = PROCESSES, accept = 'rr') => (port) => ({
   cmd: NODE,
   args: [script],
-  env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(processes) },
+  env: { PORT: String(port), HOST: '127.0.0.1', PROCESSES: String(processes), ACCEPT: accept },
 });
+
+/** net's `reusePort` (SO_REUSEPORT): Node >= 22.12 on the 22 line, >= 23.1 after it. */
+export function hasReusePort(version = process.versions.node) {
+  const [major, minor] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
 
 /** A reverse proxy (PROXY=tsgi|nginx) in front of the bare cluster: bench/servers/proxy-front.mjs. */
 const proxyFront = (proxy) => (port) => {
@@ -83,6 +89,9 @@ const logFiles = (app) => (port) => tsgi(app, '--access-log', '--log-directory',
 /** name -> { label, command(port), pair?, ready? } */
 export const SERVERS = {
   'bare-cluster': { label: `bare node:http cluster (${PROCESSES} workers)`, command: bare('bench/servers/bare-cluster.mjs') },
+  // Who accepts, the no-keepalive scenario's question (bench/servers/cluster.mjs, ACCEPT):
+  // bare-cluster is node:cluster's round-robin, the primary accepting every connection.
+  'bare-shared': { label: `bare node:http cluster (${PROCESSES} workers) accepting on one shared socket (cluster.SCHED_NONE)`, command: bare('bench/servers/bare-cluster.mjs', PROCESSES, 'shared') },
   'bare-tsx': { label: `bare node:http cluster with tsx's loader registered (${PROCESSES} workers)`, command: bare('bench/servers/tsx-cluster.mjs') },
   'bare-single': { label: 'bare node:http, 1 process', command: bare('bench/servers/bare-cluster.mjs', 0) },
   tsgi: { label: 'tsgi-express, TSGI app', command: tsgi('bench/apps/hello.ts') },
@@ -142,6 +151,9 @@ export const SERVERS = {
   'tsgi-static': { label: 'tsgi-express --document-root (TSGI app behind it)', command: (port) => tsgi('bench/apps/hello.ts', '--document-root', staticDir())(port) },
 };
 
+if (hasReusePort()) {
+  SERVERS['bare-reuseport'] = { label: `bare node:http cluster (${PROCESSES} workers), each on its own SO_REUSEPORT socket`, command: bare('bench/servers/bare-cluster.mjs', PROCESSES, 'reuseport') };
+}
 if (htpasswdFile) {
   SERVERS['tsgi-auth-bcrypt'] = { label: 'tsgi-express, TSGI app, Basic auth, htpasswd bcrypt entry (verified-credentials cache)', command: tsgi('bench/apps/hello.ts', '--auth-user-file', htpasswdFile) };
 }

@@ -122,6 +122,32 @@ export function checkTargets(results, startup) {
     add('(CPU) recycling + request timeout CPU efficiency >= 0.95 x --request-timeout 0', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.95);
     if (sup.tsgi) add('(supervised) default --request-timeout 60 vs --request-timeout 0', (sup.tsgi.rps / off.rps).toFixed(2), null);
   }
+  // Issue 26: a new connection per request, >= 1.5x the round-robin bare cluster and at least
+  // gunicorn's figure; the bare cluster's other accept policies beside it, as references.
+  const nk = results['no-keepalive'] ?? {};
+  if (nk.tsgi && nk['bare-cluster']) {
+    const ref = nk['bare-cluster'];
+    const r = nk.tsgi.rps / ref.rps;
+    add('new connection per request req/s >= 1.50 x bare cluster (round-robin)', r.toFixed(2) + roundRange(nk.tsgi.roundsRps, ref.roundsRps), r >= 1.5);
+    const e = ref.cpuPerReqUs / nk.tsgi.cpuPerReqUs;
+    add('(CPU) new connection per request CPU efficiency >= 1.50 x bare cluster (round-robin)', e.toFixed(2) + roundRange(ref.roundsCpuUs, nk.tsgi.roundsCpuUs), e >= 1.5);
+    if (nk.gunicorn) {
+      const g = nk.tsgi.rps / nk.gunicorn.rps;
+      add('new connection per request req/s >= gunicorn', g.toFixed(2) + roundRange(nk.tsgi.roundsRps, nk.gunicorn.roundsRps), g >= 1);
+    }
+    for (const [name, what] of [['bare-shared', 'workers accepting on one shared socket'], ['bare-reuseport', 'a SO_REUSEPORT socket per worker']]) {
+      if (nk[name]) add(`(accept) bare cluster, ${what}, over round-robin`, (nk[name].rps / ref.rps).toFixed(2) + roundRange(nk[name].roundsRps, ref.roundsRps), null);
+    }
+  }
+  // Issue 26: large bodies at the bare cluster's speed.
+  for (const [scenario, what] of [['64k', '64 KiB response'], ['upload', '1 MiB upload']]) {
+    const s = results[scenario] ?? {};
+    if (!s.tsgi || !s['bare-cluster']) continue;
+    const r = s.tsgi.rps / s['bare-cluster'].rps;
+    add(`${what} req/s >= 0.95 x bare cluster`, r.toFixed(2) + roundRange(s.tsgi.roundsRps, s['bare-cluster'].roundsRps), r >= 0.95);
+    const e = s['bare-cluster'].cpuPerReqUs / s.tsgi.cpuPerReqUs;
+    add(`(CPU) ${what} CPU efficiency >= 0.95 x bare cluster`, e.toFixed(2) + roundRange(s['bare-cluster'].roundsCpuUs, s.tsgi.roundsCpuUs), e >= 0.95);
+  }
   // Static files (issue 22): --document-root against express.static, and how far from nginx.
   for (const [scenario, what] of [['static-4k', '4 KiB file'], ['static-1m', '1 MiB file']]) {
     const s = results[scenario] ?? {};
