@@ -1,4 +1,5 @@
-// node bench/profile.mjs [app] [--seconds N] [-- extra tsgi-express flags]
+// node bench/profile.mjs [app] [--seconds N] [--close] [-- extra tsgi-express flags]
+// (--close: a new connection per request, 16 at a time, as the no-keepalive scenario)
 // Profiles tsgi-express workers under load: the master forks workers with its own
 // execArgv (minus --inspect), so `node --cpu-prof` on the CLI reaches every worker.
 // Stops the master with SIGTERM so workers drain and exit normally (a profile is
@@ -14,7 +15,7 @@ import { ROOT } from './lib/servers.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '30' }, path: { type: 'string', default: '/' } },
+  options: { close: { type: 'boolean', default: false }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '30' }, path: { type: 'string', default: '/' } },
 });
 const app = positionals[0] ?? 'bench/apps/hello.ts';
 const extra = positionals.slice(1);
@@ -27,7 +28,7 @@ const server = await startServer({
   cwd: ROOT,
   logFile: join(dir, 'server.log'),
 });
-const load = { url: `http://127.0.0.1:${port}${values.path}`, connections: 50 };
+const load = { url: `http://127.0.0.1:${port}${values.path}`, connections: values.close ? 16 : 50, close: values.close };
 await runLoad({ ...load, seconds: 3 }); // warm-up, profiled too; dwarfed by the run
 const r = await runLoad({ ...load, seconds: Number(values.seconds) });
 console.log(`${Math.round(r.rps)} req/s under the profiler (profiling slows everything)`);
