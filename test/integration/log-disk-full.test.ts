@@ -4,7 +4,8 @@
 // freed logs again, with the count of the lines it had to drop: the lines written
 // plus the lines counted as dropped are exactly the requests served. The same when
 // the log directory turns read-only while the server serves and SIGUSR1 reopens the
-// files there (EROFS), until it is writable again.
+// files there (EROFS), until it is writable again. Stopped while the disk is still
+// full, it exits in bounded time and counts what it could not write.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -165,6 +166,30 @@ describe('a full or read-only disk', { timeout: 120_000 }, () => {
     assert.ok(count.inWorkers + count.inMaster > 0, `some lines were dropped and counted:\n${count.errors}`);
     assert.equal(count.lines + count.inWorkers + count.inMaster, served, count.errors);
     assert.match(count.errors, /SIGUSR1 received/);
+  });
+
+  it('stopped while the disk is still full: exits 0 within --shutdown-timeout plus 3 s, counting what was not written', async (t) => {
+    const dir = await mountTmpfs('4m');
+    if (dir instanceof Error) return t.skip(`cannot mount a tmpfs here (needs root): ${dir.message.split('\n')[0]}`);
+    const server = await startServer([
+      fixture('log-app.ts'), '--processes', '2', '--access-log', '--log-directory', dir, '--shutdown-timeout', '1',
+      '--access-log-format', '%h %l %u %t "%r" %>s %b "%{X-Pad}i"',
+    ]);
+    const stderr = stderrOf(server);
+    const pad = { 'X-Pad': 'p'.repeat(2000) };
+    fill(path.join(dir, 'filler'), 0);
+    await fixedLoad(server.url.replace(/\/$/, ''), '/', 1000, 4, pad);
+    await server.waitFor(/cannot write \S*access_log/, 10_000);
+    const start = Date.now();
+    server.signal('SIGTERM');
+    const limit = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000));
+    const exit = await Promise.race([server.exited(), limit]);
+    const seconds = (Date.now() - start) / 1000;
+    assert.ok(exit, 'SIGTERM did not stop the server within 20 s');
+    assert.equal(exit.code, 0);
+    assert.ok(seconds < 1 + 3, `SIGTERM took ${seconds.toFixed(1)} s`);
+    // What still waited for the full disk is counted where it can be read.
+    assert.match(stderr(), /\d+ log lines for \S*access_log could not be written before exit/);
   });
 
   it('a read-only disk: the server does not start, naming the flag (exit 2)', async (t) => {
