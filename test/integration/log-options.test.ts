@@ -1,6 +1,7 @@
 // Issue 19's options through the real CLI: bad input exits 2 naming the flag, the
 // startup log, --log-format json, --error-log-format, --log-to-terminal.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -176,6 +177,23 @@ describe('log options: a running server', { timeout: 120_000 }, () => {
     const info = errors.find((e) => /SIGTERM received/.test(e.message));
     assert.equal(info.level, 'info');
     assert.equal(info.source, 'tsgi');
+  });
+
+  it('--log-format json: the access log\'s user is the authenticated one, remote_addr the client a trusted proxy names', async () => {
+    const dir = await tempDir();
+    const users = path.join(dir, 'users.htpasswd');
+    writeFileSync(users, execFileSync('htpasswd', ['-nbB', 'alice', 's3cret'], { encoding: 'utf8' }));
+    const logs = path.join(dir, 'logs');
+    const server = await startServer([
+      fixture('log-app.ts'), '--log-directory', logs, '--access-log', '--log-format', 'json',
+      '--auth-user-file', users, '--trust-proxy-header', 'X-Forwarded-For', '--trust-proxy', '127.0.0.1',
+    ]);
+    const basic = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+    assert.equal(await get(`${server.url}`, { Authorization: basic, 'X-Forwarded-For': '203.0.113.5' }), 200);
+    assert.equal(await get(`${server.url}`, { 'X-Forwarded-For': '203.0.113.6' }), 401);
+    await stop(server);
+    const access = readFileSync(path.join(logs, 'access_log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(access.map((a) => [a.remote_addr, a.user, a.status]), [['203.0.113.5', 'alice', 200], ['203.0.113.6', null, 401]]);
   });
 
   it('--error-log-format: Apache directives, fields left out when empty', async () => {
