@@ -1,6 +1,6 @@
 // Every framework app in docs/frameworks.md, as the page shows it, served on
 // --processes 2 under its mount point. The page marks each file with a comment:
-//   <!-- test-app: {"name", "file", "mount", "get": [[path, status, text]], "ws", "socketio", "build", "tsEntryError"} -->
+//   <!-- test-app: {"name", "file", "mount", "get": [[path, status, text]], "ws", "socketio", "build", "tsEntryError", "filesFrom"} -->
 //   <!-- test-file: {"name", "file"} -->   (more files of the same app)
 // followed by the fenced block holding the file.
 import assert from 'node:assert/strict';
@@ -31,6 +31,10 @@ interface AppSpec {
   source?: string;
   /** A .ts entry that must be refused (decorator metadata). */
   tsEntryError?: string;
+  /** The interface the banner must name (`node`, `node (captured listen)`, `fetch`). */
+  interface?: string;
+  /** Another app whose files this one shares (its own files replace theirs). */
+  filesFrom?: string;
 }
 
 interface App {
@@ -66,7 +70,9 @@ function materialise(name: string, app: App): string {
   // .ts files load as Node loads them.
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
-  for (const [file, text] of app.files) {
+  const shared = app.spec?.filesFrom ? apps.get(app.spec.filesFrom)?.files : undefined;
+  if (app.spec?.filesFrom) assert.ok(shared, `${name}: no app ${app.spec.filesFrom} to take files from`);
+  for (const [file, text] of new Map([...(shared ?? []), ...app.files])) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), text);
   }
@@ -100,7 +106,8 @@ const apps = appsIn(markdown);
 
 describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page shows it', { timeout: 240_000 }, () => {
   it('marks an app for each framework section', () => {
-    for (const name of ['express', 'fastify', 'nest', 'koa', 'hono', 'h3', 'elysia', 'ws', 'socket.io', 'bun-ws', 'tsgi-example']) {
+    const names = ['express', 'fastify', 'fastify-export', 'nest', 'nest-factory', 'koa', 'hono', 'h3', 'elysia', 'ws', 'socket.io', 'bun-ws', 'tsgi-example'];
+    for (const name of [...names, 'promised-app', 'named-handler']) {
       assert.ok(apps.get(name)?.spec, `no test-app marker for ${name}`);
     }
   });
@@ -122,6 +129,10 @@ describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page sh
       // A loaded test machine can take a while to bootstrap Nest twice over.
       const args = [path.join(dir, spec.file), '--processes', '2', '--mount-point', spec.mount, '--startup-timeout', '60', ...(spec.args ?? [])];
       const server = await startServer(args, { cwd: dir, env: spec.env, readyTimeoutMs: 70_000 });
+      if (spec.interface) {
+        const row = /^Application +: .*? \((.+)\)$/m.exec(server.output())?.[1];
+        assert.equal(row, spec.interface, 'the interface the banner names');
+      }
       for (const [urlPath, status, text] of spec.get ?? []) {
         const res = await request(server.url + urlPath.replace(/^\//, ''));
         const body = await res.body.text();
