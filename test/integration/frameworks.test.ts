@@ -1,83 +1,22 @@
 // Every framework app in docs/frameworks.md, as the page shows it, served on
-// --processes 2 under its mount point. The page marks each file with a comment:
-//   <!-- test-app: {"name", "file", "mount", "get": [[path, status, text]], "ws", "socketio", "build", "tsEntryError", "filesFrom"} -->
-//   <!-- test-file: {"name", "file"} -->   (more files of the same app)
-// followed by the fenced block holding the file.
+// --processes 2 under its mount point. The page marks each file with a comment
+// (test/helpers/doc-apps.ts reads them, and builds the apps that need a build).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { io } from 'socket.io-client';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { killAll, ROOT, runCli, startServer } from '../helpers/server.js';
+import { docApps, prepare, WORK } from '../helpers/doc-apps.js';
+import { killAll, runCli, startServer } from '../helpers/server.js';
 
-interface AppSpec {
-  name: string;
-  file: string;
-  mount: string;
-  args?: string[];
-  get?: [string, number, string][];
-  post?: [string, string, number, string][];
-  ws?: [string, string, string];
-  socketio?: [string, string, string];
-  /** Commands to build the app before serving: [bin in node_modules/.bin, ...args], run in the app's directory. */
-  build?: string[][];
-  /** Environment for the build and the server. */
-  env?: Record<string, string>;
-  /** The file the block holds, when it is not the one served (a .ts source of a built app). */
-  source?: string;
-  /** A .ts entry that must be refused (decorator metadata). */
-  tsEntryError?: string;
-  /** The interface the banner must name (`node`, `node (captured listen)`, `fetch`). */
-  interface?: string;
-  /** Another app whose files this one shares (its own files replace theirs). */
-  filesFrom?: string;
-}
-
-interface App {
-  spec?: AppSpec;
-  files: Map<string, string>;
-}
-
-/** The apps the page marks, with their files. */
-export function appsIn(markdown: string): Map<string, App> {
-  const apps = new Map<string, App>();
-  const marker = /<!-- test-(app|file): (\{.*?\}) -->\s*\n```[a-z]*\n([\s\S]*?)\n```/g;
-  for (const m of markdown.matchAll(marker)) {
-    const meta = JSON.parse(m[2]!) as AppSpec;
-    let app = apps.get(meta.name);
-    if (!app) apps.set(meta.name, (app = { files: new Map() }));
-    if (m[1] === 'app') app.spec = meta;
-    app.files.set(meta.source ?? meta.file, m[3]! + '\n');
-  }
-  return apps;
-}
-
-const WORK = path.join(ROOT, 'test/.frameworks');
+const apps = docApps();
 after(() => {
   killAll();
   rmSync(WORK, { recursive: true, force: true });
 });
-
-function materialise(name: string, app: App): string {
-  const dir = path.join(WORK, name.replace(/[^\w.-]/g, '_'));
-  rmSync(dir, { recursive: true, force: true });
-  // A project of its own, without "type": "module" (the repository's package.json has it)
-  // unless the page gives its package.json: ESM syntax and top-level await in its .js and
-  // .ts files load as Node loads them.
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
-  const shared = app.spec?.filesFrom ? apps.get(app.spec.filesFrom)?.files : undefined;
-  if (app.spec?.filesFrom) assert.ok(shared, `${name}: no app ${app.spec.filesFrom} to take files from`);
-  for (const [file, text] of new Map([...(shared ?? []), ...app.files])) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), text);
-  }
-  return dir;
-}
 
 async function checkWebSocket(base: string, [urlPath, send, expect]: [string, string, string]) {
   const ws = new WebSocket(base.replace(/^http/, 'ws') + urlPath.replace(/^\//, ''));
@@ -101,13 +40,10 @@ async function checkSocketIo(base: string, mount: string, [event, send, expect]:
   }
 }
 
-const markdown = ['frameworks.md', 'tsgi.md'].map((doc) => readFileSync(path.join(ROOT, 'docs', doc), 'utf8')).join('\n');
-const apps = appsIn(markdown);
-
-describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page shows it', { timeout: 240_000 }, () => {
+describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page shows it', () => {
   it('marks an app for each framework section', () => {
     const names = ['express', 'fastify', 'fastify-export', 'nest', 'nest-factory', 'koa', 'hono', 'h3', 'elysia', 'ws', 'socket.io', 'bun-ws', 'tsgi-example'];
-    for (const name of [...names, 'promised-app', 'named-handler']) {
+    for (const name of [...names, 'promised-app', 'named-handler', 'sveltekit', 'astro']) {
       assert.ok(apps.get(name)?.spec, `no test-app marker for ${name}`);
     }
   });
@@ -115,16 +51,13 @@ describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page sh
   for (const [name, app] of apps) {
     const spec = app.spec;
     if (!spec) continue;
-    it(`${name}: ${spec.file} on --processes 2 under ${spec.mount}`, async () => {
-      const dir = materialise(name, app);
+    // A cached build (SvelteKit, Astro) may have to be made first: a Vite build on a loaded machine.
+    it(`${name}: ${spec.file} on --processes 2 under ${spec.mount}`, { timeout: spec.cache ? 600_000 : 180_000 }, async () => {
+      const dir = prepare(name, app, apps);
       if (spec.tsEntryError) {
         const { code, output } = await runCli(['start-server', path.join(dir, spec.tsEntryError), '--port', '0', '--host', '127.0.0.1']);
         assert.equal(code, 3);
         assert.match(output, /sets "emitDecoratorMetadata", which tsgi-express cannot honour.*Build the project with tsc/s);
-      }
-      const env = { ...process.env, ...spec.env };
-      for (const [bin, ...args] of spec.build ?? []) {
-        execFileSync(path.join(ROOT, 'node_modules/.bin', bin!), args, { cwd: dir, env, stdio: 'pipe' });
       }
       // A loaded test machine can take a while to bootstrap Nest twice over.
       const args = [path.join(dir, spec.file), '--processes', '2', '--mount-point', spec.mount, '--startup-timeout', '60', ...(spec.args ?? [])];
@@ -143,6 +76,15 @@ describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page sh
         const res = await request(server.url + urlPath.replace(/^\//, ''), { method: 'POST', body });
         assert.equal(res.statusCode, status);
         assert.equal(await res.body.text(), text);
+      }
+      if (spec.linked) {
+        const [page, pattern] = spec.linked;
+        const html = await (await request(server.url + page.replace(/^\//, ''))).body.text();
+        const asset = new RegExp(pattern).exec(html)?.[0];
+        assert.ok(asset, `${page} links nothing that matches ${pattern}: ${html}`);
+        const res = await request(new URL(asset, server.url + page.replace(/^\//, '')));
+        assert.equal(res.statusCode, 200, `${asset}, linked from ${page}`);
+        await res.body.dump();
       }
       if (spec.ws) await checkWebSocket(server.url, spec.ws);
       if (spec.socketio) await checkSocketIo(server.url, spec.mount, spec.socketio);
