@@ -5,7 +5,7 @@
  *   <!-- test-file: {"name", "file"} -->   (more files of the same app)
  * Each app is written out as a project of its own and built as its spec says.
  *
- * Apps with `"cache": true` (SvelteKit and the like: a Vite build takes a minute on
+ * Apps with `"cache": true` (Next.js, SvelteKit, Astro: a build takes a minute or more on
  * a loaded 2-core machine) are built once into test/.framework-builds/NAME-HASH,
  * the hash covering their files and package-lock.json, and reused until either
  * changes. `.ci/run` builds them before the suites start (`node --import tsx

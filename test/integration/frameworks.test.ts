@@ -43,7 +43,7 @@ async function checkSocketIo(base: string, mount: string, [event, send, expect]:
 describe('docs/frameworks.md and docs/tsgi.md: every complete app as the page shows it', () => {
   it('marks an app for each framework section', () => {
     const names = ['express', 'fastify', 'fastify-export', 'nest', 'nest-factory', 'koa', 'hono', 'h3', 'elysia', 'ws', 'socket.io', 'bun-ws', 'tsgi-example'];
-    for (const name of [...names, 'promised-app', 'named-handler', 'sveltekit', 'astro']) {
+    for (const name of [...names, 'promised-app', 'named-handler', 'next', 'sveltekit', 'astro']) {
       assert.ok(apps.get(name)?.spec, `no test-app marker for ${name}`);
     }
   });
