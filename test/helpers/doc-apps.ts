@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './server.js';
@@ -132,6 +132,12 @@ export function prepare(name: string, app: DocApp, apps: Map<string, DocApp>): s
   }
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
+  // Builds of older files or an older lockfile are never used again.
+  for (const old of readdirSync(BUILDS)) {
+    if (old.startsWith(`${slug}-`) && !old.includes('.partial-') && path.join(BUILDS, old) !== dir) {
+      rmSync(path.join(BUILDS, old), { recursive: true, force: true });
+    }
+  }
   return dir;
 }
 
