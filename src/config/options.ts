@@ -543,7 +543,7 @@ export const OPTIONS = [
     key: 'headerTimeout', flag: 'header-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
     valueName: 'SECONDS', default: 15,
     help: 'How long a client may take to send a request head (0: no limit).',
-    docs: 'As mod_wsgi-express (Apache\'s `RequestReadTimeout header=15-30,MinRate=500`): the time is extended by one second for every --header-min-rate bytes received, up to --header-max-timeout. A client out of time gets `408` and the connection is closed; one that sent nothing at all is closed without an answer (a browser\'s unused preconnection). The clock starts when the connection is taken, and on a kept-alive connection when the next request\'s first bytes arrive (until then --keep-alive-timeout applies). Checked about once a second.',
+    docs: 'As mod_wsgi-express (Apache\'s `RequestReadTimeout header=15-30,MinRate=500`): the time is extended by one second for every --header-min-rate bytes received, up to --header-max-timeout. A client out of time gets `408` and the connection is closed; one that sent nothing at all is closed without an answer (a browser\'s unused preconnection). The clock starts when the connection is taken, and on a kept-alive connection when the next request\'s first bytes arrive (until then --keep-alive-timeout applies). Checked about once a second. On HTTP/2 the session is the connection: while it has no open stream, the next request head must arrive in time, or the session is closed with a GOAWAY (docs/https.md).',
     schema: seconds(),
   },
   {
@@ -563,7 +563,7 @@ export const OPTIONS = [
     key: 'bodyTimeout', flag: 'body-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
     valueName: 'SECONDS', default: 15,
     help: 'How long a client may take to send a request body (0: no limit).',
-    docs: 'As mod_wsgi-express (`RequestReadTimeout body=15,MinRate=500`): extended by one second for every --body-min-rate bytes received, up to --body-max-timeout when that is set. The clock runs from the end of the head while the server waits for the client: not while the body waiting to be read fills the server\'s buffers (an application that has not read yet, or reads slowly). Out of time, the application\'s reads fail with `RequestBodyError` (`TSGI_BODY_TIMEOUT`), the client gets `408` if no response has started, and the connection is closed. Checked about once a second.',
+    docs: 'As mod_wsgi-express (`RequestReadTimeout body=15,MinRate=500`): extended by one second for every --body-min-rate bytes received, up to --body-max-timeout when that is set. The clock runs from the end of the head while the server waits for the client: not while the body waiting to be read fills the server\'s buffers (an application that has not read yet, or reads slowly). Out of time, the application\'s reads fail with `RequestBodyError` (`TSGI_BODY_TIMEOUT`), the client gets `408` if no response has started, and the connection is closed. Checked about once a second. On HTTP/2 the same holds per stream, and the stream is closed instead of the connection: the session\'s other requests go on.',
     schema: seconds(),
   },
   {
@@ -583,7 +583,7 @@ export const OPTIONS = [
     key: 'socketTimeout', flag: 'socket-timeout', section: 'Timeouts', kind: 'number', readBy: 'worker',
     valueName: 'SECONDS', default: 60,
     help: 'A connection on which nothing is read or written for this long during a request is closed (0: never).',
-    docs: 'As mod_wsgi-express\'s (Apache\'s `Timeout`): a client that stops reading a large response, or one whose response stalls this long after it started (long-polling and server-sent events must send something more often), loses the connection, and the worker its slot. Before a response starts, the wait is --request-timeout\'s (504) instead, and --queue-timeout\'s (503) while the request waits for a thread. Not applied in --debug-mode, where a request may sit at a breakpoint.',
+    docs: 'As mod_wsgi-express\'s (Apache\'s `Timeout`): a client that stops reading a large response, or one whose response stalls this long after it started (long-polling and server-sent events must send something more often), loses the connection, and the worker its slot. Before a response starts, the wait is --request-timeout\'s (504) instead, and --queue-timeout\'s (503) while the request waits for a thread. Not applied in --debug-mode, where a request may sit at a breakpoint. On HTTP/2 the timer is the stream\'s, and the stream is reset instead of the connection closed.',
     schema: seconds(),
   },
   {

@@ -19,6 +19,7 @@ import { clientAddress } from '../pipeline/request-view.js';
 import { expectsContinue } from '../pipeline/expect-continue.js';
 import { clientErrorHandler, onConnect } from './client-error.js';
 import { ConnectionGate } from './connection-gate.js';
+import { Http2Timeouts } from './http2-timeouts.js';
 import { SlowClients } from './slow-clients.js';
 
 interface HttpSocket extends Socket {
@@ -73,7 +74,7 @@ export class ConnectionSettings {
     // answers 431 instead, and Node's head size limit still bounds a request.
     server.maxHeadersCount = 0;
     server.timeout = this.socketTimeoutMs;
-    server.on('timeout', (socket: Socket) => this.onSocketTimeout(socket as HttpSocket));
+    server.on('timeout', (socket: HttpSocket) => this.onSocketTimeout(socket, socket.parser?.incoming, socket._httpMessage));
     server.on('clientError', clientErrorHandler(this.log, this.config.limitRequestLine));
     server.on('connect', onConnect);
     // The pipeline sends `100 Continue` once the application is about to read (pipeline/expect-continue.ts).
@@ -101,6 +102,15 @@ export class ConnectionSettings {
     return true;
   }
 
+  /**
+   * The same timeouts for the HTTP/2 engine's sessions and streams: the read
+   * timeouts, and --socket-timeout decided by the rule below, where closing
+   * the connection resets the stream.
+   */
+  http2Timeouts(): Http2Timeouts {
+    return new Http2Timeouts(this.config, this.socketTimeoutMs, (socket, req, res) => this.onSocketTimeout(socket, req, res, 'HTTP/2 stream reset'), this.log);
+  }
+
   /** The worker is draining: connections waiting past --max-connections are served (and closed after). */
   draining(): void {
     this.gate?.openAll();
@@ -114,16 +124,19 @@ export class ConnectionSettings {
    * starts, is left alone: that wait is --queue-timeout's (503) and
    * --request-timeout's (504), which answer it; the next write re-arms the timer.
    */
-  private onSocketTimeout(socket: HttpSocket): void {
-    const res = socket._httpMessage;
-    const req = socket.parser?.incoming;
+  private onSocketTimeout(
+    socket: Socket,
+    req: IncomingMessage | null | undefined,
+    res: ServerResponse | null | undefined,
+    outcome = 'connection closed',
+  ): void {
     const reading = req != null && !req.complete;
     if ((res && res.listenerCount('timeout') > 0) || (reading && req.listenerCount('timeout') > 0)) return;
     if (res && !res.headersSent && !reading && !isClosing(socket)) return;
     if ((res || reading) && !isClosing(socket)) {
       const seconds = this.socketTimeoutMs / 1000;
       this.log.info(
-        `nothing read or written for --socket-timeout ${seconds} s during a request: connection closed (client ${clientAddress(socket.remoteAddress)})`,
+        `nothing read or written for --socket-timeout ${seconds} s during a request: ${outcome} (client ${clientAddress(socket.remoteAddress)})`,
       );
     }
     socket.destroy();

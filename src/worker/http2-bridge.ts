@@ -82,6 +82,8 @@ export class StreamSocket extends EventEmitter {
   readonly readableHighWaterMark = 16 * 1024;
   readonly writableHighWaterMark = 16 * 1024;
   readonly alpnProtocol: string | false;
+  /** Request body bytes read from the stream (--body-min-rate counts them). */
+  bytesRead = 0;
 
   constructor(
     readonly stream: ServerHttp2Stream,
@@ -372,6 +374,7 @@ interface Bridging extends ServerHttp2Stream {
 function ignore(): void {}
 
 function onStreamData(this: Bridging, chunk: Buffer): void {
+  this[BRIDGED_SOCKET].bytesRead += chunk.length;
   if (!this[BRIDGED_REQ].push(chunk)) this.pause();
 }
 
@@ -427,13 +430,14 @@ function onResponseFinish(this: Bridged): void {
   process.nextTick(emitResponseClose, this);
 }
 
-/** Bridges one stream to `handle(req, res)`. */
+/** Bridges one stream to `handle(req, res)`; `watch` sees them first (timeouts). */
 export function bridgeStream(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   rawHeaders: readonly string[] | undefined,
   conn: ConnectionInfo,
   handle: RequestHandler,
+  watch?: RequestHandler,
 ): void {
   // A stream reset by the client, or a write to one, reports an 'error': this
   // stream's end, never the worker's.
@@ -479,5 +483,6 @@ export function bridgeStream(
   stream.once('close', onStreamClose);
   res.once('finish', onResponseFinish);
   if (headers.expect === '100-continue') res.writeContinue();
+  watch?.(req, res);
   handle(req, res);
 }

@@ -19,7 +19,9 @@
 import type { IncomingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Log } from '../logging/log.js';
+import type { Http2Timeouts } from './http2-timeouts.js';
 import { bridgeStream, ConnectionInfo, type RequestHandler } from './http2-bridge.js';
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
@@ -37,6 +39,8 @@ type Session = Http2Session & { [INFO]?: ConnectionInfo };
 export interface Http2EngineOptions {
   /** How long a session with no open stream is kept before it is closed gracefully (ms). */
   readonly idleTimeoutMs: () => number;
+  /** --header-timeout, --body-timeout, --socket-timeout on sessions and streams. */
+  readonly timeouts?: Http2Timeouts;
 }
 
 export class Http2Engine {
@@ -57,7 +61,9 @@ export class Http2Engine {
     this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => {
       const info = (stream.session as Session | undefined)?.[INFO];
       if (info === undefined) return void stream.close();
-      bridgeStream(stream, headers, Array.isArray(raw) ? raw : undefined, info, handle);
+      const timeouts = this.options.timeouts;
+      const watch = timeouts && ((req: IncomingMessage, res: ServerResponse) => timeouts.watchStream(stream, req, res));
+      bridgeStream(stream, headers, Array.isArray(raw) ? raw : undefined, info, handle, watch);
     });
     this.server.on('sessionError', (err: Error) => this.log.debug(`HTTP/2 session error: ${err.message}`));
   }
@@ -91,6 +97,7 @@ export class Http2Engine {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', (err) => this.log.debug(`HTTP/2 session error: ${err.message}`));
     this.closeWhenIdle(session);
+    this.options.timeouts?.watchSession(session, socket);
   }
 
   /** A session that has had no open stream for the idle timeout is closed gracefully. */

@@ -180,7 +180,7 @@ async function createEngines(
   const { server: http1, accept: acceptHttp1 } = createHttp1Engine(settings, handle, (server) => {
     if (h2) {
       // An idle HTTP/2 session lasts as long as an idle HTTP/1.1 keep-alive connection.
-      const engine = new h2.Http2Engine(handle, log, { idleTimeoutMs: () => server.keepAliveTimeout });
+      const engine = new h2.Http2Engine(handle, log, { idleTimeoutMs: () => server.keepAliveTimeout, timeouts: settings.http2Timeouts() });
       http2 = engine;
       deciding = h2.routeByPreface(server, (socket) => engine.accept(socket));
     }

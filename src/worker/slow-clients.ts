@@ -67,7 +67,7 @@ interface Tracked {
 }
 
 /** Allowed time in ms: the timeout, plus a second per `rate` bytes, capped at `max` (seconds; 0: none). */
-function allowance(timeout: number, max: number, rate: number, bytes: number): number {
+export function allowance(timeout: number, max: number, rate: number, bytes: number): number {
   const extended = timeout + (rate > 0 ? bytes / rate : 0);
   return (max > 0 ? Math.min(extended, max) : extended) * 1000;
 }
