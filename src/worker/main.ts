@@ -72,24 +72,31 @@ function listenWait(config: Config): number {
   return Math.max(100, config.startupTimeout * 1000 - performance.now() - 1000);
 }
 
-/** How long a crashed worker may take to hand back its listener and flush its logs. */
-const CRASH_EXIT_MS = 500;
+/**
+ * How long a crashed worker lets the requests in flight finish before it exits
+ * (close-with-grace's pattern; its connections are told to close meanwhile).
+ */
+const CRASH_DRAIN_MS = 2000;
+/** And a moment more to hand back its listener and flush its logs, whatever else hangs. */
+const CRASH_EXIT_MS = CRASH_DRAIN_MS + 500;
 
 /**
  * Crashes are reported on stderr synchronously (the master reads that pipe even if
- * IPC is gone). Before exiting, the worker stops taking connections, so that those
- * the master is handing it go to another worker instead of hanging, and lets the
- * records still queued for the master leave.
+ * IPC is gone). Before exiting, the worker stops as a drain does, within a short
+ * deadline: it stops taking connections, so that those the master is handing it go
+ * to another worker instead of hanging; its kept-alive HTTP/1.1 connections get
+ * `Connection: close` on their next response and its HTTP/2 sessions a GOAWAY, so
+ * their clients go to the other workers; the requests in flight may finish. Then
+ * the records still queued for the master leave, and it exits.
  */
-function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, listener: ListenerRelease): void {
+function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, stop: (exit: () => void) => void): void {
   const rid = currentRequestId();
   const where = rid ? `while handling request ${rid}` : `with ${running()} requests in flight`;
   writeSync(2, `worker ${process.pid} crashed ${where}: ${formatError(err)}\n`);
-  // A second crash while exiting only adds its line: the listener closes once and
+  // A second crash while exiting only adds its line: the drain runs once and
   // the first of the exits below wins.
   setTimeout(() => process.exit(ExitCode.FAILURE), CRASH_EXIT_MS);
-  const flushed = new Promise<void>((resolve) => batcher.flush(resolve));
-  void Promise.all([flushed, listener.close()]).then(() => process.exit(ExitCode.FAILURE));
+  stop(() => batcher.flush(() => process.exit(ExitCode.FAILURE)));
 }
 
 /**
@@ -253,7 +260,9 @@ async function main(): Promise<void> {
   const release = new ListenerRelease(ws.listeners.map((l) => l.server), () => send({ t: 'listener-closed' }));
   listener = release;
   const serving = ws;
-  process.on('uncaughtException', (err) => reportCrash(err, () => serving.admission.running, batcher, release));
+  const stopAfterCrash = (exit: () => void) =>
+    drain({ ...serving, timeoutSeconds: CRASH_DRAIN_MS / 1000, closeIdle: false, listener: release, exit });
+  process.on('uncaughtException', (err) => reportCrash(err, () => serving.admission.running, batcher, stopAfterCrash));
   await listen(config, ws, lent);
   await monitoring.listenForMetrics().catch((err: Error) => {
     writeSync(2, `worker ${process.pid} cannot listen on --metrics-port ${config.metricsPort}: ${err.message}\n`);

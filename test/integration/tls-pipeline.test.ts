@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { curl } from '../helpers/clients.js';
@@ -54,7 +55,7 @@ interface Answer {
 
 /** One exchange over HTTP/1.1 on TLS (a fresh connection: an answer that closes it leaves the next alone). */
 async function overHttp1(agent: Agent, base: string, x: Exchange): Promise<Answer> {
-  const body = x.body && x.streamed ? (async function* () { yield x.body!; })() : x.body;
+  const body = x.body && x.streamed ? Readable.from([x.body]) : x.body;
   const res = await request(base + x.path, { dispatcher: agent, method: x.method ?? 'GET', headers: x.headers, body, reset: true });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
