@@ -104,15 +104,17 @@ describe('--auth-user-script, Basic', { timeout: 60_000 }, () => {
     const server = await startServer([fixture('auth/echo-app.ts'), '--auth-user-script', fixture('auth/users.ts'), '--processes', '2']);
     const from = server.output().length;
     const auth = basic('slow-no', 'x');
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
-      const socket = net.connect(server.port, '127.0.0.1', () => {
-        socket.write(`GET /gone HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`, () => {
-          setTimeout(() => socket.resetAndDestroy(), 50); // RST, as a client that gives up (wrk at its deadline) sends
-          resolve();
-        });
-      });
-      socket.on('error', reject);
+      socket.once('connect', resolve);
+      socket.once('error', reject);
     });
+    socket.write(`GET /gone HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`);
+    // Hang up while the check runs (it takes 1 s), whatever the machine's load:
+    // RST, as a client that gives up (wrk at its deadline) sends.
+    await server.waitFor(/auth script: checking slow-no/, 10_000, from);
+    socket.resetAndDestroy();
     await server.waitFor(/\[client 127\.0\.0\.1:\d+\] user "slow-no": authentication failure for "\/gone": password mismatch/, 5000, from);
   });
 
