@@ -4,6 +4,9 @@
  * family declared before it; a histogram's buckets must be cumulative and end in
  * +Inf equal to its _count. Throws on anything else.
  */
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -92,4 +95,36 @@ export function parseExposition(text: string): Exposition {
     },
     all: (name) => samples.filter((s) => s.name === name),
   };
+}
+
+/** The metrics URL the banner announces (--metrics-port). */
+export function metricsUrl(server: { output(): string }): string {
+  const m = /^Metrics URL {8}: (\S+)$/m.exec(server.output());
+  assert.ok(m, server.output());
+  return m[1]!;
+}
+
+/** One scrape, its status and content type checked, parsed strictly. */
+export async function scrape(url: string): Promise<Exposition> {
+  const res = await request(url, { reset: true });
+  const body = await res.body.text();
+  assert.equal(res.statusCode, 200, body);
+  assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  return parseExposition(body);
+}
+
+/**
+ * Scrapes until `ok` holds (bounded). A scrape that fails at the socket (the
+ * one worker just died, its replacement not yet listening) is tried again.
+ */
+export async function scrapeUntil(url: string, ok: (x: Exposition) => boolean, ms = 20_000): Promise<Exposition> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const x = await scrape(url).catch((err: NodeJS.ErrnoException) => {
+      if (Date.now() > end || !['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(String(err.code))) throw err;
+      return undefined;
+    });
+    if (x && (ok(x) || Date.now() > end)) return x;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

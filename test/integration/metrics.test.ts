@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
-import { parseExposition, type Exposition } from '../helpers/prometheus.js';
-import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { metricsUrl, scrape, scrapeUntil, type Exposition } from '../helpers/prometheus.js';
+import { readStatus } from '../helpers/server-status.js';
+import { fixture, killAll, startServer } from '../helpers/server.js';
 
 const siteRoot = mkdtempSync(path.join(tmpdir(), 'tsgi-metrics-site-'));
 writeFileSync(path.join(siteRoot, 'page.txt'), 'a static page\n');
@@ -29,38 +30,9 @@ async function get(url: string, opts: { method?: 'GET' | 'POST'; headers?: Recor
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
-function metricsUrl(server: RunningServer): string {
-  const m = /^Metrics URL {8}: (\S+)$/m.exec(server.output());
-  assert.ok(m, server.output());
-  return m[1]!;
-}
-
-async function scrape(url: string): Promise<Exposition> {
-  const res = await get(url);
-  assert.equal(res.status, 200, res.body);
-  assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-  return parseExposition(res.body);
-}
-
-/**
- * Scrapes until `ok` holds (bounded). A scrape that fails at the socket (the
- * one worker just died, its replacement not yet listening) is tried again.
- */
-async function scrapeUntil(url: string, ok: (x: Exposition) => boolean, ms = 20_000): Promise<Exposition> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const x = await scrape(url).catch((err: NodeJS.ErrnoException) => {
-      if (Date.now() > end || !['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(String(err.code))) throw err;
-      return undefined;
-    });
-    if (x && (ok(x) || Date.now() > end)) return x;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('metrics', { timeout: 180_000 }, () => {
   it('--metrics-port: counts by method and status class, the histogram, per-worker gauges; counters survive recycles', async () => {
-    const server = await startServer([APP, '--processes', '2', '--maximum-requests', '25', '--metrics-port', '0']);
+    const server = await startServer([APP, '--processes', '2', '--maximum-requests', '25', '--metrics-port', '0', '--server-status']);
     const url = metricsUrl(server);
     assert.notEqual(new URL(url).port, String(server.port));
     // Requests until three workers have recycled (one recycles at a time; the next waits its turn, serving).
@@ -95,6 +67,31 @@ describe('metrics', { timeout: 180_000 }, () => {
     assert.deepEqual(new Set(delays.map((d) => d.labels.pid)), new Set(rss.map((r) => r.labels.pid)));
     assert.deepEqual(new Set(delays.map((d) => d.labels.stat)), new Set(['mean', 'p99', 'max']));
     for (const d of delays) assert.ok(d.value >= 0 && d.value < 5, `${d.value}`);
+
+
+    // The same recycles on /server-status, in its three forms: counted by reason, each
+    // replacement naming the recycle it replaced, and the request rate of the last seconds.
+    const recycles = recycled(x);
+    const status = await readStatus(server.url);
+    assert.ok(status.json.recycles.maximum_requests >= recycles, JSON.stringify(status.json.recycles));
+    assert.ok(Number(status.auto.get('Recycles_maximum_requests')) >= recycles, status.auto.get('Recycles_maximum_requests'));
+    assert.ok(status.count('maximum_requests')! >= recycles, status.html);
+    assert.equal(status.json.recycles.memory_limit, 0);
+    const replacements = status.json.workers.filter((w: { lastRecycle: { reason: string; pid: number } | null }) => w.lastRecycle);
+    assert.ok(replacements.length >= 1, JSON.stringify(status.json.workers));
+    for (const w of replacements) {
+      assert.equal(w.lastRecycle.reason, 'maximum_requests');
+      // Being recycled now: its own pid; else the pid of the worker it replaced, which the log says was recycled.
+      if (w.state === 'recycling') assert.equal(w.lastRecycle.pid, w.pid);
+      else assert.match(server.output(), new RegExp(`Recycling worker ${w.lastRecycle.pid} \\(maximum_requests: `));
+    }
+    assert.ok(status.autoWorkers.some((l) => l.endsWith(' last_recycle=maximum_requests')), status.autoWorkers.join('\n'));
+    assert.match(status.html, /<td class="text">maximum_requests \((replaced \d+|now)\)<\/td>/);
+    // Several hundred requests in the last few seconds: the rate is above nothing, and below what was sent.
+    const perSecond = status.json.requestsPerSecond;
+    assert.ok(perSecond > 0 && perSecond <= gets + 8, `requestsPerSecond ${perSecond}`);
+    assert.ok(Number(status.auto.get('ReqPerSec')) > 0, status.auto.get('ReqPerSec'));
+    assert.ok(Number(status.summary('Requests per second')) > 0, status.html);
 
     assert.equal((await get(url.replace(/metrics$/, 'other'))).status, 404);
     assert.equal((await request(url, { method: 'POST', body: 'x' })).statusCode, 405);

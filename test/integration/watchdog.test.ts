@@ -11,6 +11,8 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { Load } from '../helpers/load.js';
+import { metricsUrl, scrape } from '../helpers/prometheus.js';
+import { readStatus, readStatusUntil } from '../helpers/server-status.js';
 import { childrenRunning, fixture, killAll, ROOT, runCli, startServer, type RunningServer } from '../helpers/server.js';
 
 const tempDirs: string[] = [];
@@ -44,9 +46,9 @@ function rawGet(server: RunningServer, path: string): Promise<{ text: string; en
   });
 }
 
-describe('--request-timeout', { timeout: 60_000 }, () => {
+describe('--request-timeout', { timeout: 150_000 }, () => {
   it('TSGI: 504 after exactly the timeout, tsgi.signal aborts, logged with URL and worker; other requests are served meanwhile', async () => {
-    const server = await startServer([APP, '--processes', '1', '--threads', '1', '--request-timeout', '1']);
+    const server = await startServer([APP, '--processes', '1', '--threads', '1', '--request-timeout', '1', '--server-status', '--metrics-port', '0']);
     const slow = timed(`${server.url}slow?ms=20000&tag=t1`);
     await server.waitFor(/request t1 started/);
     // --threads 1: this one waits for the slot the slow request holds until it times out.
@@ -61,6 +63,13 @@ describe('--request-timeout', { timeout: 60_000 }, () => {
     const pid = next.body.replace('hello ', '');
     assert.match(server.output(), new RegExp(`\\[tsgi:error\\] \\[pid ${pid}\\] \\[rid [^\\]]+\\] request timed out after 1s \\(request_timeout\\) in worker ${pid}: GET /slow\\?ms=20000&tag=t1; answered 504`));
     assert.doesNotMatch(server.output(), /died|AbortError|Error: .*RequestTimeout.*\n\s+at /);
+    // Counted, once, wherever the server shows its figures (the count reaches the master with the worker's next heartbeat).
+    const status = await readStatusUntil(server.url, (s) => s.json.requestTimeouts > 0);
+    assert.equal(status.json.requestTimeouts, 1);
+    assert.equal(status.json.workers[0].requestTimeouts, 1);
+    assert.equal(status.auto.get('RequestTimeouts'), '1');
+    assert.equal(status.summary('504s (--request-timeout)'), '1');
+    assert.equal((await scrape(metricsUrl(server))).value('tsgi_request_timeouts_total'), 1);
   });
 
   it('TSGI: a response that has started is cut off, and its signal aborts', async () => {
@@ -117,10 +126,10 @@ function threadsOf(pid: number): number {
   return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
-describe('--deadlock-timeout', { timeout: 90_000 }, () => {
+describe('--deadlock-timeout', { timeout: 150_000 }, () => {
   for (const processes of ['2', '1']) {
     it(`a worker stuck in while (true) is replaced: its stack is logged, then it is killed; no other client fails or hangs (--processes ${processes})`, async () => {
-      const server = await startServer([APP, '--processes', processes, '--deadlock-timeout', '2']);
+      const server = await startServer([APP, '--processes', processes, '--deadlock-timeout', '2', '--server-status', '--metrics-port', '0']);
       const t0 = performance.now();
       const spin = request(`${server.url}spin`, { headersTimeout: 30_000 }).then(
         (r) => r.body.text().then(() => `status ${r.statusCode}`),
@@ -146,6 +155,15 @@ describe('--deadlock-timeout', { timeout: 90_000 }, () => {
       assert.ok(result.ok > 0);
       assert.equal(childrenRunning(server.pid, 'worker/main.js').length, Number(processes));
       assert.doesNotMatch(server.output(), /died/);
+      // Counted as a restart for deadlock_timeout (not a crash) on the status page and in the metrics.
+      const status = await readStatus(server.url);
+      assert.deepEqual(status.json.restarts, { crashed: 0, deadlock_timeout: 1 });
+      assert.equal(status.auto.get('Restarts_deadlock_timeout'), '1');
+      assert.equal(status.auto.get('Restarts_crashed'), '0');
+      assert.equal(status.count('deadlock_timeout (restart)'), 1);
+      const x = await scrape(metricsUrl(server));
+      assert.equal(x.value('tsgi_worker_restarts_total', { reason: 'deadlock_timeout' }), 1);
+      assert.equal(x.value('tsgi_worker_restarts_total', { reason: 'crashed' }), 0);
     });
   }
 
