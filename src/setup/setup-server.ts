@@ -60,7 +60,8 @@ export interface SetupResult {
 
 export function setupServer(config: Config, argv: readonly string[], cwd: string, version: string): SetupResult {
   if (config.port === 0) {
-    throw new UsageError('--port 0 picks another free port at each start: setup-server needs a fixed --port');
+    const asked = config.setupOnly ? 'start-server --setup-only' : 'setup-server';
+    throw new UsageError(`--port 0 picks another free port at each start: ${asked} needs a fixed --port`);
   }
   const root = config.serverRoot;
   try {

@@ -221,6 +221,13 @@ describe('setup-server and tsgi-expressctl', { timeout: 240_000 }, () => {
       assert.equal(code, 2, `${args.join(' ')}: ${output}`);
       assert.match(output, re);
     }
+    // start-server --setup-only refuses --port 0 as setup-server does: nothing written, nothing started.
+    const unwritten = path.join(dir, 'setup-only-port-0');
+    const setupOnly = await runCli(['start-server', APP, '--setup-only', '--port', '0', '--server-root', unwritten]);
+    assert.equal(setupOnly.code, 2, setupOnly.output);
+    assert.match(setupOnly.output, /--port 0 picks another free port at each start: start-server --setup-only needs a fixed --port/);
+    assert.doesNotMatch(setupOnly.output, /Ready:|Server URL/);
+    assert.equal(existsSync(unwritten), false, 'the server root was created');
   });
 
   it('the Dockerfile and the Kubernetes Deployment: their command lines pass configtest; probes and stop settings agree', async () => {

@@ -46,7 +46,7 @@ async function pidsServing(server: RunningServer, n: number): Promise<Set<number
   return pids;
 }
 
-describe('--server-status', { timeout: 180_000 }, () => {
+describe('--server-status', { timeout: 300_000 }, () => {
   it('?json and ?auto: uptime, generation, every worker with its figures, totals of the whole pool', async () => {
     const server = await startServer([APP, '--processes', '2', '--server-status']);
     const pids = await pidsServing(server, 2);
@@ -158,6 +158,9 @@ describe('--server-status', { timeout: 180_000 }, () => {
       [['--metrics-path', '/m', '--metrics-port', '9999'], /--metrics-port and --metrics-path .* give one/],
       [['--metrics-port', '8000'], /--metrics-port 8000 is the --port already/],
       [['--metrics-port', '70000'], /--metrics-port must be at most 65535/],
+      [['--metrics-port', '9100.5'], /--metrics-port must be an integer \(got "9100\.5"\)/],
+      [['--metrics-port', 'prometheus'], /--metrics-port must be an integer \(got "prometheus"\)/],
+      [['--health-check-path', 'healthz'], /--health-check-path must be a URL path starting with \/ \(no \? or #\) \(got "healthz"\)/],
       [['--server-status', '--health-check-path', '/server-status'], /--health-check-path \/server-status is the path of --server-status already/],
       [['--health-check-path', '/healthz', '--mount-point', '/healthz'], /--mount-point \/healthz clashes with --health-check-path/],
       [['--drain-delay', '-1'], /--drain-delay is in seconds and must be at least 0/],
