@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,6 +42,20 @@ function statusIds(pid: number): { uid: number; gid: number } {
   return { uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]), gid: Number(/^Gid:\s+(\d+)/m.exec(status)![1]) };
 }
 
+/** 80 first, then a few other ports below 1024 (spread by this process's pid). */
+function privilegedCandidates(): number[] {
+  return [80, ...Array.from({ length: 5 }, (_, i) => 900 + ((process.pid + i * 17) % 120))];
+}
+
+/** Whether nothing listens on 127.0.0.1:port (this process, as root, can bind it and let go). */
+function loopbackPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
 before(async () => {
   if (!root) return;
   execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', `/home/${USER}`, '--shell', '/usr/sbin/nologin', USER]);
@@ -63,7 +78,7 @@ after(async () => {
   }
 });
 
-describe('--user and --group, started as root', { skip, timeout: 90_000 }, () => {
+describe('--user and --group, started as root', { skip, timeout: 180_000 }, () => {
   it('--user: the workers run as the user and its primary group, the master stays root; files the workers write are theirs', async () => {
     const server = await startServer([APP, '--processes', '2', '--user', USER]);
     const file = path.join(dir, 'written');
@@ -78,6 +93,43 @@ describe('--user and --group, started as root', { skip, timeout: 90_000 }, () =>
     // The master still writes the pid file as root.
     const pidFile = /^PID File {11}: (.+)$/m.exec(server.output())![1]!;
     assert.equal(statSync(pidFile).uid, 0);
+  });
+
+  it('--user nobody on a privileged port: the master binds it as root, the workers serve it as nobody', async (t) => {
+    const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) };
+    // Port 80 as the issue says, or another port below 1024 that nothing on loopback holds
+    // (other test runs on this machine may hold one between the probe and the server's bind).
+    let server: RunningServer | undefined;
+    const tried: string[] = [];
+    for (const port of privilegedCandidates()) {
+      if (!(await loopbackPortFree(port))) {
+        tried.push(`${port} in use`);
+        continue;
+      }
+      try {
+        server = await startServer([APP, '--processes', '2', '--user', 'nobody'], { port });
+        break;
+      } catch (err) {
+        if (!/EADDRINUSE/.test(String(err))) throw err;
+        tried.push(`${port} taken before the server bound it`);
+      }
+    }
+    if (!server) return t.skip(`no port below 1024 free on 127.0.0.1 (${tried.join(', ')})`);
+    const port = Number(/^Server URL {9}: http:\/\/127\.0\.0\.1(?::(\d+))?\/$/m.exec(server.output())?.[1] ?? 80);
+    assert.ok(port < 1024, server.output());
+    // The listening socket belongs to the master (root); the workers, as nobody, could not have bound it.
+    const listeners = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    assert.match(listeners, new RegExp(`"node",pid=${server.pid},`), listeners);
+    assert.deepEqual(statusIds(server.pid), { uid: 0, gid: 0 });
+    const seen = new Set<number>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const me = await whoami(server);
+      assert.deepEqual([me.uid, me.gid, me.user], [nobody.uid, nobody.gid, 'nobody']);
+      assert.deepEqual(statusIds(me.pid), nobody);
+      seen.add(me.pid);
+    }
+    assert.equal(seen.size, 2, 'both workers served');
+    assert.match(server.output(), /^Worker User {8}: nobody \(uid \d+\)/m);
   });
 
   it('--group: the workers run with that group instead', async () => {
