@@ -104,9 +104,27 @@ function writeSetup(config: Config, argv: readonly string[], cwd: string, versio
     WORKING_DIRECTORY: systemdQuote(cwd),
     CONTROL_SCRIPT: systemdQuote(controlScript),
     STOP_WAIT: String(stopWait + 5),
-    USER: uid === 0 ? '# User=www-data  (started as root: set the user the server runs as)' : `User=${userInfo().username}`,
+    USER: unitUser(uid, config.user?.name),
   }));
   return { serverRoot: root, controlScript, configFile, systemdUnit };
+}
+
+/**
+ * The unit's user. Set up by root, the service starts as root: with --user the master
+ * keeps root (it binds the ports, ports below 1024 included, and writes the logs) and only
+ * the workers run as that user, so no `User=`; without --user, the unit says what to choose.
+ * Set up by anyone else, the service runs as them.
+ */
+function unitUser(uid: number, user: string | undefined): string {
+  if (uid !== 0) return `User=${userInfo().username}`;
+  if (user) return `# No User=: the master stays root to bind the ports; its workers run as --user ${user}.`;
+  return [
+    '# Started as root, the workers run the application as root. Either run setup-server again with',
+    '# --user NAME (the master keeps root and binds the ports; the workers run as NAME), or set',
+    '# User= here (the whole server runs as that user; a port below 1024 then needs',
+    '# AmbientCapabilities=CAP_NET_BIND_SERVICE).',
+    '# User=www-data',
+  ].join('\n');
 }
 
 /** The lines setup-server prints, in the banner's layout. */

@@ -109,6 +109,9 @@ describe('setup-server and tsgi-expressctl', { timeout: 240_000 }, () => {
     assert.match(unit, /^Restart=on-failure$/m);
     // --drain-delay 2 + --shutdown-timeout 5 (default) + the script's margin, then systemd's.
     assert.match(unit, /^TimeoutStopSec=22$/m);
+    // Set up by root without --user: no User= in force, the choice explained.
+    if (process.getuid?.() === 0) assert.match(unit, /^# --user NAME \(the master keeps root and binds the ports; the workers run as NAME\), or set$/m);
+    assert.doesNotMatch(unit, /^User=root$/m);
 
     const again = path.join(dir, 'setup-only');
     const only = await runCli(['start-server', APP, '--port', String(port), '--host', '127.0.0.1', '--server-root', again, '--setup-only']);
@@ -119,6 +122,14 @@ describe('setup-server and tsgi-expressctl', { timeout: 240_000 }, () => {
     const execLine = readFileSync(path.join(again, 'tsgi-expressctl'), 'utf8').split('\n').find((l) => l.includes('exec ${DETACH'));
     assert.ok(execLine?.includes(`--server-root ${again}`), execLine);
     assert.doesNotMatch(execLine!, /--setup-only/);
+    // With --user, set up by root: the unit starts the master as root (no User=), which binds the ports.
+    if (process.getuid?.() === 0) {
+      const withUser = path.join(dir, 'setup-user');
+      assert.equal((await runCli(['setup-server', APP, '--port', String(port), '--server-root', withUser, '--user', 'nobody'])).code, 0);
+      const userUnit = readFileSync(path.join(withUser, 'tsgi-express.service'), 'utf8');
+      assert.doesNotMatch(userUnit, /^User=/m);
+      assert.match(userUnit, /^# No User=: the master stays root to bind the ports; its workers run as --user nobody\.$/m);
+    }
   });
 
   it('the systemd unit passes systemd-analyze verify', { skip: existsSync('/usr/bin/systemd-analyze') ? false : 'no systemd-analyze' }, async () => {
