@@ -53,7 +53,8 @@ const onlyServers = opts.servers?.split(',');
 // Python references (the WSGI hello app is what the comparison needs) run hello only.
 const PYTHON_REFERENCES = new Set(['gunicorn', 'mod_wsgi']);
 const quickSkips = (scenario, name) => opts.quick && scenario.name !== 'hello' && PYTHON_REFERENCES.has(name);
-const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.includes(s.name)).map((s) => ({
+// An opt-in scenario (a diagnosis, not a target) runs only when --only names it.
+const scenarios = SCENARIOS.filter((s) => (onlyScenarios ? onlyScenarios.includes(s.name) : !s.optIn)).map((s) => ({
   ...s,
   servers: s.servers.filter((n, i) => (i === 0 || !onlyServers || onlyServers.includes(n)) && !quickSkips(s, n)),
 }));

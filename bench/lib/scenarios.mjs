@@ -108,6 +108,16 @@ export const SCENARIOS = [
     servers: ['bare-cluster', 'tsgi-unsupervised', 'tsgi-supervised', 'tsgi-monitored', 'tsgi'],
   },
   {
+    // Run only when named (--only supervised-parts): tsgi-monitored's options one at a
+    // time over plain `tsgi`, to find which costs what (bench/NOTES.md, "Monitored hello").
+    name: 'supervised-parts',
+    optIn: true,
+    title: 'hello world, each of --maximum-requests 10000, --memory-limit 512, --metrics-port P, --request-timeout 0 alone, and all four',
+    path: '/',
+    connections: 50,
+    servers: ['tsgi', 'tsgi-unsupervised', 'tsgi-recycling', 'tsgi-memory-limit', 'tsgi-metrics', 'tsgi-monitored'],
+  },
+  {
     // tsgi runs with the defaults: request limits, header/body/socket timeouts on.
     name: 'limits',
     title: 'hello world, request limits and timeouts at their defaults (tsgi) and all off',

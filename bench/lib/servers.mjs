@@ -111,6 +111,14 @@ export const SERVERS = {
     label: 'tsgi-express, TSGI app, --maximum-requests 10000 --memory-limit 512 --request-timeout 60 --metrics-port (a free one)',
     command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000', '--memory-limit', '512', '--request-timeout', '60', '--metrics-port', '0'),
   },
+  // One option of tsgi-monitored at a time over plain `tsgi` (the supervised-parts scenario):
+  // which of them costs what.
+  'tsgi-recycling': {
+    label: 'tsgi-express, TSGI app, --maximum-requests 10000',
+    command: tsgi('bench/apps/hello.ts', '--maximum-requests', '10000'),
+  },
+  'tsgi-memory-limit': { label: 'tsgi-express, TSGI app, --memory-limit 512', command: tsgi('bench/apps/hello.ts', '--memory-limit', '512') },
+  'tsgi-metrics': { label: 'tsgi-express, TSGI app, --metrics-port (a free one)', command: tsgi('bench/apps/hello.ts', '--metrics-port', '0') },
   'tsgi-unsupervised': { label: 'tsgi-express, TSGI app, --request-timeout 0', command: tsgi('bench/apps/hello.ts', '--request-timeout', '0') },
   'tsgi-log-files': { label: 'tsgi-express, TSGI app, --access-log --log-directory DIR --rotate-logs (5 MiB files)', command: logFiles('bench/apps/hello.ts') },
   // Every limit and slow-client timeout off: what the defaults cost is tsgi over this (the limits scenario).

@@ -148,6 +148,16 @@ export function checkTargets(results, startup) {
     const e = s['bare-cluster'].cpuPerReqUs / s.tsgi.cpuPerReqUs;
     add(`(CPU) ${what} CPU efficiency >= 0.95 x bare cluster`, e.toFixed(2) + roundRange(s['bare-cluster'].roundsCpuUs, s.tsgi.roundsCpuUs), e >= 0.95);
   }
+  // The issue's own configuration: the four flags, --metrics-port among them, against the
+  // same hello without them (plain `tsgi`: default --request-timeout, no recycling, no metrics).
+  if (sup['tsgi-monitored'] && sup.tsgi) {
+    const on = sup['tsgi-monitored'];
+    const off = sup.tsgi;
+    const r = on.rps / off.rps;
+    add('--maximum-requests 10000 --memory-limit 512 --request-timeout 60 --metrics-port req/s >= 0.95 x the same hello without them', r.toFixed(2) + roundRange(on.roundsRps, off.roundsRps), r >= 0.95);
+    const e = off.cpuPerReqUs / on.cpuPerReqUs;
+    add('(CPU) the same, CPU efficiency >= 0.95 x without them', e.toFixed(2) + roundRange(off.roundsCpuUs, on.roundsCpuUs), e >= 0.95);
+  }
   // Static files (issue 22): --document-root against express.static, and how far from nginx.
   for (const [scenario, what] of [['static-4k', '4 KiB file'], ['static-1m', '1 MiB file']]) {
     const s = results[scenario] ?? {};
