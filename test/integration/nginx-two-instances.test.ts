@@ -1,5 +1,6 @@
 // The distributed case (issue 21): two tsgi-express instances behind nginx
-// (Debian's, started here on loopback with a configuration this test writes),
+// (Debian's, started here on loopback with the nginx block of docs/deploying.md as
+// written, only its addresses changed to this test's ports),
 // under continuous load; each instance is stopped with SIGTERM and started
 // again in turn, then reloaded with SIGHUP: nginx answers every request 200.
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, ROOT, startServer, type RunningServer } from '../helpers/server.js';
 
 const APP = fixture('supervised-app.ts');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
@@ -42,6 +43,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The nginx block of docs/deploying.md ("Behind nginx, with several instances"), as the page writes it. */
+function pageNginxBlock(): string {
+  const doc = readFileSync(path.join(ROOT, 'docs/deploying.md'), 'utf8');
+  const block = /## Behind nginx, with several instances[^]*?```nginx\n([^]*?)```/.exec(doc)?.[1];
+  assert.ok(block, 'no nginx block under "## Behind nginx, with several instances" in docs/deploying.md');
+  return block;
+}
+
+/**
+ * The page's block with only its addresses changed: each upstream `server HOST:PORT`
+ * becomes one of this test's instances, `listen 80` a free loopback port. Every
+ * directive the page gives (max_fails, fail_timeout, keepalive, proxy_next_upstream ...)
+ * is used as written.
+ */
+function pageBlockOn(block: string, upstreams: number[], front: number): string {
+  let i = 0;
+  const conf = block
+    .replace(/^(\s*server )[^\s{]+:\d+( [^;\n]*)?;$/gm, (_, head: string, rest = '') => `${head}127.0.0.1:${upstreams[i++]}${rest};`)
+    .replace(/^(\s*listen )80;$/m, `$1127.0.0.1:${front};`);
+  assert.equal(i, upstreams.length, `the page's upstream has ${i} servers; the test runs ${upstreams.length}`);
+  assert.ok(conf.includes(`listen 127.0.0.1:${front};`), 'the page\'s block has no "listen 80;"');
+  return conf;
+}
+
+/**
+ * nginx with the page's block inside the main and http contexts any nginx.conf has
+ * (here: files under the test's directory, not running as a daemon).
+ */
 async function startNginx(port: number, upstreams: number[]): Promise<void> {
   const conf = path.join(dir, 'nginx.conf');
   await writeFile(conf, `
@@ -53,22 +82,7 @@ events { worker_connections 512; }
 http {
   access_log ${dir}/access.log;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  upstream app {
-    ${upstreams.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).join('\n    ')}
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      # An instance that refuses the connection, or closes a kept-alive one, is skipped:
-      # the request goes to the other one (nginx's defaults, written out).
-      proxy_next_upstream error timeout;
-      proxy_connect_timeout 2s;
-    }
-  }
+${pageBlockOn(pageNginxBlock(), upstreams, port)}
 }
 `);
   nginx = spawn(NGINX!, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
