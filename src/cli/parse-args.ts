@@ -4,13 +4,12 @@
  * short-lived parse process (parse-process.ts), so yargs and zod never load into
  * the long-lived master.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { mergeOptions, readConfigFile } from '../config/config-file.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { packageVersion } from './version.js';
-import { replay } from './replay.js';
 import { rawFromArgv, yargsOptions } from './yargs-options.js';
 
 export const PROG = 'tsgi-express';
@@ -35,6 +34,19 @@ async function toConfig(argv: Record<string, unknown>, version: string): Promise
     version,
     warn: (message) => process.stderr.write(`${PROG}: warning: ${message}\n`),
   });
+}
+
+/**
+ * yargs renders the whole --help text after running any command, in case the
+ * handler fails later and wants to show it: for our 200 options that is about
+ * 110 ms of CPU on every server start, for a text nobody asked for. Our handlers
+ * report their own errors, and a yargs failure (or --help) renders it anyway.
+ */
+function skipHelpCache(y: Argv): void {
+  const usage = (y as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } })
+    .getInternalMethods?.()
+    .getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** What the command line asks for. */
@@ -86,9 +98,12 @@ export async function parseCommand(args: string[], columns: number | undefined):
       async (argv) => {
         if (typeof argv.url !== 'string') throw new UsageError('replay needs --url URL: the server to send the requests to');
         const compareHeaders = ([] as unknown[]).concat(argv['compare-header'] ?? []).map(String);
+        // Imported here: it brings undici (about 110 modules), which parsing start-server's flags never needs.
+        const { replay } = await import('./replay.js');
         process.exitCode = await replay({ dir: argv.dir as string, url: argv.url, compareHeaders, out: (line) => console.log(line) });
       },
     );
+  skipHelpCache(y);
   await y
     .demandCommand(1, 'No command was specified: use start-server, setup-server, configtest or replay.')
     .strict()
