@@ -89,8 +89,13 @@ export async function forward(ctx: RequestContext, opts: ForwardOptions): Promis
   const { req, res } = ctx;
   const target = `${opts.upstream.origin}${opts.path}`;
   const controller = new AbortController();
+  // Set once the upstream's answer is what the client gets: a response that ends
+  // before that was answered by the server itself (a 413 when a chunked upload
+  // grows past --limit-request-body), and the upstream request, whose body will
+  // never end now, must not wait for --proxy-timeout.
+  let relaying = false;
   const onClose = () => {
-    if (!res.writableFinished) controller.abort();
+    if (!relaying || !res.writableFinished) controller.abort();
   };
   res.once('close', onClose);
   let answer: Dispatcher.ResponseData;
@@ -115,6 +120,12 @@ export async function forward(ctx: RequestContext, opts: ForwardOptions): Promis
     });
     return;
   }
+  if (res.writableEnded) {
+    // Answered meanwhile by the server itself: onClose aborts the upstream.
+    answer.body.destroy();
+    return;
+  }
+  relaying = true;
   res.writeHead(answer.statusCode, responseHeaders(answer.headers, opts.map));
   // An event stream's head goes now, before its first event.
   res.flushHeaders();

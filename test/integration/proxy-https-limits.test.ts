@@ -9,6 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -18,7 +19,7 @@ import { makeTestPki, type TestPki } from '../helpers/tls.js';
 const upstreams: http.Server[] = [];
 let pki: TestPki;
 /** Every request an upstream got: method, url and the bytes of its body. */
-const seen: { method: string; url: string; bytes: number; complete: boolean; over: Promise<unknown> }[] = [];
+const seen: { method: string; url: string; bytes: number; complete: boolean; over: Promise<void> }[] = [];
 
 before(async () => {
   pki = await makeTestPki();
@@ -33,7 +34,9 @@ after(async () => {
 
 function upstreamApp(req: http.IncomingMessage, res: http.ServerResponse): void {
   let bytes = 0;
-  const entry = { method: req.method!, url: req.url!, bytes: 0, complete: false, over: once(req, 'close') };
+  // 'close' whether the request completed or was cut ('aborted' on req, which once() would reject with).
+  const over = new Promise<void>((resolve) => req.once('close', () => resolve()));
+  const entry = { method: req.method!, url: req.url!, bytes: 0, complete: false, over };
   seen.push(entry);
   req.on('data', (chunk: Buffer) => (entry.bytes = bytes += chunk.length));
   req.on('end', () => {
@@ -145,8 +148,12 @@ describe('proxied requests pass the host check and the body limit', { timeout: 6
   });
 
   it('stops a chunked upload past the limit: the client gets 413, the upstream never gets the whole body', async () => {
-    const body = Readable.from((function* () {
-      for (let i = 0; i < 8; i++) yield Buffer.alloc(500, 'y');
+    // The first 500 bytes reach the upstream before the rest goes past the limit, so
+    // that the upstream request is open when the server answers 413 itself.
+    const body = Readable.from((async function* () {
+      yield Buffer.alloc(500, 'y');
+      for (let i = 0; i < 100 && !seen.some((s) => s.url === '/chunked' && s.bytes >= 500); i++) await delay(50);
+      for (let i = 0; i < 7; i++) yield Buffer.alloc(500, 'y');
     })());
     const res = await request(`${base}api/chunked`, { method: 'POST', headers: host, body }).then(
       async (r) => ({ status: r.statusCode, body: await r.body.text().catch(() => '') }),
@@ -154,9 +161,11 @@ describe('proxied requests pass the host check and the body limit', { timeout: 6
     );
     assert.equal(res.status, 413, res.body);
     const upstream = seen.find((s) => s.url === '/chunked');
-    if (upstream) {
-      assert.equal(upstream.complete, false, 'the upstream request was cut, not completed');
-      assert.ok(upstream.bytes <= 1000, `the upstream got ${upstream.bytes} bytes, at most the limit`);
-    }
+    assert.ok(upstream, 'the upstream got the start of the upload');
+    // Cut at once, not left waiting until --proxy-timeout for the rest of a body that will never come.
+    const cut = await Promise.race([upstream.over.then(() => true), delay(5_000).then(() => false)]);
+    assert.ok(cut, 'the upstream request was closed within 5 s of the 413');
+    assert.equal(upstream.complete, false, 'the upstream request was cut, not completed');
+    assert.ok(upstream.bytes <= 1000, `the upstream got ${upstream.bytes} bytes, at most the limit`);
   });
 });
