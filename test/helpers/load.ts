@@ -3,6 +3,7 @@
  * requests back to back until stopped or until a deadline, and count every
  * failure (a non-200 status or a transport error).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 
 export interface LoadResult {
@@ -61,6 +62,22 @@ export class Load {
   private fail(why: string): void {
     this.result.failed++;
     if (this.result.errors.length < 20) this.result.errors.push(why);
+  }
+
+  /**
+   * Resolves once `more` further requests have been answered 200, counted from now:
+   * a test knows the load ran across a change by counting, whatever the machine's
+   * speed, rather than by hoping a fixed number fit in its time.
+   */
+  async answered(more: number, timeoutMs = 30_000): Promise<void> {
+    const from = this.result.ok;
+    const deadline = Date.now() + timeoutMs;
+    while (this.result.ok < from + more) {
+      if (this.stopped || Date.now() > deadline) {
+        throw new Error(`the load got ${this.result.ok - from} of ${more} answers in ${timeoutMs} ms; failed ${this.result.failed}: ${this.result.errors.join('; ')}`);
+      }
+      await sleep(20);
+    }
   }
 
   async stop(): Promise<LoadResult> {
