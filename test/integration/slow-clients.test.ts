@@ -130,11 +130,12 @@ describe('--body-timeout, --body-min-rate', { timeout: 60_000 }, () => {
     assert.equal(await res.body.text(), `read ${1024 * 1024} bytes`);
   });
 
-  it('a steady upload at the minimum rate is given more time', async () => {
-    const server = await startServer([fixture('body/tsgi.ts'), '--body-timeout', '1', '--body-min-rate', '100']);
+  it('a steady upload above the minimum rate is given more time', async () => {
+    const server = await startServer([fixture('body/tsgi.ts'), '--body-timeout', '1', '--body-min-rate', '40']);
     const c = await RawConnection.open(server.port);
     c.write('POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 300\r\n\r\n');
-    // 300 bytes over 2.5 s at 120 bytes/s: past --body-timeout, within what the rate buys.
+    // 300 bytes over 2.5 s at 120 bytes/s: past --body-timeout, within what the rate buys (three
+    // times the rate, so a loaded machine's late timers cannot bring it below).
     for (let i = 0; i < 10; i++) {
       c.write('x'.repeat(30));
       await sleep(250);
@@ -145,7 +146,7 @@ describe('--body-timeout, --body-min-rate', { timeout: 60_000 }, () => {
 });
 
 describe('--body-max-timeout', { timeout: 60_000 }, () => {
-  /** POSTs `chunks` chunks of 30 bytes, one every 250 ms (120 bytes/s, above --body-min-rate 100): steady, never stalling. */
+  /** POSTs `chunks` chunks of 30 bytes, one every 250 ms (120 bytes/s, three times --body-min-rate 40, so late timers on a loaded machine cannot bring it below): steady, never stalling. */
   async function steadyUpload(server: RunningServer, chunks: number, tag: string): Promise<{ c: RawConnection; seconds: number }> {
     const c = await RawConnection.open(server.port);
     c.write(`POST /read?tag=${tag} HTTP/1.1\r\nHost: x\r\nContent-Length: ${chunks * 30}\r\n\r\n`);
@@ -156,7 +157,7 @@ describe('--body-max-timeout', { timeout: 60_000 }, () => {
     }
     return { c, seconds: seconds(t0) };
   }
-  const ARGS = ['--body-timeout', '1', '--body-min-rate', '100', '--threads', '2'];
+  const ARGS = ['--body-timeout', '1', '--body-min-rate', '40', '--threads', '2'];
 
   it('a body still arriving at the minimum rate when the maximum is reached gets 408, the app\'s read fails, closed', async () => {
     const server = await startServer([fixture('body/tsgi.ts'), ...ARGS, '--body-max-timeout', '2']);
