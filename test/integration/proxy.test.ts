@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -48,6 +49,23 @@ function upstreamApp(req: http.IncomingMessage, res: http.ServerResponse): void 
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     res.write('data: one\n\n');
     events.once('send-two', () => res.end('data: two\n\n'));
+    return;
+  }
+  if (url.pathname === '/breaks') {
+    // A length it never delivers: the head and part of the body, then the connection dies.
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '1000' });
+    res.write('partial ');
+    setTimeout(() => res.socket?.destroy(), 50);
+    return;
+  }
+  if (url.pathname === '/endless') {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    const timer = setInterval(() => res.write('data: tick\n\n'), 20);
+    res.write('data: first\n\n');
+    res.on('close', () => {
+      clearInterval(timer);
+      events.emit('endless-closed');
+    });
     return;
   }
   if (url.pathname.endsWith('/redirect')) {
@@ -177,6 +195,25 @@ describe('proxy mounts in front of a second local server', { timeout: 60_000 }, 
     let rest = '';
     for (let r = await reader.next(); !r.done; r = await reader.next()) rest += String(r.value);
     assert.match(rest, /data: two/);
+  });
+
+  it('an upstream body that breaks off mid-way cuts the client\'s response and is logged', async () => {
+    const from = server.output().length;
+    const res = await request(`${server.url}api/breaks`);
+    assert.equal(res.statusCode, 200);
+    await assert.rejects(res.body.text(), 'the response is cut, never completed short');
+    await server.waitFor(/proxy: GET \/api\/breaks -> http:\/\/127\.0\.0\.1:\d+\/breaks: the upstream body failed/, 10_000, from);
+    assert.equal((await request(`${server.url}api/x`)).statusCode, 200, 'the server keeps serving');
+  });
+
+  it('a client that leaves mid-stream ends the upstream request at once', async () => {
+    const closed = once(events, 'endless-closed');
+    const res = await request(`${server.url}api/endless`);
+    const reader = res.body[Symbol.asyncIterator]();
+    assert.match(String((await reader.next()).value), /data: first/);
+    res.body.destroy();
+    const ended = await Promise.race([closed.then(() => true), sleep(5_000).then(() => false)]);
+    assert.ok(ended, 'the upstream saw its request closed within 5 s');
   });
 
   it('rewrites Location and cookie paths back under the mount', async () => {
