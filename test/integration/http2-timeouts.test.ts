@@ -7,6 +7,7 @@
  * HTTP/2 connection that trickles a header block a byte at a time.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
@@ -156,6 +157,13 @@ describe('--body-timeout, --body-min-rate on HTTP/2 streams', { timeout: 90_000 
     const server = await startServer([fixture('body/tsgi.ts'), ...tlsArgs(), '--body-timeout', '1', '--body-min-rate', '40']);
     const session = await h2connect(server.url);
     const stream = session.request({ ':method': 'POST', ':path': '/read', 'content-length': '300' });
+    // Listening from the start: the app answers once the 300th byte is in, while this test
+    // still sleeps after its last write (iterating a stream that has ended by then fails).
+    const response = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    const ended = once(stream, 'end');
     // 300 bytes over 2.5 s at 120 bytes/s: past --body-timeout, within what the rate buys (three
     // times the rate, so a loaded machine's late timers cannot bring it below).
     for (let i = 0; i < 10; i++) {
@@ -163,9 +171,8 @@ describe('--body-timeout, --body-min-rate on HTTP/2 streams', { timeout: 90_000 
       await sleep(250);
     }
     stream.end();
-    let body = '';
-    stream.on('response', (h) => assert.equal(h[':status'], 200));
-    for await (const chunk of stream) body += chunk;
+    assert.equal((await response)[':status'], 200);
+    await ended;
     assert.equal(body, 'read 300 bytes');
     session.close();
   });
