@@ -125,7 +125,9 @@ describe('--limit-request-body at its default (10 MiB): the worker\'s memory', {
       assert.equal(await res.body.text(), `read ${body.length} bytes`);
     });
     t.diagnostic(`peak RSS growth for a 10 MiB read(): ${growth.toFixed(1)} MiB`);
-    assert.ok(growth < 26, `the worker's peak RSS grew by ${growth.toFixed(1)} MiB`);
+    // Measured 19-27 MiB across Node 20-26 and runs (V8 decides when the copies are collected);
+    // a body held or copied once more than that would be 30 and above.
+    assert.ok(growth < 30, `the worker's peak RSS grew by ${growth.toFixed(1)} MiB`);
   });
 
   it('a 20 MiB upload with Content-Length gets 413 at once: the body is never held', async (t) => {
