@@ -42,6 +42,21 @@ export function resetStream(stream: ServerHttp2Stream, code: number): void {
   stream.close(code);
 }
 
+const CUT_SHORT = new Error('the response was cut short');
+
+/**
+ * Resets a stream whose last write may still be on its way (INTERNAL_ERROR). Not with
+ * resetStream's `ending`: Node 24 and later check, a tick after each write, whether the
+ * stream is ending, and would mark that last DATA frame END_STREAM, so the client saw a
+ * short body end before the reset. Destroyed with an error, the stream is never ending;
+ * Node submits the reset after the data already handed to it.
+ */
+function cutStream(stream: ServerHttp2Stream): void {
+  if (stream.closed || stream.destroyed) return;
+  stream.once('error', () => {});
+  stream.destroy(CUT_SHORT);
+}
+
 /** What every stream of one connection shares: the socket it came in on, read once. */
 export class ConnectionInfo {
   readonly remoteAddress: string | undefined;
@@ -290,7 +305,7 @@ function end(this: Bridged, chunk?: unknown, encoding?: unknown, callback?: unkn
       // Fewer bytes than the Content-Length: ending the stream would pass them off as the
       // whole body (a client takes that as a protocol error). The stream is reset instead,
       // as HTTP/1.1 closes the connection, so the client knows it was cut short.
-      resetStream(stream, NGHTTP2_INTERNAL_ERROR);
+      cutStream(stream);
     }
     // respond() has ended it already for HEAD, 204, 205 and 304.
     else if (!stream.destroyed && !stream.writableEnded) stream.end();
