@@ -7,9 +7,10 @@
  * removed by `remove()`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import selfsigned from 'selfsigned';
 
 export interface TestPki {
@@ -119,3 +120,23 @@ async function writeExpired(certFile: string, keyFile: string): Promise<void> {
   writeFileSync(certFile, pems.cert);
   writeFileSync(keyFile, pems.private);
 }
+
+/**
+ * One test PKI for a whole test file: made before its first test, removed after its
+ * last. `pki` and `ca` (the root CA's PEM, for clients to trust) are live bindings,
+ * set once the file's `before` hook has run.
+ */
+export let pki: TestPki;
+export let ca: Buffer;
+export function useTestPki(): void {
+  before(async () => {
+    pki = await makeTestPki();
+    ca = readFileSync(pki.caCert);
+  });
+  after(() => pki?.remove());
+}
+
+/** The server certificate of `useTestPki()` on an HTTPS port the system picks. */
+export const certArgs = (): string[] => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
+/** The same with HTTP/2 on both ports. */
+export const tlsArgs = (): string[] => [...certArgs(), '--http2'];

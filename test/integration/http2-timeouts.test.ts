@@ -8,29 +8,19 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { h2connect, h2request } from '../helpers/h2.js';
 import { FRAME, RawH2 } from '../helpers/h2-raw.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, tlsArgs, useTestPki } from '../helpers/tls.js';
 import { until } from '../helpers/tsgi-harness.js';
 
-let pki: TestPki;
-let ca: Buffer;
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
-const tlsArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey, '--http2'];
 /** Both ways HTTP/2 arrives: h2c with prior knowledge on the plain port, h2 by ALPN on the HTTPS port. */
 const ways = (server: RunningServer) => [
   { name: 'h2c', url: server.url, port: server.port, ca: undefined },

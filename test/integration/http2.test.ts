@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -17,20 +16,11 @@ import { Agent, request } from 'undici';
 import { curl, run, sClient } from '../helpers/clients.js';
 import { connectionHeaders, H2Load, h2connect, h2request } from '../helpers/h2.js';
 import { fixture, killAll, startServer, waitGone, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, tlsArgs, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
-const tlsArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey, '--http2'];
 
 describe('--http2', { timeout: 120_000 }, () => {
   let server: RunningServer;

@@ -10,7 +10,6 @@
  * node:tls sockets for exact bytes and trickled heads, node:http2.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,20 +17,11 @@ import { curl } from '../helpers/clients.js';
 import { h2connect, h2request } from '../helpers/h2.js';
 import { parseResponse, type RawResponse } from '../helpers/proxy-client.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, certArgs, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
-const certArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
 
 /** curl over HTTPS to the server's HTTPS port (SNI localhost, the Host header as given): status line, headers and body. */
 async function httpsGet(server: RunningServer, path: string, ...args: string[]): Promise<RawResponse> {

@@ -9,27 +9,17 @@
  * worker and the replacement take the rest.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { H2Load, h2connect, h2request } from '../helpers/h2.js';
 import { Load } from '../helpers/load.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, tlsArgs, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
-const tlsArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey, '--http2'];
 
 /** Crashes one worker through `crash()`; resolves with its pid once the master has seen it die and replaced it. */
 async function crashOne(server: RunningServer, crash: () => Promise<number>): Promise<string> {

@@ -13,23 +13,17 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync,
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { curl, sClient } from '../helpers/clients.js';
 import { h2connect, h2request } from '../helpers/h2.js';
 import { BIN, fixture, killAll, runCli, startServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
 const dirs: string[] = [];
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
+useTestPki();
 after(() => {
   killAll();
-  pki?.remove();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,20 +20,11 @@ import WebSocket from 'ws';
 import { curl, output } from '../helpers/clients.js';
 import { getRequest, parseResponse, proxyV1, proxyV2, type RawResponse } from '../helpers/proxy-client.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, certArgs, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
-const certArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
 
 /** Opens a WebSocket and resolves with its first message, or with the status of a refused upgrade. */
 async function firstMessage(url: string, opts: WebSocket.ClientOptions = {}): Promise<{ message?: string; status?: number; ws: WebSocket }> {

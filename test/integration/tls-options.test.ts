@@ -17,22 +17,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { curl, output, sClient } from '../helpers/clients.js';
 import { h2connect, h2request } from '../helpers/h2.js';
 import { fixture, killAll, runCli, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, certArgs, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
 const dirs: string[] = [];
-before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
-});
+useTestPki();
 after(() => {
   killAll();
-  pki?.remove();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const certArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
 
 /** The distinguished name as `openssl x509 -nameopt RFC2253` prints it: what mod_ssl's SSL_*_DN hold. */
 async function rfc2253(file: string, which: 'subject' | 'issuer'): Promise<string> {
