@@ -5,22 +5,14 @@
  * with two workers (node:cluster hands out the TLS connections), HTTPS with one
  * (the socket the master lends).
  */
-import { readFileSync } from 'node:fs';
-import { after, before } from 'node:test';
+import { after } from 'node:test';
 import { APPS, contract, type TlsFiles } from '../helpers/contract.js';
 import { killAll } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let files: TlsFiles;
-before(async () => {
-  pki = await makeTestPki();
-  files = { cert: pki.serverCert, key: pki.serverKey, ca: readFileSync(pki.caCert) };
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
+const files = (): TlsFiles => ({ cert: pki.serverCert, key: pki.serverKey, ca });
 
-for (const app of APPS) contract(app, 2, 'h2', () => files);
-for (const app of APPS) contract(app, 1, 'https', () => files);
+for (const app of APPS) contract(app, 2, 'h2', files);
+for (const app of APPS) contract(app, 1, 'https', files);

@@ -4,23 +4,16 @@
 // served through the server's listeners (plain HTTP, HTTPS, HTTP/2).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { curl } from '../helpers/clients.js';
 import { h2connect, h2request } from '../helpers/h2.js';
 import { fixture, killAll, startServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
-import { readFileSync } from 'node:fs';
+import { ca, certArgs, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-before(async () => {
-  pki = await makeTestPki();
-});
-after(() => {
-  killAll();
-  pki?.remove();
-});
+useTestPki();
+after(() => killAll());
 
 const eco = (name: string) => fixture(`eco/${name}`);
 
@@ -71,10 +64,9 @@ describe('WebSockets on SIGTERM', { timeout: 60_000 }, () => {
 
 describe('an app that listens on its own https or http2 server', { timeout: 90_000 }, () => {
   const appEnv = () => ({ APP_KEY: pki.ecKey, APP_CERT: pki.ecCert });
-  const tlsArgs = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
 
   it('https.createServer(...).listen(): captured, served over the server\'s plain and TLS listeners, WebSockets too', async () => {
-    const server = await startServer([eco('listen-https.mjs'), '--processes', '2', '--mount-point', '/app', ...tlsArgs()], { env: appEnv() });
+    const server = await startServer([eco('listen-https.mjs'), '--processes', '2', '--mount-point', '/app', ...certArgs()], { env: appEnv() });
     assert.match(server.output(), /^Application +: .*listen-https\.mjs \(node \(captured listen\)\)$/m);
     await server.waitFor(new RegExp(`https app listening on ${server.port}`));
     const plain = await request(`${server.url}app/x`);
@@ -82,17 +74,17 @@ describe('an app that listens on its own https or http2 server', { timeout: 90_0
     // Over TLS the certificate is the server's (signed by the test CA, RSA), not the app's.
     const tls = await curl(['--cacert', pki.caCert, '-w', ' %{ssl_verify_result}', `https://localhost:${server.httpsPort}/app/y`]);
     assert.match(tls.stdout, /^captured https \/y encrypted=true pid=\d+ 0$/, tls.stderr);
-    const ws = client(`wss://localhost:${server.httpsPort}/app/live`, { ca: readFileSync(pki.caCert) });
+    const ws = client(`wss://localhost:${server.httpsPort}/app/live`, { ca });
     assert.equal(await ws.say('hi'), 'echo hi');
     ws.ws.close();
   });
 
   it('http2.createSecureServer(...).listen(): captured, served over HTTP/1.1 and HTTP/2', async () => {
-    const server = await startServer([eco('listen-http2.mjs'), '--processes', '2', ...tlsArgs(), '--http2'], { env: appEnv() });
+    const server = await startServer([eco('listen-http2.mjs'), '--processes', '2', ...certArgs(), '--http2'], { env: appEnv() });
     assert.match(server.output(), /^Application +: .*listen-http2\.mjs \(node \(captured listen\)\)$/m);
     const plain = await request(`${server.url}a`);
     assert.equal(await plain.body.text(), 'captured http2 /a http=1.1');
-    const session = await h2connect(`https://localhost:${server.httpsPort}`, readFileSync(pki.caCert));
+    const session = await h2connect(`https://localhost:${server.httpsPort}`, ca);
     try {
       const res = await h2request(session, { ':path': '/b' });
       assert.equal(res.status, 200);

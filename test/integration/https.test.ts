@@ -18,16 +18,12 @@ import { Agent, request } from 'undici';
 import { curl, output, sClient } from '../helpers/clients.js';
 import { Load } from '../helpers/load.js';
 import { fixture, killAll, runCli, sleepInApp, startServer, waitGone, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { certArgs, pki, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
+useTestPki();
 const dirs: string[] = [];
-before(async () => {
-  pki = await makeTestPki();
-});
 after(() => {
   killAll();
-  pki?.remove();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -41,7 +37,6 @@ function trusting(ca: string): Agent {
   return new Agent({ connect: { ca: readFileSync(ca) } });
 }
 
-const rsa = () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey];
 
 async function json(url: string, dispatcher?: Agent): Promise<Record<string, unknown>> {
   const res = await request(url, { dispatcher });
@@ -53,7 +48,7 @@ describe('an HTTPS listener beside the HTTP one', { timeout: 120_000 }, () => {
   let server: RunningServer;
   let agent: Agent;
   before(async () => {
-    server = await startServer([fixture('app.ts'), ...rsa(), '--access-log']);
+    server = await startServer([fixture('app.ts'), ...certArgs(), '--access-log']);
     agent = trusting(pki.caCert);
   });
   after(() => agent.close());
@@ -135,7 +130,7 @@ describe('an HTTPS listener beside the HTTP one', { timeout: 120_000 }, () => {
   });
 
   it('node apps see the TLS socket', async () => {
-    const node = await startServer([fixture('tls-node.ts'), ...rsa()]);
+    const node = await startServer([fixture('tls-node.ts'), ...certArgs()]);
     const seen = await json(`${node.httpsUrl}x`, agent);
     assert.equal(seen.encrypted, true);
     assert.match(String(seen.tlsProtocol), /^TLSv1\.[23]$/);
@@ -207,7 +202,7 @@ describe('bad HTTPS options stop the server before it starts, naming the flag', 
       /--ssl-certificate-key-file .*not-pem\.txt: holds no usable PEM private key/],
     ['a certificate file that is not PEM', () => ['--https-port', '0', '--ssl-certificate-file', pki.notPem, '--ssl-certificate-key-file', pki.serverKey],
       /--ssl-certificate-file .*not-pem\.txt: holds no PEM certificate/],
-    ['a chain that is not PEM', () => ['--https-port', '0', ...rsa().slice(2), '--ssl-certificate-chain-file', pki.notPem],
+    ['a chain that is not PEM', () => ['--https-port', '0', ...certArgs().slice(2), '--ssl-certificate-chain-file', pki.notPem],
       /--ssl-certificate-chain-file .*not-pem\.txt: holds no PEM certificate/],
     ['a certificate without its key', () => ['--https-port', '0', '--ssl-certificate-file', pki.serverCert],
       /--ssl-certificate-file needs --ssl-certificate-key-file/],
@@ -230,7 +225,7 @@ describe('bad HTTPS options stop the server before it starts, naming the flag', 
     try {
       const port = (blocker.address() as net.AddressInfo).port;
       for (const processes of ['1', '2']) {
-        const { code, output: out } = await start([...rsa().slice(0, 0), '--https-port', String(port),
+        const { code, output: out } = await start([...certArgs().slice(0, 0), '--https-port', String(port),
           '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey, '--processes', processes]);
         assert.equal(code, 4, out);
         assert.match(out, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(--https-port\\)`));
@@ -243,7 +238,7 @@ describe('bad HTTPS options stop the server before it starts, naming the flag', 
 
 describe('reload and stop under HTTPS', { timeout: 120_000 }, () => {
   it('SIGHUP under HTTPS keep-alive load and new connections: zero failed requests', async () => {
-    const server = await startServer([fixture('app.ts'), ...rsa(), '--processes', '2']);
+    const server = await startServer([fixture('app.ts'), ...certArgs(), '--processes', '2']);
     const ca = readFileSync(pki.caCert);
     const url = `${server.httpsUrl}pid`;
     const keepAlive = new Load(url, { loops: 4, keepAlive: true, maxMs: 30_000, agent: { connect: { ca } } });
@@ -261,7 +256,7 @@ describe('reload and stop under HTTPS', { timeout: 120_000 }, () => {
   });
 
   it('SIGTERM lets an in-flight HTTPS request finish, then exits 0', async () => {
-    const server = await startServer([fixture('app.ts'), ...rsa()]);
+    const server = await startServer([fixture('app.ts'), ...certArgs()]);
     const agent = trusting(pki.caCert);
     const https = { ...server, url: server.httpsUrl! } as RunningServer;
     const { response } = await sleepInApp(https, 700, (u) => request(u, { dispatcher: agent }));
@@ -275,7 +270,7 @@ describe('reload and stop under HTTPS', { timeout: 120_000 }, () => {
   });
 
   it('a TLS keep-alive connection idle at SIGHUP is closed by the old worker, not reset mid-request', async () => {
-    const server = await startServer([fixture('app.ts'), ...rsa()]);
+    const server = await startServer([fixture('app.ts'), ...certArgs()]);
     const socket = tls.connect({ port: server.httpsPort!, host: '127.0.0.1', ca: readFileSync(pki.caCert), servername: 'localhost' });
     await once(socket, 'secureConnect');
     let received = '';

@@ -14,22 +14,18 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { pki, useTestPki } from '../helpers/tls.js';
 
 const upstreams: http.Server[] = [];
-let pki: TestPki;
 /** Every request an upstream got: method, url and the bytes of its body. */
 const seen: { method: string; url: string; bytes: number; complete: boolean; over: Promise<void> }[] = [];
 
-before(async () => {
-  pki = await makeTestPki();
-});
+useTestPki();
 
 after(async () => {
   killAll();
   for (const s of upstreams) s.closeAllConnections();
   await Promise.all(upstreams.map((s) => new Promise((r) => s.close(r))));
-  pki?.remove();
 });
 
 function upstreamApp(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -19,20 +19,16 @@ import { Agent, request } from 'undici';
 import { curl } from '../helpers/clients.js';
 import { h2connect } from '../helpers/h2.js';
 import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
-import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { ca, pki, tlsArgs, useTestPki } from '../helpers/tls.js';
 
-let pki: TestPki;
-let ca: Buffer;
+useTestPki();
 let root: string;
 before(async () => {
-  pki = await makeTestPki();
-  ca = readFileSync(pki.caCert);
   root = mkdtempSync(path.join(tmpdir(), 'tsgi-tls-root-'));
   writeFileSync(path.join(root, 'hello.txt'), 'a static file\n');
 });
 after(() => {
   killAll();
-  pki?.remove();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -130,7 +126,7 @@ describe('pipeline stages on the HTTPS listener, HTTP/1.1 and HTTP/2', { timeout
   let session: ClientHttp2Session;
   before(async () => {
     server = await startServer([
-      fixture('body/tsgi.ts'), '--https-port', '0', '--ssl-certificate-file', pki.serverCert, '--ssl-certificate-key-file', pki.serverKey, '--http2',
+      fixture('body/tsgi.ts'), ...tlsArgs(),
       '--auth-user-script', fixture('auth/users.ts'), '--document-root', root,
       '--limit-request-body', '1000', '--limit-request-line', '500', '--limit-request-field-size', '300', '--limit-request-fields', '20',
     ]);
