@@ -262,6 +262,8 @@ function resolvePaths(raw: RawOptions, dir: string): void {
   const isModule = raw.applicationType === 'module';
   for (const [key, value] of Object.entries(raw)) {
     const spec = optionByName(key)!;
+    // A pattern mount's script template, like --mount-app's scripts, is relative to the file.
+    if (key === 'mountAppMatch') raw[key] = (value as [string, string][]).map(([regex, template]) => [regex, path.resolve(dir, template)]);
     if (!isPathOption(spec) || typeof value !== 'string') continue;
     // A module name (--application-type module) is resolved like `import`, not as a path.
     if (key === 'entryPoint' && isModule && !value.startsWith('.')) continue;

@@ -107,10 +107,15 @@ export function processGroups(config: Config): ProcessGroup[] {
 export function groupSocketPaths(config: Config, groups: readonly ProcessGroup[]): Record<string, string> {
   const paths: Record<string, string> = {};
   groups.forEach((group, i) => {
-    const inRoot = path.join(config.serverRoot, `group-${i + 1}.sock`);
-    paths[group.name] = Buffer.byteLength(inRoot) < 100 ? inRoot : path.join(os.tmpdir(), `tsgi-express-${process.pid}-group-${i + 1}.sock`);
+    paths[group.name] = groupSocketPath(config, `group-${i + 1}`);
   });
   return paths;
+}
+
+/** `NAME.sock` in the server root, or in the temporary directory when that is too long a socket address. */
+export function groupSocketPath(config: Config, name: string): string {
+  const inRoot = path.join(config.serverRoot, `${name}.sock`);
+  return Buffer.byteLength(inRoot) < 100 ? inRoot : path.join(os.tmpdir(), `tsgi-express-${process.pid}-${name}.sock`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { DEFAULT_ERROR_LOG_FORMAT } from '../logging/error-format.js';
 import { HEADER_REGISTRY, lookupHeader } from '../pipeline/forwarded-headers.js';
 import { parseProxyBlock } from '../net/trusted-proxies.js';
 import { groupAccount, userAccount } from './accounts.js';
-import { choice, choiceIgnoringCase, errorLogFormat, fileName, flag, hostName, integer, list, listOf, logFormat, mebibytes, pairs, rotateInterval, seconds, text, upstreamPairs } from './schema-helpers.js';
+import { choice, choiceIgnoringCase, errorLogFormat, fileName, flag, hostName, integer, list, listOf, logFormat, matchPairs, mebibytes, pairs, rotateInterval, seconds, text, upstreamPairs } from './schema-helpers.js';
 
 export type Section =
   | 'Application'
@@ -124,6 +124,33 @@ export const OPTIONS = [
     help: 'Mount another application SCRIPT at URL-PATH, beside the main one (repeatable).',
     docs: 'As mod_wsgi\'s `WSGIScriptAlias` given more than once. The most specific mount wins: with the main app at `/` and another at `/api`, `/api/x` goes to the second; each app sees its own mount as `SCRIPT_NAME` (node apps get `req.url` below it and `req.baseUrl`, fetch apps the full URL). Each app runs in a process group of its own, as each site in its own mod_wsgi daemon process group: its own worker processes, sized like the main app\'s (--processes, --threads) unless its entry in a --config file\'s `apps` list says otherwise, sharing no memory, globals or `process.env` with the others; the main app\'s workers accept every connection and pass each request for another app to its group over a unix socket (docs/applications.md, Process groups). --interface and --callable-object are the main app\'s: a mounted app is detected (`auto`) and called through its `application` export unless an entry of a --config file\'s `apps` list says otherwise. --setenv and --passenv reach every app\'s environ; an `apps` entry\'s own `setenv` reaches that app\'s only, winning on a clash (docs/applications.md). A change to an app\'s script reloads its group\'s workers.',
     schema: pairs('URL-PATH SCRIPT'),
+  },
+  {
+    key: 'mountAppMatch', flag: 'mount-app-match', section: 'Application', kind: 'pairs', readBy: 'both',
+    valueName: 'REGEX SCRIPT-TEMPLATE', default: [],
+    help: 'Mass hosting: a path REGEX matches gets the app SCRIPT-TEMPLATE names, with $1... filled in, started on demand (repeatable).',
+    docs: 'As mod_wsgi\'s `WSGIScriptAliasMatch`: `--mount-app-match \'^/([^/]+)\' \'/srv/sites/$1/app.ts\'` serves `/blog/x` from `/srv/sites/blog/app.ts`, mounted at the matched prefix (`SCRIPT_NAME` `/blog`, `PATH_INFO` `/x`), when that file exists; a site directory added later is served without a restart, a removed one is not (its group is stopped). The REGEX must start with `^` (what it matches becomes `SCRIPT_NAME`, a prefix of the path) and its match must end at a `/` or the end of the path; it sees the decoded path. The template must use at least one of its captures (`$1` to `$9`); a relative one is relative to the current directory (in a --config file, to the file). The expanded script must lie inside the template\'s fixed directory (the part before its first `$`): a capture that is empty or holds `.` or `..` (an encoded slash included) names no script. **Precedence**: the more specific mount wins, a pattern\'s matched prefix counting as a mount: with the main app at `/` and `--mount-app /api`, `/api/x` goes to `/api`\'s app and `/blog/x` to the pattern\'s; on a tie the explicit mount wins, and a path whose expanded script does not exist goes to the explicit mount that holds it, else 404. Several patterns: the first that matches (and names an existing script) is tried. Each pattern app runs in a process group of its own (--match-processes workers, the main app\'s --threads), started by its first request, which waits for it (up to --startup-timeout, then 503); stopped after --match-idle-timeout without requests; at most --max-match-apps at once. A pattern app that fails to load answers 500 (the reason is in the error log) and is tried again on a request 1 s later, then 2, 4 ... up to 30 s after each further failure, or at once when its script changes. Not with --debug-mode (docs/applications.md, Mass hosting).',
+    schema: matchPairs('a REGEX and a SCRIPT-TEMPLATE'),
+  },
+  {
+    key: 'matchProcesses', flag: 'match-processes', section: 'Application', kind: 'number', readBy: 'master',
+    valueName: 'NUMBER', default: 1,
+    help: 'Worker processes of each --mount-app-match application.',
+    schema: integer(1, 64),
+  },
+  {
+    key: 'matchIdleTimeout', flag: 'match-idle-timeout', section: 'Application', kind: 'number', readBy: 'master',
+    valueName: 'SECONDS', default: 300,
+    help: 'A --mount-app-match application without requests for this long is stopped (0: never).',
+    docs: 'Its process group\'s workers exit once no request has been passed to it for this long and none is in flight; the next request starts it again. Checked once a second.',
+    schema: seconds(),
+  },
+  {
+    key: 'maxMatchApps', flag: 'max-match-apps', section: 'Application', kind: 'number', readBy: 'master',
+    valueName: 'NUMBER', default: 50,
+    help: 'At most this many --mount-app-match applications run at once.',
+    docs: 'At the cap, a request for another one stops the least recently used idle one (none in flight) to make room; when none is idle it gets 503 with `Retry-After`.',
+    schema: integer(1, 10000),
   },
   {
     key: 'mapHeadToGet', flag: 'map-head-to-get', section: 'Application', kind: 'string', readBy: 'worker',

@@ -46,6 +46,14 @@ function resolveGroupedApps(...args: Parameters<typeof resolveApps>): ReturnType
   return apps;
 }
 
+/** --mount-app-match: templates made absolute; refused in debug mode (docs/applications.md, Mass hosting). */
+function resolveMatchTemplates(pairs: readonly [string, string][], debug: boolean, cwd: string): [string, string][] {
+  if (pairs.length > 0 && debug) {
+    throw new UsageError('--mount-app-match cannot be used with --debug-mode: debug mode runs one process, and pattern apps are started on demand in process groups of their own; mount each site with --mount-app instead');
+  }
+  return pairs.map(([regex, template]) => [regex, path.resolve(cwd, template)]);
+}
+
 export function validateOptions(raw: RawOptions): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const spec of OPTIONS as readonly OptionSpec[]) {
@@ -145,6 +153,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     serverHost: (v.serverName as string | undefined) ?? localName,
     mountPoint,
     apps: resolveGroupedApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd),
+    mountAppMatch: resolveMatchTemplates(v.mountAppMatch as [string, string][], debug, ctx.cwd),
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
     multiprocess: !debug && v.processes !== undefined,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { compileErrorLogFormat, ErrorLogFormatError } from '../logging/error-format.js';
 import { compileLogFormat, LogFormatError } from '../logging/log-format.js';
 import { parseUpstream } from '../proxy/upstream.js';
+import { checkMatchRule } from './match-rules.js';
 
 function toNumber(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -70,6 +71,19 @@ export function list(what: string) {
 /** Repeatable option taking two words each time (--setenv NAME VALUE). */
 export function pairs(what: string) {
   return z.array(z.tuple([text('a name'), z.string()]), { error: `takes ${what}` });
+}
+
+/** Repeatable REGEX SCRIPT-TEMPLATE pairs (--mount-app-match): each must be a usable pattern mount (match-rules.ts). */
+export function matchPairs(what: string) {
+  return pairs(what).superRefine((entries, ctx) => {
+    for (const [regex, template] of entries) {
+      const problem = checkMatchRule(regex, template);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return;
+      }
+    }
+  });
 }
 
 /** One of `values`, in any case (mod_wsgi-express's Off|On|Auto); the value is lower-cased. */

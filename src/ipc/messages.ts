@@ -285,7 +285,14 @@ export interface MasterQuestions {
   'auth-claim': { ask: { nonce: string; nc: string; issuedAt: number }; answer: NonceClaim };
   /** The HTTPS listener's certificate and ticket keys, asked for when a worker starts. */
   tls: { ask: undefined; answer: TlsMaterial };
+  /** A pattern mount's app (master/match-apps.ts): its group's socket once it serves, started if need be. */
+  'match-app': { ask: { script: string; mount: string }; answer: MatchAppAnswer };
 }
+
+/** Where a pattern app serves, or the status its request gets (500: it failed to load; 503: not now). */
+export type MatchAppAnswer =
+  | { readonly socketPath: string; readonly group: string }
+  | { readonly status: 500 | 503; readonly detail: string; readonly retryAfter?: number };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';

@@ -27,6 +27,7 @@ import type { AuthService } from './auth-service.js';
 import type { WorkerHandle } from './worker-handle.js';
 import type { ProcessGroup } from '../config/groups.js';
 import { GroupPools } from './group-pools.js';
+import { MatchApps } from './match-apps.js';
 
 /** How often the periodic verbs run: top up, heartbeat, recycle and watchdog checks. */
 export const TICK_MS = 1000;
@@ -80,6 +81,8 @@ export class Arbiter {
   private readonly queue = new EventQueue<MasterEvent>();
   private readonly supervisor: Supervisor;
   private readonly groups: GroupPools;
+  /** The pattern mounts' apps (--mount-app-match), each a pool started on demand. */
+  private readonly matchApps: MatchApps;
   /** The files the main pool's workers loaded: a change to one of them reloads that pool. */
   private readonly mainFiles = new Set<string>();
   private readonly watcher: ChangeWatcher;
@@ -108,6 +111,7 @@ export class Arbiter {
         if (!opts.tls) throw new Error('this server has no HTTPS listener');
         return opts.tls.material();
       },
+      'match-app': (body) => this.matchApps.serve(body),
     };
     this.supervisor = new Supervisor(
       opts.config,
@@ -134,11 +138,18 @@ export class Arbiter {
       answers,
       opts.identity,
     );
+    this.matchApps = new MatchApps(opts.config, opts.logs, {
+      exited: (handle, code, signal) => this.queue.push({ type: 'worker-exit', handle, code, signal }),
+      loaded: () => {},
+      watch: (files) => {
+        if (!this.config.disableReloading) void this.watcher.add(files);
+      },
+    }, answers, opts.identity);
   }
 
-  /** Every pool: the main one (which accepts the connections) first, then each process group's. */
+  /** Every pool: the main one (which accepts the connections) first, then each process group's, then the pattern apps'. */
   private get pools(): Supervisor[] {
-    return [this.supervisor, ...this.groups.supervisors];
+    return [this.supervisor, ...this.groups.supervisors, ...this.matchApps.supervisors];
   }
 
   private get log() {
@@ -167,6 +178,7 @@ export class Arbiter {
       await this.opts.auth?.close();
       await this.opts.tls?.close();
       this.groups.close();
+      this.matchApps.close();
     }
     return this.exitCode ?? 0;
   }
@@ -276,7 +288,7 @@ export class Arbiter {
     if (this.killing) return;
     this.killing = true;
     this.log.warn('Second SIGINT: stopping now');
-    void Promise.all(this.pools.map((p) => p.kill())).then(() => this.queue.push({ type: 'stopped' }));
+    void Promise.all([...this.pools.map((p) => p.kill()), this.matchApps.kill()]).then(() => this.queue.push({ type: 'stopped' }));
   }
 
   /** `signal` undefined: the stop a --drain-delay announced. */
@@ -291,7 +303,7 @@ export class Arbiter {
     const timeout = this.config.shutdownTimeout;
     void this.supervisor
       .stop(timeout)
-      .then(() => this.groups.stop(timeout))
+      .then(() => Promise.all([this.groups.stop(timeout), this.matchApps.stop(timeout)]))
       .then(() => this.queue.push({ type: 'stopped' }));
   }
 
@@ -327,8 +339,9 @@ export class Arbiter {
     const main = files.some((f) => this.mainFiles.has(f) || f === this.config.scriptPath || accessScripts(this.config).includes(f) ||
       this.config.apps.some((a, i) => a.scriptPath === f && this.groups.list.every((p) => !p.group.apps.includes(i))));
     const groups = this.groups.affectedBy(files).map((p) => p.supervisor);
-    const pools = [...(main ? [this.supervisor] : []), ...groups];
-    return pools.length > 0 ? pools : this.pools;
+    const matched = this.matchApps.changed(files);
+    const pools = [...(main ? [this.supervisor] : []), ...groups, ...matched.pools];
+    return pools.length > 0 || matched.claimed ? pools : this.pools;
   }
 
   /** Reloads run one at a time; those asked for meanwhile collapse into one more, of every pool asked for. */
@@ -352,7 +365,8 @@ export class Arbiter {
   }
 
   private announce(phase: 'serving' | 'stopping'): void {
-    for (const p of this.pools) p.announce(phase);
+    for (const p of [this.supervisor, ...this.groups.supervisors]) p.announce(phase);
+    this.matchApps.announce(phase);
   }
 
   /** Whenever it comes, even during start-up: an external logrotate has moved the files. */
@@ -398,7 +412,7 @@ export class Arbiter {
   }
 
   private handleWorkerExit(handle: WorkerHandle, code: number | null, signal: string | null): void {
-    (this.groups.owning(handle) ?? this.supervisor).reap(handle, code, signal);
+    (this.groups.owning(handle) ?? this.matchApps.owning(handle) ?? this.supervisor).reap(handle, code, signal);
   }
 
   /** The periodic verbs. */
@@ -408,6 +422,7 @@ export class Arbiter {
       this.supervisor.topUp();
       this.supervisor.heartbeat();
       this.groups.tick(false);
+      this.matchApps.tick(false);
       return;
     }
     if (this.phase !== 'serving') return;
@@ -416,6 +431,7 @@ export class Arbiter {
     this.supervisor.heartbeat();
     this.supervisor.recycleNext();
     this.groups.tick(true);
+    this.matchApps.tick(true);
     this.opts.tls?.tick();
   }
 }

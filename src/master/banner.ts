@@ -106,6 +106,7 @@ export function banner(
     ['Application', `${config.scriptPath} (${interfaceKind})`],
     ['Mount Point', config.mountPoint],
     ...appRows(config, appKinds, groups),
+    ...config.mountAppMatch.map(([regex, template]): [string, string] => ['Pattern Mount', `${regex} -> ${template} (each site started on demand in a process group of its own: ${capacity(config, config.matchProcesses)}; at most ${config.maxMatchApps})`]),
     ['Operating Mode', config.debugMode ? 'debug' : 'daemon'],
     ['Request Capacity', groups?.length ? `${capacity(config)} for the main application's process group` : capacity(config)],
     ...(workerUser ? [['Worker User', workerUser] as [string, string]] : []),

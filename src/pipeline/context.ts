@@ -40,6 +40,8 @@ export interface RequestContext {
   pathInfo: string;
   /** Which application the mount stage chose: 0 the main one, i the i-th of Config.apps (1-based). */
   appIndex?: number;
+  /** A pattern mount's app (--mount-app-match) chose the request: its script (the group-hop stage starts and reaches it). */
+  matchScript?: string;
   /** Raw query string without '?', '' when absent. */
   queryString: string;
   /**

@@ -16,6 +16,7 @@
 import type { RequestContext, Stage } from './context.js';
 import { sendError } from './error-response.js';
 import { absoluteForm } from './request-view.js';
+import type { PatternRouter } from '../groups/match-route.js';
 
 export function mergeSlashes(raw: string): string {
   return raw.includes('//') ? raw.replace(/\/{2,}/g, '/') : raw;
@@ -101,8 +102,9 @@ export function mountStage(
   elsewhere?: (rawPath: string, ctx: RequestContext) => boolean,
   staticFirst = false,
   appMounts: readonly string[] = [],
+  patterns?: PatternRouter,
 ): Stage {
-  if (appMounts.length > 0) return mountsStage([mountPoint, ...appMounts], serverPaths, elsewhere, staticFirst);
+  if (appMounts.length > 0 || patterns) return mountsStage([mountPoint, ...appMounts], serverPaths, elsewhere, staticFirst, patterns);
   const mount = mountPoint === '/' ? '' : mountPoint;
   const mountSlash = mount.endsWith('/') ? mount : mount + '/';
   return (ctx: RequestContext, next) => {
@@ -181,12 +183,16 @@ function requestPath(ctx: RequestContext): string | undefined {
  * Several applications (--mount-app): the most specific mount that holds the
  * path wins, as mod_wsgi's WSGIScriptAlias directives do when listed most
  * specific first; ctx.appIndex says whose it is (0: the main application).
+ * A pattern mount (--mount-app-match) counts as a mount at the prefix it
+ * matched: it wins when that is longer than the explicit mount's and its script
+ * exists (ctx.matchScript); else the explicit mount, or 404, as without it.
  */
 function mountsStage(
   mountPoints: readonly string[],
   serverPaths: readonly string[],
   elsewhere: ((rawPath: string, ctx: RequestContext) => boolean) | undefined,
   staticFirst: boolean,
+  patterns: PatternRouter | undefined,
 ): Stage {
   const mounts = mountPoints
     .map((point, index) => {
@@ -194,9 +200,7 @@ function mountsStage(
       return { mount, slash: mount + '/', index };
     })
     .sort((a, b) => b.mount.length - a.mount.length);
-  return (ctx: RequestContext, next) => {
-    const path = requestPath(ctx);
-    if (path === undefined) return;
+  const explicit = (ctx: RequestContext, path: string, next: (ctx: RequestContext) => void) => {
     for (const { mount, slash, index } of mounts) {
       if (mount !== '' && path !== mount && !path.startsWith(slash)) continue;
       ctx.scriptName = mount;
@@ -205,5 +209,19 @@ function mountsStage(
       return next(ctx);
     }
     if (outsideMounts(ctx, path, serverPaths, elsewhere, staticFirst)) next(ctx);
+  };
+  return (ctx: RequestContext, next) => {
+    const path = requestPath(ctx);
+    if (path === undefined) return;
+    const hit = patterns?.match(path);
+    const held = hit && mounts.find(({ mount, slash }) => mount === '' || path === mount || path.startsWith(slash));
+    if (hit === undefined || (held !== undefined && held.mount.length >= hit.scriptName.length)) return explicit(ctx, path, next);
+    patterns!.exists(hit.script, (exists) => {
+      if (!exists) return explicit(ctx, path, next);
+      ctx.scriptName = hit.scriptName;
+      ctx.pathInfo = hit.pathInfo;
+      ctx.matchScript = hit.script;
+      next(ctx);
+    });
   };
 }

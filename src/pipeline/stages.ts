@@ -23,6 +23,7 @@ import { hstsStage } from './hsts.js';
 import { httpsOnlyStage } from './https-only.js';
 import { mountStage } from './mount.js';
 import { groupHopStage } from '../groups/hop-stage.js';
+import { patternRouter } from '../groups/match-route.js';
 import { hopReceiveStage } from '../groups/hop-receive.js';
 import { proxyHeadersStage } from './proxy-headers.js';
 import { proxiedElsewhere, proxyStage } from '../proxy/stage.js';
@@ -91,7 +92,8 @@ export const PIPELINE = [
   },
   // Paths the server answers itself, and those a proxy mount takes, pass on from here even outside the app's mount point.
   // With --mount-app, the most specific mount picks the application (ctx.appIndex).
-  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined, c.apps.map((a) => a.mount)) },
+  // With --mount-app-match, a pattern whose script exists counts as a mount at the prefix it matched.
+  { name: 'mount', build: (c, d) => mountStage(c.mountPoint, serverPaths(c), proxiedElsewhere(c), d.staticStages?.static !== undefined, c.apps.map((a) => a.mount), patternRouter(c.mountAppMatch)) },
   // Needs the decoded, normalised path the mount stage makes.
   { name: 'client-certificate', build: (c) => (c.sslVerifyClient.length > 0 ? clientCertificateStage(c.sslVerifyClient) : undefined) },
   // Access control before anything that answers with content (static files, the app, status pages),
