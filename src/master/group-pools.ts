@@ -37,6 +37,16 @@ export function planGroups(config: Config): { config: Config; groups: ProcessGro
   return { config: Object.freeze({ ...config, groupSockets: groupSocketPaths(config, groups) }), groups };
 }
 
+/** A tick's verbs on group pools (the arbiter runs the same on the main pool); `serving` false: starting, stopping or --drain-delay. */
+export function periodicVerbs(supervisors: readonly Supervisor[], serving: boolean): void {
+  for (const s of supervisors) {
+    s.topUp();
+    if (serving) s.checkStuck();
+    s.heartbeat();
+    if (serving) s.recycleNext();
+  }
+}
+
 export class GroupPools {
   readonly list: readonly GroupPool[];
 
@@ -108,12 +118,7 @@ export class GroupPools {
 
   /** The periodic verbs, as for the main pool. */
   tick(serving: boolean): void {
-    for (const s of this.supervisors) {
-      s.topUp();
-      if (serving) s.checkStuck();
-      s.heartbeat();
-      if (serving) s.recycleNext();
-    }
+    periodicVerbs(this.supervisors, serving);
   }
 
   /** The pool a worker belongs to (its exit is reaped there). */

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from '../config/apps.js';
 import { groupSocketPath, groupView, type ProcessGroup } from '../config/groups.js';
+import { periodicVerbs } from './group-pools.js';
 import { compileMatchRules, insideRule, type MatchRule } from '../config/match-rules.js';
 import type { Config } from '../config/schema.js';
 import type { MatchAppAnswer, PoolReport, ServerPhase } from '../ipc/messages.js';
@@ -255,12 +256,7 @@ export class MatchApps {
 
   /** The periodic verbs, as for the other pools; then the idle and removed apps are stopped. */
   tick(serving: boolean): void {
-    for (const s of this.supervisors) {
-      s.topUp();
-      if (serving) s.checkStuck();
-      s.heartbeat();
-      if (serving) s.recycleNext();
-    }
+    periodicVerbs(this.supervisors, serving);
     if (!serving) return;
     const idleMs = this.front.matchIdleTimeout * 1000;
     const now = performance.now();

@@ -152,8 +152,13 @@ export function killAll(): void {
 
 /** Pids still alive in the process group of a server (for "nothing left behind" checks). */
 export function groupAlive(pgid: number): boolean {
+  return pidAlive(-pgid);
+}
+
+/** Whether process `pid` (a negative one: a process group) still exists. */
+export function pidAlive(pid: number): boolean {
   try {
-    process.kill(-pgid, 0);
+    process.kill(pid, 0);
     return true;
   } catch {
     return false;

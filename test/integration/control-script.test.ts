@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { parseAllDocuments } from 'yaml';
-import { BIN, fixture, killAll, ROOT, runCli } from '../helpers/server.js';
+import { BIN, fixture, killAll, pidAlive, ROOT, runCli } from '../helpers/server.js';
 
 const APP = fixture('supervised-app.ts');
 let dir = '';
@@ -75,15 +75,6 @@ async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Pro
 
 function pidOf(root: string): number {
   return Number(readFileSync(path.join(root, 'tsgi-express.pid'), 'utf8'));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('setup-server and tsgi-expressctl', { timeout: 240_000 }, () => {
@@ -180,20 +171,20 @@ describe('setup-server and tsgi-expressctl', { timeout: 240_000 }, () => {
     const reopen = await ctl(script, 'reopen-logs');
     assert.equal(reopen.code, 0, reopen.stderr);
     await until('the master to reopen its logs', async () => /SIGUSR1 received: reopening the log files/.test(readFileSync(path.join(root, 'output.log'), 'utf8')));
-    assert.ok(alive(pid));
+    assert.ok(pidAlive(pid));
 
     const restart = await ctl(script, 'restart');
     assert.equal(restart.code, 0, restart.stderr);
     assert.match(restart.stdout, new RegExp(`\\(pid ${pid}\\) stopped[\\s\\S]*Ready: 2 workers`));
     const second = pidOf(root);
     assert.notEqual(second, pid);
-    assert.ok(!alive(pid));
+    assert.ok(!pidAlive(pid));
     assert.equal((await get(`http://127.0.0.1:${port}/`)).status, 200);
 
     const stop = await ctl(script, 'stop');
     assert.equal(stop.code, 0, stop.stderr);
     assert.match(stop.stdout, new RegExp(`\\(pid ${second}\\) stopped`));
-    assert.ok(!alive(second));
+    assert.ok(!pidAlive(second));
     await assert.rejects(get(`http://127.0.0.1:${port}/`), /ECONNREFUSED/);
     assert.equal((await ctl(script, 'status')).code, 3);
     assert.match((await ctl(script, 'stop')).stdout, /not running/);

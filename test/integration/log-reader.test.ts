@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fixture, killAll, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, pidAlive, type RunningServer, startServer } from '../helpers/server.js';
 
 const tempDirs: string[] = [];
 after(async () => {
@@ -25,15 +25,6 @@ async function pidFile(): Promise<string> {
 async function getBody(url: string): Promise<{ status: number; body: string }> {
   const res = await request(url);
   return { status: res.statusCode, body: await res.body.text() };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Serves `count` requests, each of which must be answered 200. */
@@ -63,7 +54,7 @@ describe('a log reader that goes away', { timeout: 60_000 }, () => {
     await serveSome(server, 40);
     await server.waitFor(/stdout.*(EPIPE|closed)/, 10_000);
     await serveSome(server, 10);
-    assert.ok(alive(server.pid), 'master alive');
+    assert.ok(pidAlive(server.pid), 'master alive');
     assert.equal(readFileSync(file, 'utf8').trim(), String(server.pid), 'pid file still names the master');
     assert.equal(occurrences(server.output(), /stdout.*(EPIPE|closed)/), 1, server.output());
     await stopCleanly(server, file);
@@ -84,7 +75,7 @@ describe('a log reader that goes away', { timeout: 60_000 }, () => {
     while (before.has(pid) && Date.now() < deadline);
     assert.ok(!before.has(pid), 'the reload replaced the workers');
     await serveSome(server, 20);
-    assert.ok(alive(server.pid), 'master alive');
+    assert.ok(pidAlive(server.pid), 'master alive');
     assert.equal(readFileSync(file, 'utf8').trim(), String(server.pid));
     assert.equal(occurrences(server.output(), /stderr.*(EPIPE|closed)/), 1, server.output());
     await stopCleanly(server, file);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fixture, killAll, ROOT, runCli, startServer, type RunningServer } from '../helpers/server.js';
+import { fixture, killAll, pidAlive, ROOT, runCli, type RunningServer, startServer } from '../helpers/server.js';
 
 after(killAll);
 
@@ -43,15 +43,6 @@ async function eventually(what: string, check: () => Promise<boolean> | boolean,
   while (!(await check())) {
     if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -129,7 +120,7 @@ describe('--mount-app-match: sites come and go while the server runs', () => {
     rmSync(path.join(sites, 'beta'), { recursive: true });
     await eventually('beta gives 404', async () => (await get(`${base}/beta/`)).status === 404);
     await server.waitFor(/process group \/beta: stopping \(its script is gone\)/);
-    await eventually(`beta's worker ${reloaded.pid} exits`, () => !alive(reloaded.pid));
+    await eventually(`beta's worker ${reloaded.pid} exits`, () => !pidAlive(reloaded.pid));
     assert.equal((await seen(`${base}/alpha/`)).scriptName, '/alpha');
   });
 
@@ -192,7 +183,7 @@ describe('--mount-app-match from a --config file: --max-match-apps and --match-i
     const two = await seen(`${base}/two/`);
     assert.equal(two.scriptName, '/two');
     await server.waitFor(/process group \/one: stopping \(the least recently used of --max-match-apps 1, to make room\)/);
-    await eventually(`one's worker ${one.pid} exits`, () => !alive(one.pid));
+    await eventually(`one's worker ${one.pid} exits`, () => !pidAlive(one.pid));
   });
 
   it('at the cap with no site idle: 503 with Retry-After', async () => {
@@ -210,7 +201,7 @@ describe('--mount-app-match from a --config file: --max-match-apps and --match-i
     const from = server.output().length;
     const before = await seen(`${base}/two/`);
     await server.waitFor(/process group \/two: stopping \(no request for \d+\.\d s, --match-idle-timeout 2\)/, 15_000, from);
-    await eventually(`two's worker ${before.pid} exits`, () => !alive(before.pid));
+    await eventually(`two's worker ${before.pid} exits`, () => !pidAlive(before.pid));
     const again = await seen(`${base}/two/`);
     assert.notEqual(again.pid, before.pid);
   });
