@@ -29,7 +29,11 @@ function overridesOf(socket: Socket, forwarded: Forwarded): Map<PropertyKey, unk
 
 export function socketView(socket: Socket, forwarded: Forwarded): Socket {
   const overrides = overridesOf(socket, forwarded);
-  if (overrides === undefined) return socket;
+  return overrides === undefined ? socket : socketWith(socket, overrides);
+}
+
+/** A view of the socket that answers `overrides`' keys itself; the rest (methods bound) is the socket's. */
+export function socketWith(socket: Socket, overrides: ReadonlyMap<PropertyKey, unknown>): Socket {
   const bound = new Map<PropertyKey, unknown>();
   return new Proxy(socket, {
     get(target, key) {

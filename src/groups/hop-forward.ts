@@ -28,28 +28,33 @@ import type { RequestContext, UpgradeConnection } from '../pipeline/context.js';
 import { formatError, sendError } from '../pipeline/error-response.js';
 import { encodeHopFacts, HOP_HEADER } from './hop-facts.js';
 
-/** Request headers that belong to the client's connection, not to the request. */
+/** Request headers that belong to the client's connection, not to the request (the group's app gets them back: hop-facts.ts). */
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', HOP_HEADER]);
 /** The same for the group's response: Node frames the front's response itself. */
 const RESPONSE_CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']);
 
-/** The client's raw headers (their case and order kept) less its connection's, plus the hop's facts. */
+/**
+ * The client's raw headers (their case and order kept) less its connection's, plus the
+ * hop's facts, which carry the ones left out so that the group's app sees them all.
+ */
 function hopRequestHeaders(ctx: RequestContext, target: HopTarget, pooled: boolean): string[] {
   const raw = ctx.req.rawHeaders;
   const out: string[] = [];
+  const dropped: (string | number)[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (CONNECTION_HEADERS.has(name.toLowerCase())) continue;
-    // An HTTP/2 request's pseudo-headers are not HTTP/1.1 headers.
-    if (name.charCodeAt(0) === 58 /* : */) continue;
+    if (CONNECTION_HEADERS.has(name.toLowerCase())) {
+      if (name.toLowerCase() !== HOP_HEADER) dropped.push(out.length + dropped.length / 3 * 2, name, raw[i + 1]!);
+      continue;
+    }
     out.push(name, raw[i + 1]!);
   }
-  if (ctx.req.httpVersionMajor === 2 && ctx.req.headers.host === undefined && ctx.req.headers[':authority'] !== undefined) {
-    out.push('Host', String(ctx.req.headers[':authority']));
-  }
+  const sent = out.length;
+  // The group's node:http refuses an HTTP/1.1 request without Host (an HTTP/1.0 client's may have none); its app will not see this one.
+  if (ctx.req.headers.host === undefined) out.push('Host', 'localhost');
   if (ctx.upgrade) out.push('Connection', 'Upgrade', 'Upgrade', String(ctx.req.headers.upgrade ?? ''));
   else if (!pooled) out.push('Connection', 'close');
-  out.push(HOP_HEADER, encodeHopFacts(ctx, target.index));
+  out.push(HOP_HEADER, encodeHopFacts(ctx, target.index, { sent, dropped }));
   return out;
 }
 

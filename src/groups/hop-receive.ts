@@ -3,12 +3,14 @@
  * connections on the group's unix socket, and each request brings what the front
  * decided (hop-facts.ts). This stage puts that on the context, so the app's
  * environ, the node interface's req.socket view and the fetch Request say what
- * they would in the front worker: the client's address, the scheme and port it
- * came in on, SCRIPT_NAME and PATH_INFO, REMOTE_USER.
+ * they would in the front worker: the client's connection (req.socket reports
+ * it: addresses, ports, TLS), the scheme and port it came in on, its HTTP
+ * version, SCRIPT_NAME and PATH_INFO, REMOTE_USER.
  */
 import type { IncomingMessage } from 'node:http';
 import type { ListenerInfo, Stage } from '../pipeline/context.js';
 import { sendError } from '../pipeline/error-response.js';
+import { hopSocket } from './hop-connection.js';
 import { hopFacts } from './hop-facts.js';
 
 const UNKNOWN: ListenerInfo = { scheme: 'http', port: 0 };
@@ -29,11 +31,20 @@ export const hopReceiveStage: Stage = (ctx, next) => {
     sendError(ctx.res, 400, { detail: 'This socket serves requests passed on by the tsgi-express front workers only.' });
     return;
   }
+  (ctx as { startUs: number }).startUs = facts.start;
   ctx.scriptName = facts.scriptName;
   ctx.pathInfo = facts.pathInfo;
   ctx.queryString = facts.queryString;
   ctx.appIndex = facts.app;
-  ctx.forwarded = facts.forwarded;
+  if (facts.forwarded !== undefined) ctx.forwarded = facts.forwarded;
+  const req = ctx.req;
+  req.socket = hopSocket(req.socket, facts.connection);
+  if (facts.httpVersion !== undefined) {
+    const [major, minor] = facts.httpVersion.split('.').map(Number);
+    req.httpVersion = facts.httpVersion;
+    req.httpVersionMajor = major!;
+    req.httpVersionMinor = minor ?? 0;
+  }
   if (facts.remoteUser !== undefined) ctx.remoteUser = facts.remoteUser;
   if (facts.authType !== undefined) ctx.authType = facts.authType;
   if (facts.clientMethod !== undefined) ctx.clientMethod = facts.clientMethod;

@@ -64,7 +64,7 @@ export function cipherKeyBits(name: string): number | undefined {
  * The client certificate's variables. Its dates are in ASN1_TIME_print's form
  * (`Dec  7 02:38:44 2026 GMT`), as mod_ssl gives them and X509Certificate has them.
  */
-function clientVariables(vars: Record<string, string>, socket: TLSSocket, peer: X509Certificate): void {
+function clientVariables(vars: Record<string, string>, socket: TlsView, peer: X509Certificate): void {
   vars.SSL_CLIENT_S_DN = rfc2253(peer.subject);
   vars.SSL_CLIENT_I_DN = rfc2253(peer.issuer);
   vars.SSL_CLIENT_M_SERIAL = peer.serialNumber.toUpperCase();
@@ -78,7 +78,21 @@ function clientVariables(vars: Record<string, string>, socket: TLSSocket, peer: 
   }
 }
 
-function compute(socket: TLSSocket): Readonly<Record<string, string>> {
+/**
+ * What the variables are read from: a TLSSocket, or the front's TLS connection
+ * as a process group's worker knows it (groups/hop-connection.ts).
+ */
+interface TlsView {
+  readonly encrypted?: boolean;
+  readonly authorized: boolean;
+  readonly authorizationError?: unknown;
+  getProtocol(): string | null;
+  getCipher(): { name: string; standardName?: string };
+  getX509Certificate(): { readonly subject: string; readonly issuer: string } | undefined;
+  getPeerX509Certificate(): X509Certificate | undefined;
+}
+
+function compute(socket: TlsView): Readonly<Record<string, string>> {
   const vars: Record<string, string> = {};
   const protocol = socket.getProtocol();
   if (protocol) vars.SSL_PROTOCOL = protocol;
@@ -99,7 +113,7 @@ function compute(socket: TLSSocket): Readonly<Record<string, string>> {
   return Object.freeze(vars);
 }
 
-const cache = new WeakMap<TLSSocket, Readonly<Record<string, string>>>();
+const cache = new WeakMap<TlsView, Readonly<Record<string, string>>>();
 
 /**
  * The SSL_* variables for a request's socket: the TLS socket itself, or an
@@ -109,7 +123,7 @@ const cache = new WeakMap<TLSSocket, Readonly<Record<string, string>>>();
 export function sslVariables(socket: unknown): Readonly<Record<string, string>> | undefined {
   // A trusted proxy's view of the socket (adapters/client-socket.ts) may say `encrypted`; the connection knows.
   const real = (socket as { [UNDERLYING_SOCKET]?: unknown })[UNDERLYING_SOCKET] ?? socket;
-  const tls = (real as { tlsSocket?: TLSSocket }).tlsSocket ?? (real as TLSSocket);
+  const tls = (real as { tlsSocket?: TlsView }).tlsSocket ?? (real as TLSSocket);
   if (tls.encrypted !== true || typeof tls.getProtocol !== 'function') return undefined;
   let vars = cache.get(tls);
   if (vars === undefined) {
