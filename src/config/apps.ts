@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { groupAccount, userAccount } from './accounts.js';
 import { resolveScript } from './script-path.js';
 
 const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
@@ -39,6 +40,9 @@ export const appSchema = z.object({
   threads: z.number().int().min(1).optional(),
   queueTimeout: z.number().min(0).optional(),
   workingDirectory: z.string().min(1).optional(),
+  /** Started as root: the user and the Unix group its group's workers run as (mod_wsgi's `user=`, `group=`). */
+  user: userAccount().optional(),
+  unixGroup: groupAccount().optional(),
 });
 export type AppConfig = z.output<typeof appSchema>;
 
@@ -50,6 +54,8 @@ export interface FileApp {
   readonly script: unknown;
   /** The `group` key: the process group's name. */
   readonly group?: unknown;
+  /** The `unix-group` key (checked by the --group option's schema): the Unix group its workers run as. */
+  readonly unixGroup?: unknown;
   readonly raw: Record<string, unknown>;
 }
 
@@ -120,6 +126,8 @@ function fromFile(app: FileApp): AppConfig {
     ...(raw.threads !== undefined ? { threads: raw.threads as number } : {}),
     ...(raw.queueTimeout !== undefined ? { queueTimeout: raw.queueTimeout as number } : {}),
     ...(wd !== undefined ? { workingDirectory: wd } : {}),
+    ...(raw.user !== undefined ? { user: userAccount().parse(raw.user) } : {}),
+    ...(app.unixGroup !== undefined ? { unixGroup: groupAccount().parse(app.unixGroup) } : {}),
   };
 }
 

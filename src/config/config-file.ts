@@ -34,7 +34,10 @@ function readApp(entry: unknown, file: string, index: number): FileApp {
   const { raw, extra } = readOptionObject(entry as Record<string, unknown>, where, { allowed: (spec) => APP_OPTIONS.has(spec.key), extra: APP_KEYS });
   if (extra.mount === undefined) throw new UsageError(`${where}: mount is missing (the URL path the application is served at)`);
   if (extra.script === undefined) throw new UsageError(`${where}: script is missing (the application's file)`);
-  return { where, file, mount: extra.mount, script: extra.script, group: extra.group, raw };
+  const unixGroup = extra['unix-group'] ?? extra.unixGroup;
+  if (extra['unix-group'] !== undefined && extra.unixGroup !== undefined) throw new UsageError(`${where}: "unix-group" and "unixGroup" are the same key; give it once`);
+  if (unixGroup !== undefined) fileOptionValue(optionByName('group')!, unixGroup, `${where}: unix-group`);
+  return { where, file, mount: extra.mount, script: extra.script, group: extra.group, ...(unixGroup !== undefined ? { unixGroup } : {}), raw };
 }
 
 const BY_NAME = new Map<string, OptionSpec>();
@@ -47,9 +50,12 @@ for (const spec of OPTIONS as readonly OptionSpec[]) {
 const FILE_KEYS = ['script', 'apps'] as const;
 
 /** The options an `apps` entry may set for its own application, or for its process group (config/groups.ts). */
-const APP_OPTIONS = new Set(['interface', 'callableObject', 'keepMountPrefix', 'setenv', 'passenv', 'processes', 'threads', 'queueTimeout', 'workingDirectory']);
-/** Keys of an `apps` entry besides those options; `group` names its process group (not the Unix --group). */
-const APP_KEYS = ['mount', 'script', 'group'] as const;
+const APP_OPTIONS = new Set(['interface', 'callableObject', 'keepMountPrefix', 'setenv', 'passenv', 'processes', 'threads', 'queueTimeout', 'workingDirectory', 'user']);
+/**
+ * Keys of an `apps` entry besides those options; `group` names its process group, so the
+ * Unix group its workers run as (the --group option) is `unix-group`.
+ */
+const APP_KEYS = ['mount', 'script', 'group', 'unix-group', 'unixGroup'] as const;
 
 /** This package's compiled code, whose frames say nothing about the user's file. */
 const PACKAGE_DIST = fileURLToPath(new URL('..', import.meta.url));

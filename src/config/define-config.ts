@@ -38,6 +38,11 @@ export type AppEntry = Pick<ConfigOptions, AppOptionKey | AppOptionFlag> & {
   readonly mount: string;
   /** Its script, relative to the config file. */
   readonly script: string;
+  /** Started as root: the user its process group's workers run as (as --user). */
+  readonly user?: string;
+  /** Started as root: the Unix group its process group's workers run as (as --group). */
+  readonly 'unix-group'?: string;
+  readonly unixGroup?: string;
 };
 
 /** What a --config file holds: the options, the application as `script`, and more applications. */

@@ -15,6 +15,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import type { Account, Group } from './accounts.js';
 import type { AppConfig } from './apps.js';
 import type { Config } from './schema.js';
 
@@ -31,16 +32,24 @@ export interface ProcessGroup {
   readonly workingDirectory: string;
   /** tsgi.multiprocess in its apps' environ: mod_wsgi's rule, processes given at all. */
   readonly multiprocess: boolean;
+  /** Started as root: who its workers run as, when not the front's workers' user and group (master/privileges.ts). */
+  readonly user?: Account;
+  readonly unixGroup?: Group;
 }
 
-const GROUP_SETTINGS = ['processes', 'threads', 'queueTimeout', 'workingDirectory'] as const;
+const GROUP_SETTINGS = ['processes', 'threads', 'queueTimeout', 'workingDirectory', 'user', 'unixGroup'] as const;
 type GroupSetting = (typeof GROUP_SETTINGS)[number];
 const FLAG: Record<GroupSetting, string> = {
   processes: 'processes',
   threads: 'threads',
   queueTimeout: 'queue-timeout',
   workingDirectory: 'working-directory',
+  user: 'user',
+  unixGroup: 'unix-group',
 };
+
+/** A setting as written in messages (an account by its name), and compared. */
+const shown = (value: AppConfig[GroupSetting]): string => JSON.stringify(typeof value === 'object' ? value.name : value);
 
 /**
  * Start-up checks (resolve.ts): a group's settings given by two of its apps must
@@ -59,9 +68,9 @@ export function checkGroups(apps: readonly AppConfig[]): void {
       first.set(app.group, settings);
       const earlier = settings.get(key);
       if (earlier === undefined) settings.set(key, app);
-      else if (earlier[key] !== value) {
+      else if (shown(earlier[key]) !== shown(value)) {
         throw new UsageError(
-          `${app.source}: ${FLAG[key]} ${JSON.stringify(value)} conflicts with ${earlier.source}'s ${JSON.stringify(earlier[key])} for group "${app.group}"; give it once, in either entry`,
+          `${app.source}: ${FLAG[key]} ${shown(value)} conflicts with ${earlier.source}'s ${shown(earlier[key])} for group "${app.group}"; give it once, in either entry`,
         );
       }
     }
@@ -87,6 +96,8 @@ export function processGroups(config: Config): ProcessGroup[] {
     const members = indexes.map((i) => config.apps[i]!);
     const given = <K extends GroupSetting>(key: K): AppConfig[K] | undefined => members.find((a) => a[key] !== undefined)?.[key];
     const processes = given('processes');
+    const user = given('user');
+    const unixGroup = given('unixGroup');
     return {
       name,
       apps: indexes,
@@ -95,6 +106,8 @@ export function processGroups(config: Config): ProcessGroup[] {
       queueTimeout: given('queueTimeout') ?? config.queueTimeout,
       workingDirectory: given('workingDirectory') ?? path.dirname(members[0]!.scriptPath),
       multiprocess: processes !== undefined || config.multiprocess,
+      ...(user !== undefined ? { user } : {}),
+      ...(unixGroup !== undefined ? { unixGroup } : {}),
     };
   });
 }

@@ -19,6 +19,7 @@ import { resolveStaticOptions, type StaticValues } from './static-options.js';
 import { workerIds } from './worker-access.js';
 import { resolveApps, type FileApp } from './apps.js';
 import { checkGroups } from './groups.js';
+import { checkGroupAccounts } from './group-accounts.js';
 import { resolveScript } from './script-path.js';
 
 export type RawOptions = Record<string, unknown>;
@@ -40,9 +41,11 @@ function describe(value: unknown): string {
 
 /** Validates each given option against its own schema; the first failure wins. */
 /** The apps, their process groups checked. */
-function resolveGroupedApps(...args: Parameters<typeof resolveApps>): ReturnType<typeof resolveApps> {
-  const apps = resolveApps(...args);
+function resolveGroupedApps(v: Record<string, unknown>, raw: RawOptions, mountPoint: string, ctx: ResolveContext): ReturnType<typeof resolveApps> {
+  const apps = resolveApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd);
   checkGroups(apps);
+  const front = workerIds(v, ctx.uid) ?? { uid: ctx.uid, gid: ctx.uid === 0 ? 0 : (process.getgid?.() ?? 0) };
+  checkGroupAccounts(apps, { uid: ctx.uid, allowRoot: v.allowRoot === true }, front);
   return apps;
 }
 
@@ -152,7 +155,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     serverRoot,
     serverHost: (v.serverName as string | undefined) ?? localName,
     mountPoint,
-    apps: resolveGroupedApps(v.mountApp as [string, string][], (raw.apps as FileApp[] | undefined) ?? [], mountPoint, ctx.cwd),
+    apps: resolveGroupedApps(v, raw, mountPoint, ctx),
     mountAppMatch: resolveMatchTemplates(v.mountAppMatch as [string, string][], debug, ctx.cwd),
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),

@@ -125,7 +125,7 @@ export class Arbiter {
       },
       answers,
       opts.socket,
-      opts.identity.env,
+      opts.identity,
     );
     this.groups = new GroupPools(
       opts.config,
@@ -242,7 +242,7 @@ export class Arbiter {
     const n = this.config.processes;
     const ready = `Ready: ${n} worker${n === 1 ? '' : 's'} serving ${serverUrls(this.config).join(' ')}`;
     // One write: the Ready line goes out with the banner, before whatever is logged next.
-    const groups = this.groups.list.map((p) => ({ name: p.group.name, apps: p.group.apps, kinds: p.kinds, config: p.config }));
+    const groups = this.groups.list.map((p) => ({ name: p.group.name, apps: p.group.apps, kinds: p.kinds, config: p.config, user: p.user }));
     logs.stdout(`${banner(this.config, messages[0]?.kind ?? 'tsgi', messages[0]?.inspector, this.opts.identity.banner, this.opts.dev, messages[0]?.appKinds, groups)}${ready}\n`);
     logs.startup(ready);
     logs.startupFinished();

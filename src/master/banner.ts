@@ -68,6 +68,8 @@ export interface BannerGroup {
   readonly apps: readonly number[];
   readonly kinds: readonly string[];
   readonly config: Config;
+  /** Who its workers run as, when its `apps` entry names its own user or Unix group (started as root). */
+  readonly user?: string;
 }
 
 /**
@@ -80,7 +82,7 @@ function appRows(config: Config, appKinds: readonly string[] = [], groups: reado
     const group = groups.find((g) => g.apps.includes(i));
     if (group !== undefined) {
       const kind = group.kinds[group.apps.indexOf(i)] ?? app.interface;
-      return ['Application', `${app.mount} -> ${app.scriptPath} (${kind}; process group ${group.name}: ${capacity(group.config)})`];
+      return ['Application', `${app.mount} -> ${app.scriptPath} (${kind}; process group ${group.name}: ${capacity(group.config)}${group.user ? `; runs as ${group.user}` : ''})`];
     }
     const where = config.debugMode ? 'in the one debug process, its own module' : groups.length > 0 ? 'in the main process group' : 'in the same workers';
     return ['Application', `${app.mount} -> ${app.scriptPath} (${appKinds[i] ?? app.interface}; ${where})`];

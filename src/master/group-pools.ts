@@ -13,7 +13,7 @@ import { groupSocketPaths, groupView, processGroups, type ProcessGroup } from '.
 import type { ReadyMessage, ServerPhase } from '../ipc/messages.js';
 import { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
-import type { WorkerIdentity } from './privileges.js';
+import { groupIdentity, type WorkerIdentity } from './privileges.js';
 import { Supervisor, type PoolHooks } from './supervisor.js';
 import type { MasterAnswers } from './worker-messages.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -28,6 +28,8 @@ export interface GroupPool {
   readonly files: Set<string>;
   /** Its apps' interfaces as its workers found them, in group order (the banner). */
   readonly kinds: string[];
+  /** Who its workers run as, when the group names its own user or Unix group (the banner). */
+  readonly user?: string;
 }
 
 /** The main pool's Config with each group's socket, and the groups; unchanged without groups. */
@@ -66,6 +68,7 @@ export class GroupPools {
         const socket = ListeningSockets.ofPath(front.groupSockets![group.name]!, owner);
         const files = new Set<string>();
         const kinds: string[] = [];
+        const account = groupIdentity(identity, group);
         const supervisor = new Supervisor(config, logs, {
           exited: hooks.exited,
           loaded: (messages) => {
@@ -73,8 +76,8 @@ export class GroupPools {
             kinds.splice(0, kinds.length, messages[0]?.kind ?? 'tsgi', ...(messages[0]?.appKinds ?? []));
             hooks.loaded(messages);
           },
-        }, answers, socket, identity.env, group.name);
-        made.push({ group, config, socket, files, kinds, supervisor });
+        }, answers, socket, account, group.name);
+        made.push({ group, config, socket, files, kinds, supervisor, ...(account !== identity ? { user: account.banner } : {}) });
       }
     } catch (err) {
       for (const pool of made) pool.socket.close();

@@ -181,7 +181,7 @@ export class MatchApps {
         this.hooks.loaded(messages);
         this.hooks.watch(this.front.reloadOnChanges ? [...files] : [script]);
       },
-    }, this.answers, socket, this.identity.env, name);
+    }, this.answers, socket, this.identity, name);
     supervisor.announce(this.phase);
     const app: MatchApp = { script, name, rule, config, supervisor, socket, files, state: 'starting', started: Promise.resolve({ socketPath, group: name }), lastUsed: performance.now() };
     this.live.set(script, app);

@@ -5,6 +5,8 @@
  * fork, and libuv drops the supplementary groups. Not started as root, the
  * options are ignored with a warning, as in mod_wsgi-express.
  */
+import { groupIds } from '../config/group-accounts.js';
+import type { ProcessGroup } from '../config/groups.js';
 import type { Config } from '../config/schema.js';
 import type { Log } from '../logging/log.js';
 
@@ -37,4 +39,17 @@ export function workerIdentity(config: Config, log: Log): WorkerIdentity {
   const groupText = group ? `${group.name} (gid ${gid})` : `gid ${gid}`;
   const warning = uid === 0 ? ' (WARNING: the workers run the application as root)' : '';
   return { uid, gid, env, banner: `${user?.name ?? 'root'} (uid ${uid}), group ${groupText}${warning}` };
+}
+
+/**
+ * Who a process group's workers run as: the front workers' identity, unless the
+ * group names its own user or Unix group (an `apps` entry's `user`, `unix-group`;
+ * the command line refuses them unless the server starts as root).
+ */
+export function groupIdentity(front: WorkerIdentity, group: ProcessGroup): WorkerIdentity {
+  if (!isRoot() || (group.user === undefined && group.unixGroup === undefined)) return front;
+  const { uid, gid } = groupIds(group.user, group.unixGroup, { uid: front.uid ?? 0, gid: front.gid ?? 0 });
+  const env = group.user ? { HOME: group.user.home, USER: group.user.name, LOGNAME: group.user.name } : front.env;
+  const name = group.user?.name ?? front.env.USER ?? 'root';
+  return { uid, gid, env, banner: `${name} (uid ${uid}), group ${group.unixGroup ? `${group.unixGroup.name} (gid ${gid})` : `gid ${gid}`}` };
 }

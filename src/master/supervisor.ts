@@ -21,7 +21,7 @@ import { makeLog, type Log } from '../logging/log.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { PoolTotals } from './pool-totals.js';
 import { stuckStack, watchdogEnabled } from './stuck-worker.js';
-import { forkWorker, WorkerHandle, type WorkerMessageSink } from './worker-handle.js';
+import { forkWorker, WorkerHandle, type WorkerAccount, type WorkerMessageSink } from './worker-handle.js';
 import { dispatchTo, workerMessageHandlers, type MasterAnswers } from './worker-messages.js';
 
 /** Back-off for workers that fail to start: 0.5 s, 1 s, 2 s ... at most 30 s; reset by one that starts. */
@@ -89,8 +89,8 @@ export class Supervisor {
     answers: MasterAnswers,
     /** The listening socket the master owns and lends to each worker, when it owns one. */
     private readonly socket?: ListeningSockets,
-    /** Extra environment for every worker (HOME, USER, LOGNAME with --user). */
-    private readonly workerEnv: Readonly<Record<string, string>> = {},
+    /** Who its workers run as: HOME, USER, LOGNAME and the ids with --user, or a process group's own account. */
+    private readonly account: WorkerAccount = { env: {} },
     /** A process group's pool (config/groups.ts): its name starts each of its log lines. */
     readonly group?: string,
   ) {
@@ -440,7 +440,7 @@ export class Supervisor {
   }
 
   private spawn(generation: number): WorkerHandle {
-    const worker = forkWorker(this.config, this.socket, this.phase, this.workerEnv);
+    const worker = forkWorker(this.config, this.socket, this.phase, this.account);
     const handle = new WorkerHandle(worker, generation, this.config, this.logs, this.sink);
     this.handles.set(worker, handle);
     // Only node:cluster's round-robin hands connections over: the main port unless the socket is

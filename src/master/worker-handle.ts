@@ -216,15 +216,32 @@ export class WorkerHandle {
   }
 }
 
+/** Who a worker runs as: HOME, USER and LOGNAME, and the ids when the master switches them (started as root). */
+export interface WorkerAccount {
+  readonly env: Readonly<Record<string, string>>;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 /** With `socket`, the worker borrows the master's listening socket instead of binding through node:cluster. */
 export function forkWorker(
   config: Config,
   socket: ListeningSockets | undefined,
   phase: ServerPhase,
-  extraEnv: Readonly<Record<string, string>> = {},
+  account: WorkerAccount = { env: {} },
 ): Worker {
-  const env: Record<string, string> = { ...extraEnv, TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
+  const env: Record<string, string> = { ...account.env, TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
   if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
   if (watchdogEnabled(config)) env[WATCHDOG_FD_ENV] = String(WATCHDOG_FD);
-  return cluster.fork(env);
+  const settings = cluster.settings;
+  if (account.uid === undefined || (account.uid === settings.uid && account.gid === settings.gid)) return cluster.fork(env);
+  // A process group with an account of its own: node:cluster forks with its settings' ids,
+  // read synchronously by fork(), so they are this worker's for that one call.
+  const writable = cluster as { settings: typeof settings };
+  writable.settings = { ...settings, uid: account.uid, gid: account.gid };
+  try {
+    return cluster.fork(env);
+  } finally {
+    writable.settings = settings;
+  }
 }

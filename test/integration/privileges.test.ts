@@ -3,7 +3,7 @@
 // elsewhere these tests are skipped, saying why.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,10 +32,22 @@ interface Identity {
   home?: string;
   user?: string;
   logname?: string;
+  cwd: string;
+  read?: boolean;
+  code?: string;
 }
 
 const whoami = async (server: RunningServer, query = ''): Promise<Identity> =>
   JSON.parse(await request(`${server.url}${query}`).then((r) => r.body.text())) as Identity;
+
+/** A --config file in the test's directory (which every user may read), holding `config`. */
+function configFile(name: string, config: object): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+const nobodyIds = () => ({ uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) });
 
 function statusIds(pid: number): { uid: number; gid: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -178,6 +190,104 @@ describe('--user and --group, started as root', { skip, timeout: 180_000 }, () =
   });
 });
 
+describe("a process group's own user and Unix group (apps: user, unix-group), started as root", { skip, timeout: 180_000 }, () => {
+  let server: RunningServer;
+  let nobody: { uid: number; gid: number };
+  before(async () => {
+    if (!root) return;
+    nobody = nobodyIds();
+    const file = configFile('groups.json', {
+      script: APP,
+      user: USER,
+      'startup-timeout': 90,
+      apps: [
+        { mount: '/g', script: APP, user: 'nobody' },
+        { mount: '/u', script: APP, 'unix-group': GROUP },
+      ],
+    });
+    server = await startServer(['--config', file], { readyTimeoutMs: 90_000 });
+  });
+
+  it('each group runs as its own account, HOME, USER and LOGNAME its user\'s; the front as --user; the banner says so', async () => {
+    const front = await whoami(server);
+    assert.deepEqual([front.uid, front.gid, front.user], [uid, userGid, USER]);
+    const g = await whoami(server, 'g/');
+    assert.deepEqual([g.uid, g.gid, g.groups, g.user, g.logname], [nobody.uid, nobody.gid, [nobody.gid], 'nobody', 'nobody']);
+    assert.deepEqual(statusIds(g.pid), nobody);
+    assert.equal(g.cwd, path.dirname(APP));
+    const u = await whoami(server, 'u/');
+    assert.deepEqual([u.uid, u.gid, u.user], [uid, otherGid, USER]);
+    assert.match(server.output(), new RegExp(`/g -> \\S+identity\\.ts \\(tsgi; process group /g: .*; runs as nobody \\(uid ${nobody.uid}\\), group gid ${nobody.gid}\\)`));
+    assert.match(server.output(), new RegExp(`/u -> \\S+identity\\.ts \\(tsgi; process group /u: .*; runs as ${USER} \\(uid ${uid}\\), group ${GROUP} \\(gid ${otherGid}\\)\\)`));
+  });
+
+  it('files: each group reads what its own user may, and not what only the other may', async () => {
+    const mine = path.join(dir, 'front-only');
+    const theirs = path.join(dir, 'nobody-only');
+    writeFileSync(mine, 'front\n', { mode: 0o600 });
+    writeFileSync(theirs, 'nobody\n', { mode: 0o600 });
+    chownSync(mine, uid, userGid);
+    chownSync(theirs, nobody.uid, nobody.gid);
+    const ask = async (prefix: string, file: string) => {
+      const me = await whoami(server, `${prefix}read?path=${encodeURIComponent(file)}`);
+      return me.read ? 'read' : me.code;
+    };
+    assert.deepEqual([await ask('', mine), await ask('', theirs)], ['read', 'EACCES']);
+    assert.deepEqual([await ask('g/', mine), await ask('g/', theirs)], ['EACCES', 'read']);
+    // What the group writes is its user's.
+    const written = path.join(dir, 'written-by-g');
+    await whoami(server, `g/write?path=${encodeURIComponent(written)}`);
+    assert.deepEqual([statSync(written).uid, statSync(written).gid], [nobody.uid, nobody.gid]);
+  });
+
+  it("the group's socket belongs to the front's user, mode 0600: the front connects, the group's user cannot", async () => {
+    const serverRoot = /^Server Root {8}: (.+)$/m.exec(server.output())![1]!;
+    const sockets = execFileSync('find', [serverRoot, '/tmp', '-maxdepth', '1', '-name', `*group-*.sock`, '-uid', String(uid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    assert.ok(sockets.length >= 2, `${serverRoot}: ${sockets.join(' ')}`);
+    for (const socket of sockets.filter((s) => s.startsWith(serverRoot))) {
+      const st = statSync(socket);
+      assert.ok(st.isSocket(), socket);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [uid, userGid, 0o600], socket);
+      const tryConnect = `require('node:net').connect(process.argv[1]).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+      const asNobody = execFileSync(process.execPath, ['-e', tryConnect, socket], { uid: nobody.uid, gid: nobody.gid, encoding: 'utf8', env: {} }).trim();
+      assert.equal(asNobody, 'EACCES', socket);
+      const asFront = execFileSync(process.execPath, ['-e', tryConnect, socket], { uid, gid: userGid, encoding: 'utf8', env: {} }).trim();
+      assert.equal(asFront, 'connected', socket);
+    }
+  });
+
+  it("the group's output reaches the server's log, and a replacement worker runs as the group's user too", async () => {
+    const first = await whoami(server, 'g/log?text=written-as-nobody-7');
+    await server.waitFor(/written-as-nobody-7/);
+    process.kill(first.pid, 'SIGKILL');
+    await server.waitFor(/died \(signal SIGKILL\)/);
+    let next: Identity | undefined;
+    for (let i = 0; i < 100 && (!next || next.pid === first.pid); i++) next = await whoami(server, 'g/').catch(() => undefined);
+    assert.ok(next && next.pid !== first.pid);
+    assert.deepEqual([next.uid, next.gid], [nobody.uid, nobody.gid]);
+  });
+
+  it('refused at start (exit 2, naming the key): user root without --allow-root, a script the group\'s user cannot read', async () => {
+    const asRoot = await runCli(['start-server', '--config', configFile('root.json', { script: APP, apps: [{ mount: '/r', script: APP, user: 'root' }] })]);
+    assert.equal(asRoot.code, 2, asRoot.output);
+    assert.match(asRoot.output, /root\.json: apps\[0\]: user root: the group's workers would run the application as root; give --allow-root/);
+    const hidden = path.join(dir, 'hidden');
+    mkdirSync(hidden, { mode: 0o700 });
+    const script = path.join(hidden, 'app.ts');
+    writeFileSync(script, readFileSync(APP));
+    const unreadable = await runCli(['start-server', '--config', configFile('hidden.json', { script: APP, apps: [{ mount: '/h', script, user: 'nobody' }] })]);
+    assert.equal(unreadable.code, 2, unreadable.output);
+    assert.match(unreadable.output, /hidden\.json: apps\[0\]: script \S+app\.ts: cannot be read by user nobody/);
+  });
+
+  it('not started as root: a group with its own user is refused, saying why', async () => {
+    const file = configFile('not-root.json', { script: APP, apps: [{ mount: '/g', script: APP, user: 'nobody' }] });
+    const run = await runCli(['start-server', '--config', file], { uid, gid: userGid, env: { HOME: dir } });
+    assert.equal(run.code, 2, run.output);
+    assert.match(run.output, /not-root\.json: apps\[0\]: user nobody: a process group can run as another user or group only when the server is started as root \(it was started as uid \d+\)/);
+  });
+});
+
 describe('--user and --group: bad input', () => {
   for (const [args, message] of [
     [['--user', 'no-such-user-here'], /--user names no user on this system/],
@@ -188,6 +298,23 @@ describe('--user and --group: bad input', () => {
       const run = await runCli(['start-server', APP, ...args]);
       assert.equal(run.code, 2, run.output);
       assert.match(run.output, message);
+    });
+  }
+
+  for (const [entry, message] of [
+    [{ user: 'no-such-user-here' }, /bad\.json: apps\[0\]: user names no user on this system/],
+    [{ 'unix-group': 'no-such-group-here' }, /bad\.json: apps\[0\]: unix-group names no group on this system/],
+  ] as const) {
+    it(`an apps entry's ${Object.keys(entry)[0]} that names nothing: exit 2 naming the key`, async () => {
+      const bad = await mkdtemp(path.join(tmpdir(), 'tsgi-privileges-bad-'));
+      try {
+        writeFileSync(path.join(bad, 'bad.json'), JSON.stringify({ script: APP, apps: [{ mount: '/x', script: APP, ...entry }] }));
+        const run = await runCli(['start-server', '--config', path.join(bad, 'bad.json')]);
+        assert.equal(run.code, 2, run.output);
+        assert.match(run.output, message);
+      } finally {
+        await rm(bad, { recursive: true, force: true });
+      }
     });
   }
 });
