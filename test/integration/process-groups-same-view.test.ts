@@ -78,32 +78,32 @@ let dir: string;
 let server: RunningServer;
 
 useTestPki();
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'same-view-'));
-  const view = (name: string) => fixture(`groups/view-${name}.ts`);
-  writeFileSync(path.join(dir, 'site.json'), JSON.stringify({
-    script: view('tsgi'),
-    'mount-point': '/d',
-    processes: 1,
-    'startup-timeout': 90,
-    apps: [
-      { mount: '/h', script: view('tsgi') },
-      { mount: '/df', script: view('fetch'), group: 'main' },
-      { mount: '/hf', script: view('fetch') },
-      { mount: '/dn', script: view('node'), group: 'main' },
-      { mount: '/hn', script: view('node') },
-    ],
-  }));
-  server = await startServer(['--config', path.join(dir, 'site.json'), ...certArgs(), '--ssl-environment',
-    '--ssl-ca-certificate-file', pki.caCert, '--ssl-verify-client', '/required'], { readyTimeoutMs: 90_000 });
-});
-
 after(() => {
   killAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('an app behind the hop sees what the same app served directly sees', { timeout: 120_000 }, () => {
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'same-view-'));
+    const view = (name: string) => fixture(`groups/view-${name}.ts`);
+    writeFileSync(path.join(dir, 'site.json'), JSON.stringify({
+      script: view('tsgi'),
+      'mount-point': '/d',
+      processes: 1,
+      'startup-timeout': 90,
+      apps: [
+        { mount: '/h', script: view('tsgi') },
+        { mount: '/df', script: view('fetch'), group: 'main' },
+        { mount: '/hf', script: view('fetch') },
+        { mount: '/dn', script: view('node'), group: 'main' },
+        { mount: '/hn', script: view('node') },
+      ],
+    }));
+    server = await startServer(['--config', path.join(dir, 'site.json'), ...certArgs(), '--ssl-environment',
+      '--ssl-ca-certificate-file', pki.caCert, '--ssl-verify-client', '/required'], { readyTimeoutMs: 90_000 });
+  });
+
   it('over HTTP: the environ, the Request, req.socket (REMOTE_PORT, ports, addresses) and the client\'s own headers', async () => {
     const client = new Client(`http://127.0.0.1:${server.port}`, { pipelining: 1 });
     try {
