@@ -37,6 +37,16 @@ export const SCENARIOS = [
     servers: ['tsgi', 'tsgi-group-hop'],
   },
   {
+    // Issue 26: fetch apps against their own servers. tsgi-fetch's reference is the bare
+    // node:http cluster (the plain fetch hello's target, >= 0.85); tsgi-hono's is the same
+    // Hono app under @hono/node-server on a cluster of the same size (>= 0.95).
+    name: 'fetch-apps',
+    title: 'fetch apps (hello world, keep-alive): a plain fetch app vs bare node:http, Hono vs @hono/node-server',
+    path: '/',
+    connections: 50,
+    servers: ['bare-cluster', 'tsgi-fetch', ...optional('tsgi-fetch-ref'), 'hono-node-server', 'tsgi-hono', ...optional('tsgi-hono-ref')],
+  },
+  {
     name: 'no-keepalive',
     title: 'no keep-alive (Connection: close, a new connection per request)',
     path: '/',

@@ -134,6 +134,9 @@ export const SERVERS = {
   'tsgi-threads1': { label: 'tsgi-express, TSGI app, --threads 1', command: tsgi('bench/apps/hello.ts', '--threads', '1') },
   'tsgi-fetch': { label: 'tsgi-express, fetch app', command: tsgi('bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' },
   'bare-fetch': { label: 'fetch app on a bare node:http bridge cluster', command: bare('bench/servers/fetch-bridge.mjs') },
+  // Issue 26: the same Hono app under tsgi-express and under @hono/node-server on a node:cluster.
+  'tsgi-hono': { label: 'tsgi-express, Hono app', command: tsgi('bench/apps/hono-hello.mjs'), pair: 'hono-node-server' },
+  'hono-node-server': { label: `Hono app under @hono/node-server on a node:cluster (${PROCESSES} workers)`, command: bare('bench/servers/hono-node-server.mjs') },
   'tsgi-express-app': { label: 'tsgi-express, Express app', command: tsgi('bench/apps/express-hello.mjs'), pair: 'bare-express' },
   'bare-express': { label: 'Express app on its own cluster', command: bare('bench/servers/express-cluster.mjs') },
   'bare-https': { label: `bare node:https cluster (${PROCESSES} workers), same certificate`, command: bareTls('bench/servers/bare-https-cluster.mjs') },
@@ -178,6 +181,7 @@ if (which('nginx')) {
 if (process.env.BENCH_REF_CLI) {
   SERVERS['tsgi-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, TSGI app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/hello.ts') };
   SERVERS['tsgi-fetch-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, fetch app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/fetch-hello.mjs'), pair: 'bare-fetch' };
+  SERVERS['tsgi-hono-ref'] = { label: `tsgi-express from ${process.env.BENCH_REF_CLI}, Hono app`, command: tsgiWith(process.env.BENCH_REF_CLI, 'bench/apps/hono-hello.mjs'), pair: 'hono-node-server' };
 }
 
 if (gunicorn) {

@@ -139,6 +139,19 @@ export function checkTargets(results, startup) {
       if (nk[name]) add(`(accept) bare cluster, ${what}, over round-robin`, (nk[name].rps / ref.rps).toFixed(2) + roundRange(nk[name].roundsRps, ref.roundsRps), null);
     }
   }
+  // Issue 26: fetch apps. A plain fetch hello against bare node:http (not the bridge), and
+  // the same Hono app against @hono/node-server on a cluster of the same size.
+  const fa = results['fetch-apps'] ?? {};
+  for (const [ours, ref, what, min] of [
+    ['tsgi-fetch', 'bare-cluster', 'plain fetch hello req/s >= 0.85 x bare node:http cluster', 0.85],
+    ['tsgi-hono', 'hono-node-server', 'Hono hello req/s >= 0.95 x the same app under @hono/node-server', 0.95],
+  ]) {
+    if (!fa[ours] || !fa[ref]) continue;
+    const r = fa[ours].rps / fa[ref].rps;
+    add(what, r.toFixed(2) + roundRange(fa[ours].roundsRps, fa[ref].roundsRps), r >= min);
+    const e = fa[ref].cpuPerReqUs / fa[ours].cpuPerReqUs;
+    add(`(CPU) ${what.replace('req/s', 'CPU efficiency')}`, e.toFixed(2) + roundRange(fa[ref].roundsCpuUs, fa[ours].roundsCpuUs), e >= min);
+  }
   // Issue 26: large bodies at the bare cluster's speed.
   for (const [scenario, what] of [['64k', '64 KiB response'], ['upload', '1 MiB upload']]) {
     const s = results[scenario] ?? {};
