@@ -4,6 +4,7 @@
  * out in one write with a Content-Length instead of chunked.
  */
 import type { ServerResponse } from 'node:http';
+import { fastParts, type ResponseParts } from './fetch-fast-response.js';
 
 /** Also accepts a Response from another realm or an undici package copy. */
 export function isResponse(value: unknown): value is Response {
@@ -19,6 +20,13 @@ export function isResponse(value: unknown): value is Response {
  * sent beside our own Content-Length, that would make the framing ambiguous.
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+/** The pairs a FastResponse was given, less the server's own headers; a fresh list (a Response may be returned twice). */
+function ownPairs(flat: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!HOP_BY_HOP.has(flat[i]!)) out.push(flat[i]!, flat[i + 1]!);
+  return out;
+}
 
 /** Flat [name, value, ...] list for writeHead; Set-Cookie values stay separate lines. */
 function flatHeaders(headers: Headers): string[] {
@@ -106,8 +114,39 @@ function wholeBody(response: Response): Chunk | undefined {
   return source;
 }
 
-/** Sends status, headers and the whole body; rejects if the body stream fails. */
-export async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
+/** A FastResponse nothing made into undici's: status, headers and body written from its parts, in one go. */
+function sendParts(parts: ResponseParts, res: ServerResponse): void {
+  const status = parts.status;
+  const headers = parts.headers === undefined ? ownPairs(parts.flat!) : flatHeaders(parts.headers);
+  const bodiless = res.req.method === 'HEAD' || status === 204 || status === 304;
+  const body = bodiless ? null : parts.body;
+  // As for any other Response: a length, unless the app gave one or no body may follow.
+  if (!bodiless && !hasName(headers, 'content-length')) headers.push('content-length', body === null ? '0' : String(byteLength(body)));
+  res.writeHead(status, parts.statusText || undefined, headers);
+  if (body === null) res.end();
+  else res.end(body);
+}
+
+/**
+ * Sends status, headers and the whole body. A FastResponse's parts are written at
+ * once (undefined returned; a bad header throws); any other Response through
+ * `sendStream`, whose promise rejects if the body stream fails.
+ */
+export function sendResponse(response: Response, res: ServerResponse): Promise<void> | undefined {
+  const parts = fastParts(response);
+  if (parts !== undefined) {
+    sendParts(parts, res);
+    return undefined;
+  }
+  return sendStream(response, res);
+}
+
+/** The server-side reading of a Response body: cancels it, unless it is only parts (nothing to cancel). */
+export function discardResponse(response: Response): void {
+  if (fastParts(response) === undefined) response.body?.cancel().catch(() => {});
+}
+
+async function sendStream(response: Response, res: ServerResponse): Promise<void> {
   const status = response.status;
   const reason = response.statusText || undefined;
   const headers = flatHeaders(response.headers);
