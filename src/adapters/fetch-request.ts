@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ListenerInfo, RequestContext } from '../pipeline/context.js';
 import { absoluteForm, requestScheme } from '../pipeline/request-view.js';
 import { requestSignal } from '../pipeline/request-signal.js';
+import { inspect } from 'node:util';
 import { requestBody } from './request-body.js';
 
 /** Only these may carry no body; every other method streams whatever the client sends. */
@@ -118,17 +119,140 @@ if (kSignal !== undefined) {
   });
 }
 
-/** Throws TypeError when the Host header cannot form a URL (the caller answers 400). */
-export function toRequest(ctx: RequestContext): Request {
+/** The undici Request for a facade: URL, headers (the app's copy if it made one) and the streamed body. */
+function nativeRequest(ctx: RequestContext, url: string, headers: Headers | undefined): Request {
   const { req, res } = ctx;
   const init: RequestInit & { duplex?: 'half' } = {
     method: req.method,
-    headers: headerPairs(req.rawHeaders),
+    headers: headers ?? headerPairs(req.rawHeaders),
   };
   if (kSignal === undefined) init.signal = requestSignal(res);
   if (hasBody(req)) {
     init.body = requestBody(req, res);
     init.duplex = 'half';
   }
-  return new ServerRequest(publicUrl(req, ctx.listener, requestScheme(ctx, ctx.listener.scheme), ctx.forwarded?.host), init, res);
+  return new ServerRequest(url, init, res);
+}
+
+/** Methods `new Request()` refuses (Fetch standard, "forbidden method"); CONNECT never gets here. */
+export const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK']);
+
+/** A request target undici's URL parser would give back unchanged (no escaping, no dot segments, no fragment). */
+const PLAIN_TARGET = /^\/[!$&(-;=?-[\]_a-z~]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+/** A lower-case host name whose last label is not a number, or a canonical IPv4 address; a port that is not the scheme's default. */
+const PLAIN_HOST = /^(?:(?:[a-z0-9_-]+\.)*[a-z][a-z0-9_-]*\.?|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::[1-9]\d{0,4})?$/;
+
+/** `publicUrl` as `new Request(url).url` would read it: checked cheaply, parsed only when it might change. Throws TypeError. */
+function requestUrl(url: string, scheme: string, host: string | undefined, target: string): string {
+  if (host !== undefined && PLAIN_HOST.test(host) && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) {
+    const colon = host.lastIndexOf(':');
+    if (colon < 0) return url;
+    const port = host.slice(colon + 1);
+    // URL drops the scheme's default port and refuses one out of range.
+    if (port !== (scheme === 'https' ? '443' : '80') && Number(port) <= 65535) return url;
+  }
+  return new URL(url).href;
+}
+
+const STATE = Symbol('tsgi-express.request-facade');
+
+interface FacadeState {
+  ctx: RequestContext;
+  url: string;
+  headers: Headers | undefined;
+  native: Request | undefined;
+}
+
+type Facade = { [STATE]: FacadeState };
+
+function nativeOf(state: FacadeState): Request {
+  return (state.native ??= nativeRequest(state.ctx, state.url, state.headers));
+}
+
+/** The undici Request behind a facade (made now if need be); anything else as it is. */
+export function unwrapRequest<T>(value: T): T | Request {
+  const state = (value as Partial<Facade> | null | undefined)?.[STATE];
+  return state === undefined ? value : nativeOf(state);
+}
+
+/**
+ * The Request the fetch adapter hands the app: method, url, headers and signal answer
+ * from the IncomingMessage; the undici Request (and the body stream) is made when
+ * anything else is asked for (body, text(), clone(), bodyUsed after...), once, and
+ * answers from then on. `request instanceof Request` is true (its prototype is
+ * Request.prototype's heir, and the global `Request`, fetch-globals.ts, says so);
+ * `new Request(request)` and `fetch(request)` take the undici Request behind it.
+ */
+class RequestFacade {
+  declare [STATE]: FacadeState;
+
+  constructor(state: FacadeState) {
+    this[STATE] = state;
+  }
+
+  get method(): string {
+    return this[STATE].ctx.req.method!;
+  }
+
+  get url(): string {
+    return this[STATE].url;
+  }
+
+  get headers(): Headers {
+    const state = this[STATE];
+    if (state.headers === undefined) {
+      state.headers = state.native !== undefined ? state.native.headers : new Headers(headerPairs(state.ctx.req.rawHeaders));
+    }
+    return state.headers;
+  }
+
+  get signal(): AbortSignal {
+    const state = this[STATE];
+    return state.native !== undefined ? state.native.signal : requestSignal(state.ctx.res);
+  }
+
+  get bodyUsed(): boolean {
+    const state = this[STATE];
+    return state.native !== undefined && state.native.bodyUsed;
+  }
+
+  [inspect.custom](depth: number, options: object): string {
+    const state = this[STATE];
+    if (state.native !== undefined) return inspect(state.native, options);
+    return `Request ${inspect({ method: this.method, url: this.url, headers: this.headers }, { ...options, depth: depth < 0 ? 0 : depth })}`;
+  }
+}
+
+// Everything else a Request has (body, text(), clone(), cache...; whatever a later Node
+// adds) answers from the undici Request, through its own class (ServerRequest's clone()).
+const OWN = new Set(Object.getOwnPropertyNames(RequestFacade.prototype));
+for (const name of Object.getOwnPropertyNames(Request.prototype)) {
+  if (OWN.has(name)) continue;
+  const desc = Object.getOwnPropertyDescriptor(Request.prototype, name)!;
+  const native = (facade: Facade) => nativeOf(facade[STATE]) as unknown as Record<string, any>;
+  if (desc.get !== undefined) {
+    Object.defineProperty(RequestFacade.prototype, name, { configurable: true, enumerable: desc.enumerable, get(this: Facade) { return native(this)[name]; } });
+  } else if (typeof desc.value === 'function') {
+    Object.defineProperty(RequestFacade.prototype, name, {
+      configurable: true,
+      enumerable: desc.enumerable,
+      writable: true,
+      value: { [name](this: Facade, ...args: unknown[]) { return native(this)[name](...args); } }[name],
+    });
+  }
+}
+Object.setPrototypeOf(RequestFacade.prototype, Request.prototype);
+
+/** Throws TypeError when the method or the Host header cannot form a Request (the caller answers 405 or 400). */
+export function toRequest(ctx: RequestContext): Request {
+  const { req } = ctx;
+  const method = req.method ?? 'GET';
+  if (FORBIDDEN_METHODS.has(method)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
+  const scheme = requestScheme(ctx, ctx.listener.scheme);
+  const url = publicUrl(req, ctx.listener, scheme, ctx.forwarded?.host);
+  const target = req.url ?? '/';
+  const host = target.charCodeAt(0) === 47 ? req.headers.host : undefined;
+  const state: FacadeState = { ctx, url: requestUrl(url, scheme, host, target), headers: undefined, native: undefined };
+  return new RequestFacade(state) as unknown as Request;
 }

@@ -13,8 +13,9 @@ import { isAbandoned } from '../pipeline/request-signal.js';
 import { buildEnviron } from '../tsgi/environ.js';
 import { presentClient } from './client-socket.js';
 import { requestErrors } from './request-errors.js';
-import { isResponse, sendResponse } from './fetch-response.js';
-import { toRequest } from './fetch-request.js';
+import { discardResponse, isResponse, sendResponse } from './fetch-response.js';
+import { FORBIDDEN_METHODS, toRequest } from './fetch-request.js';
+import { installFetchGlobals } from './fetch-globals.js';
 import type { InterfaceOptions } from './options.js';
 import { lazyInput } from './stream-input.js';
 
@@ -28,9 +29,6 @@ export interface FetchExtension {
   took(ctx: RequestContext): boolean;
 }
 
-/** Methods `new Request()` refuses (Fetch standard, "forbidden method"); CONNECT never gets here. */
-const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK']);
-
 function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
@@ -39,6 +37,7 @@ function describe(value: unknown): string {
 
 export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOptions, extension?: FetchExtension): AppHandler {
   const { server, log, debugMode, guard } = opts;
+  installFetchGlobals();
 
   const fail = (ctx: RequestContext, err: unknown, phase: AppPhase = 'call') => {
     // The request's body failed: the server answered and closes the connection itself.
@@ -55,7 +54,7 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
     if (extension?.took(ctx)) return;
     // The server already answered (--request-timeout, a failed request body): the app's Response is dropped.
     if (isAbandoned(ctx.res)) {
-      if (isResponse(result)) result.body?.cancel().catch(() => {});
+      if (isResponse(result)) discardResponse(result);
       return;
     }
     if (!isResponse(result)) {
@@ -65,7 +64,13 @@ export function createFetchHandler(fetchFn: FetchFunction, opts: InterfaceOption
       // Response.error() (status 0) means "network error": the app has no answer to give.
       return fail(ctx, new TypeError(`the fetch handler returned a Response with status ${result.status}`));
     }
-    sendResponse(result, ctx.res).catch((err: unknown) => fail(ctx, err, 'body'));
+    let sending: Promise<void> | undefined;
+    try {
+      sending = sendResponse(result, ctx.res);
+    } catch (err) {
+      return fail(ctx, err, 'body');
+    }
+    sending?.catch((err: unknown) => fail(ctx, err, 'body'));
   };
 
   return (ctx) => {
