@@ -44,36 +44,57 @@ function groupPids(pgid) {
   return out.split('\n').map((s) => Number(s.trim())).filter(Boolean);
 }
 
-const control = (flag, pid) => execFileSync('callgrind_control', [flag, String(pid)], { stdio: 'ignore' });
+/** vgdb finds a process by a file named after $HOST as the process saw it: give callgrind_control the server's. */
+function control(flag, pid, serverEnv) {
+  const env = { ...process.env };
+  if (serverEnv?.HOST === undefined) delete env.HOST;
+  else env.HOST = serverEnv.HOST;
+  execFileSync('callgrind_control', [flag, String(pid)], { stdio: 'ignore', env });
+}
 
 for (const name of names) {
   const spec = SERVERS[name];
   if (!spec) throw new Error(`no server ${name}`);
   const dir = mkdtempSync(join(os.tmpdir(), 'tsgi-insn-'));
-  const port = await freePort();
-  const { cmd, args, env } = spec.command(port);
-  const server = await startServer({
-    cmd: 'valgrind',
-    args: ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
-    env: { ...env, PROCESSES: '1' },
-    cwd: ROOT,
-    logFile: join(dir, 'server.log'),
-    ready: spec.ready,
-    timeoutMs: 600_000,
-  });
+  // The port is free when picked; a slow start under valgrind leaves time for another
+  // process to take it: start again on another.
+  let port;
+  let server;
+  let env;
+  for (let attempt = 1; server === undefined; attempt++) {
+    port = await freePort();
+    const { cmd, args: given, env: serverEnv } = spec.command(port);
+    env = serverEnv;
+    // A worker under valgrind takes minutes to load its app.
+    const args = given.includes('start-server') ? [...given, '--startup-timeout', '900'] : given;
+    try {
+      server = await startServer({
+        cmd: 'valgrind',
+        args: ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
+        env: { ...env, PROCESSES: '1' },
+        cwd: ROOT,
+        logFile: join(dir, 'server.log'),
+        ready: spec.ready,
+        timeoutMs: 900_000,
+      });
+    } catch (err) {
+      if (attempt === 3 || !/EADDRINUSE/.test(err.message)) throw err;
+    }
+  }
   try {
     await drive(port, Number(opts.warm));
     const pids = groupPids(server.pid);
-    for (const pid of pids) try { control('-z', pid); } catch {}
+    for (const pid of pids) try { control('-z', pid, env); } catch {}
     const before = new Set(readdirSync(dir));
     await drive(port, Number(opts.requests));
-    for (const pid of pids) try { control('-d', pid); } catch {}
+    for (const pid of pids) try { control('-d', pid, env); } catch {}
     let total = 0;
     for (const file of readdirSync(dir)) {
       if (before.has(file) || !/^cg\.\d+\.\d+$/.test(file)) continue;
       const m = /^summary: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
       if (m) total += Number(m[1]);
     }
+    if (total === 0) throw new Error(`${name}: no callgrind dump was written (callgrind_control failed)`);
     process.stdout.write(`${name.padEnd(18)} ${Math.round(total / Number(opts.requests)).toLocaleString('en').padStart(10)} instructions/request (${opts.requests} requests after ${opts.warm}, ${opts.path})\n`);
   } finally {
     await server.stop();

@@ -143,14 +143,29 @@ const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
 /** A lower-case host name whose last label is not a number, or a canonical IPv4 address; a port that is not the scheme's default. */
 const PLAIN_HOST = /^(?:(?:[a-z0-9_-]+\.)*[a-z][a-z0-9_-]*\.?|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::[1-9]\d{0,4})?$/;
 
+/** Whether URL keeps `host` as it is for `scheme` (it drops a default port and refuses one out of range). */
+function plainHost(host: string, scheme: string): boolean {
+  if (!PLAIN_HOST.test(host)) return false;
+  const colon = host.lastIndexOf(':');
+  if (colon < 0) return true;
+  const port = host.slice(colon + 1);
+  return port !== (scheme === 'https' ? '443' : '80') && Number(port) <= 65535;
+}
+
+// A kept-alive connection sends the same Host on every request: the last verdict is kept.
+let lastHost = '';
+let lastScheme = '';
+let lastPlain = false;
+
 /** `publicUrl` as `new Request(url).url` would read it: checked cheaply, parsed only when it might change. Throws TypeError. */
 function requestUrl(url: string, scheme: string, host: string | undefined, target: string): string {
-  if (host !== undefined && PLAIN_HOST.test(host) && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) {
-    const colon = host.lastIndexOf(':');
-    if (colon < 0) return url;
-    const port = host.slice(colon + 1);
-    // URL drops the scheme's default port and refuses one out of range.
-    if (port !== (scheme === 'https' ? '443' : '80') && Number(port) <= 65535) return url;
+  if (host !== undefined && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) {
+    if (host !== lastHost || scheme !== lastScheme) {
+      lastPlain = plainHost(host, scheme);
+      lastHost = host;
+      lastScheme = scheme;
+    }
+    if (lastPlain) return url;
   }
   return new URL(url).href;
 }

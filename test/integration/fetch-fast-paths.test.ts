@@ -189,6 +189,16 @@ describe('fetch apps: the Request facade', () => {
     assert.deepEqual(JSON.parse(forwarded.text), { length: 14, head: 'forwa', bodyUsed: true, type: 'text/x-forwarded' });
   });
 
+  it('a proxy passing the Request on to fetch(): the upstream request is aborted when the client leaves', async () => {
+    const mark = server.output().length;
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('GET /forward-slow HTTP/1.1\r\nHost: 127.0.0.1:' + server.port + '\r\n\r\n');
+    await server.waitFor(/upstream waiting/, 15_000, mark);
+    socket.destroy();
+    await server.waitFor(/upstream ended: aborted/, 15_000, mark);
+  });
+
   it('the signal, first read after the client left, is aborted', async () => {
     const mark = server.output().length;
     const socket = net.connect(server.port, '127.0.0.1');
