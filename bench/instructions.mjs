@@ -5,7 +5,8 @@
 // after --warm keep-alive requests every process of it has its counters zeroed
 // (callgrind_control -z), --requests more are sent (4 connections), the counters are
 // dumped (-d), and the instructions of all its processes are summed and divided by
-// the requests. The load generator is not counted. Servers run one after another.
+// the requests. The load generator is not counted, nor esbuild (tsx's transpiler, a Go
+// binary valgrind cannot run: it runs untraced). Servers run one after another.
 process.env.BENCH_PROCESSES = '1';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -70,7 +71,7 @@ for (const name of names) {
     try {
       server = await startServer({
         cmd: 'valgrind',
-        args: ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
+        args: ['--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
         env: { ...env, PROCESSES: '1' },
         cwd: ROOT,
         logFile: join(dir, 'server.log'),
