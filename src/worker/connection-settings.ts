@@ -27,6 +27,22 @@ interface HttpSocket extends Socket {
   _httpMessage?: ServerResponse | null;
 }
 
+/**
+ * Runs `judge` once what already waits in the socket's receive buffer has been read,
+ * unless that brought bytes. A socket's timer is judged in libuv's timers phase, which
+ * comes before the phase that reads: when the event loop was held up (a long
+ * synchronous request, a GC pause, a loaded machine) past a keep-alive timeout, the
+ * timer is due while the client's next request, sent in time, still waits unread, and
+ * closing then makes the kernel reset it (the client sees ECONNRESET). setImmediate
+ * runs after the next poll for I/O; bytes read meanwhile re-armed Node's timer.
+ */
+function afterWaitingReads(socket: Socket, judge: () => void): void {
+  const read = socket.bytesRead;
+  setImmediate(() => {
+    if (!socket.destroyed && socket.bytesRead === read) judge();
+  });
+}
+
 export class ConnectionSettings {
   private readonly slowClients: SlowClients;
   private readonly gate: ConnectionGate | undefined;
@@ -74,7 +90,9 @@ export class ConnectionSettings {
     // answers 431 instead, and Node's head size limit still bounds a request.
     server.maxHeadersCount = 0;
     server.timeout = this.socketTimeoutMs;
-    server.on('timeout', (socket: HttpSocket) => this.onSocketTimeout(socket, socket.parser?.incoming, socket._httpMessage));
+    server.on('timeout', (socket: HttpSocket) =>
+      afterWaitingReads(socket, () => this.onSocketTimeout(socket, socket.parser?.incoming, socket._httpMessage)),
+    );
     server.on('clientError', clientErrorHandler(this.log, this.config.limitRequestLine));
     server.on('connect', onConnect);
     // The pipeline sends `100 Continue` once the application is about to read (pipeline/expect-continue.ts).

@@ -255,6 +255,24 @@ describe('--keep-alive-timeout', { timeout: 60_000 }, () => {
     assert.ok(seconds(t0) >= 0.9 && seconds(t0) < 3, `closed after ${seconds(t0)} s`);
   });
 
+  it('a request sent in time is served even when the worker was too busy to read it before the timeout was due', async () => {
+    // The worker's event loop is held up past the keep-alive timeout while the next request waits
+    // unread; libuv runs the timers that fell due before it reads. Closing then would reset the
+    // request the client sent in time (seen under load as ECONNRESET in the recycling tests).
+    const server = await startServer([fixture('app.ts'), '--processes', '1', '--keep-alive-timeout', '2']);
+    const kept = await RawConnection.open(server.port);
+    kept.write('GET /pid HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => /\r\n\r\n\d+$/.test(kept.received), 5000);
+    const busy = await RawConnection.open(server.port);
+    // 4 s: past the keep-alive timeout (Node 24 adds its keepAliveTimeoutBuffer, 1 s).
+    busy.write('GET /block?ms=4000&tag=kept HTTP/1.1\r\nHost: x\r\n\r\n');
+    await server.waitFor(/block started kept/);
+    kept.write('GET /pid HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => busy.received.includes('blocked') || busy.isClosed, 30_000);
+    await until(() => (kept.received.match(/HTTP\/1\.1 200 /g) ?? []).length === 2 || kept.isClosed, 10_000);
+    assert.equal((kept.received.match(/HTTP\/1\.1 200 /g) ?? []).length, 2, `the second request was not answered: ${JSON.stringify(kept.received)}`);
+  });
+
   it('0: no keep-alive, every response says Connection: close', async () => {
     const server = await startServer([fixture('body/tsgi.ts'), '--keep-alive-timeout', '0']);
     const c = await RawConnection.open(server.port);
