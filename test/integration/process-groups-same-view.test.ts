@@ -108,8 +108,8 @@ describe('an app behind the hop sees what the same app served directly sees', { 
     const client = new Client(`http://127.0.0.1:${server.port}`, { pipelining: 1 });
     try {
       for (const app of APPS) {
-        const direct = await ask(client, `${app.direct}/x/y?q=1`);
-        const hop = await ask(client, `${app.hop}/x/y?q=1`);
+        const direct = await ask(client, `${app.direct}/x/caf%C3%A9?q=1`);
+        const hop = await ask(client, `${app.hop}/x/caf%C3%A9?q=1`);
         assertSame(direct, hop, app, 'over HTTP');
         const environ = hop.environ as Seen;
         assert.match(String(environ.REMOTE_PORT), /^\d+$/);
