@@ -13,6 +13,7 @@
  * to 30 s) unless its script changes: its requests get 500 meanwhile (503 when
  * it did not start within --startup-timeout), and no other app is touched.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from '../config/apps.js';
@@ -99,7 +100,6 @@ export class MatchApps {
   private readonly failures = new Map<string, Failure>();
   /** Starts (and the stops that make room for them) one at a time, so the cap holds. */
   private admitting: Promise<unknown> = Promise.resolve();
-  private sequence = 0;
   private phase: ServerPhase = 'starting';
   private stopping = false;
 
@@ -171,7 +171,8 @@ export class MatchApps {
     const name = mount;
     const config = matchGroupView(this.front, script, mount, rule);
     const owner = this.identity.uid !== undefined ? { uid: this.identity.uid, gid: this.identity.gid ?? -1 } : undefined;
-    const socketPath = groupSocketPath(this.front, `match-${++this.sequence}`);
+    // Named after the script, so the front's kept-alive pools (one per socket) stay one per site.
+    const socketPath = groupSocketPath(this.front, `match-${createHash('sha256').update(script).digest('hex').slice(0, 16)}`);
     const socket = ListeningSockets.ofPath(socketPath, owner);
     const files = new Set<string>();
     const supervisor = new Supervisor(config, this.logs, {
