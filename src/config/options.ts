@@ -408,7 +408,7 @@ export const OPTIONS = [
     key: 'maxConnections', flag: 'max-connections', section: 'Network', kind: 'number', readBy: 'worker',
     valueName: 'NUMBER', defaultText: 'unlimited',
     help: 'Open connections one worker serves at once; more wait until one closes.',
-    docs: 'Not in mod_wsgi-express, where Apache\'s front end bounds connections. A connection past the limit is accepted but not read until one of the worker\'s connections closes, as if it still waited in the listen backlog (its --header-timeout starts when it is taken); at most --server-backlog connections wait per worker, and more are closed. The workers accept from one shared socket, and a full worker still accepts (and parks) a connection even when another has room.',
+    docs: 'Not in mod_wsgi-express, where Apache\'s front end bounds connections. A connection past the limit is accepted but not read until one of the worker\'s connections closes, as if it still waited in the listen backlog (its --header-timeout starts when it is taken); at most --server-backlog connections wait per worker, and more are closed. With two or more workers the master deals connections round-robin, so a connection dealt to a full worker waits for that worker even when another has room.',
     schema: integer(1, 10_000_000),
   },
   {
@@ -443,7 +443,7 @@ export const OPTIONS = [
     key: 'processes', flag: 'processes', section: 'Processes and threads', kind: 'number', readBy: 'both',
     valueName: 'NUMBER', defaultText: '1',
     help: 'The number of worker processes.',
-    docs: 'Giving this option at all, even `--processes 1`, makes `tsgi.multiprocess` true, as in mod_wsgi. Every worker accepts from one listening socket the master keeps open (no hand-off through the master, as node:cluster\'s round-robin would make), whoever is free taking the next connection; so connections that arrive while a crashed worker is being replaced, or while one generation hands over to the next on a reload, wait in the backlog instead of being refused or reset.',
+    docs: 'Giving this option at all, even `--processes 1`, makes `tsgi.multiprocess` true, as in mod_wsgi. With two or more, the master accepts each connection and hands it to the next worker (node:cluster round-robin). With one, the worker accepts from a listening socket the master keeps open, so connections that arrive while a crashed worker is being replaced wait for the replacement instead of being refused.',
     schema: integer(1, 1024),
   },
   {

@@ -1,19 +1,13 @@
 /**
- * The master owns the listening sockets and lends them to each worker it forks,
- * as Apache does for mod_wsgi's daemon processes and gunicorn's arbiter for its
- * workers; every worker accepts from the same socket (one accept queue, the
- * kernel's). Two reasons:
+ * With one worker, the master owns the listening socket and lends it to each
+ * worker it forks, as Apache does for mod_wsgi's daemon processes and gunicorn's
+ * arbiter for its workers. When that worker dies the socket stays open in the
+ * master, so new connections wait in the kernel's backlog for the replacement
+ * instead of being refused: node:cluster closes a shared socket as soon as its
+ * last worker leaves, and with one worker that is every crash.
  *
- * - Speed with a new connection per request: node:cluster's round-robin master
- *   accepts every connection itself and passes it to a worker over IPC, a hop
- *   that costs about a third of the throughput (bench/NOTES.md, "Who accepts").
- * - Nothing queued is lost: a worker that closes its copy (draining on a reload
- *   or a recycle, crashing) leaves the connections waiting in the backlog to the
- *   others, and when the only worker dies the socket stays open in the master, so
- *   new connections wait for the replacement instead of being refused
- *   (node:cluster closes its shared socket with its last worker). Per-worker
- *   SO_REUSEPORT sockets were measured too and not taken: each has its own queue,
- *   and the connections queued on one that closes are reset.
+ * With two or more workers node:cluster's round-robin master accepts every
+ * connection itself, and this is not used (see docs/architecture.md).
  */
 import type { Worker } from 'node:cluster';
 import { lookup } from 'node:dns/promises';

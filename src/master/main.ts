@@ -42,17 +42,16 @@ function withPorts(config: Config, ports: Record<string, number>): Config {
 
 /**
  * Settles the ports before the first fork, so every worker and every later
- * generation uses the same ones: the workers borrow the sockets the master binds
- * here, one per listener (listening-socket.ts). Where node:net cannot bind for
- * the master, the workers bind through node:cluster, so port 0 is turned into a
- * free port for them.
+ * generation uses the same ones: one worker borrows the sockets the master binds
+ * here, one per listener (listening-socket.ts); more workers bind through
+ * node:cluster, so port 0 is turned into a free port for them.
  */
 async function settlePorts(given: Config): Promise<{ config: Config; socket?: ListeningSockets }> {
   // --metrics-port 0 too: every worker of every generation listens on the same one.
   const metricsPort = given.metricsPort === 0 ? (await pickFreePorts(given.host, 1))[0]! : given.metricsPort;
   const settled = metricsPort === given.metricsPort ? given : Object.freeze({ ...given, metricsPort });
   const specs = listenerSpecs(settled);
-  if (ListeningSocket.supported) {
+  if (settled.processes === 1 && ListeningSocket.supported) {
     const socket = await ListeningSockets.bind(settled.host, specs);
     return { config: withPorts(settled, socket.ports()), socket };
   }
@@ -62,14 +61,12 @@ async function settlePorts(given: Config): Promise<{ config: Config; socket?: Li
 }
 
 function setupCluster(config: Config, socket: ListeningSockets | undefined, logs: LogWriter, identity: WorkerIdentity): void {
-  // Where the master cannot own the sockets (ListeningSocket unsupported), node:cluster
-  // keeps them: one worker accepts on its own (a refused round-robin hand-off would
-  // have no worker to go to), more get node:cluster's round-robin. Must be set before
-  // setupPrimary, which fixes the policy.
-  if (!socket && config.processes === 1) cluster.schedulingPolicy = cluster.SCHED_NONE;
-  if (!socket) {
-    const who = config.processes === 1 ? 'the worker accepts' : "its round-robin hands connections to the workers";
-    logs.log.debug(`node:net does not export _createServerHandle here: node:cluster keeps the listening socket, ${who}`);
+  // One worker whose socket node:cluster keeps (ListeningSocket unsupported) still
+  // accepts on its own: a refused round-robin hand-off would have no worker to go to.
+  // Must be set before setupPrimary, which fixes the policy.
+  if (config.processes === 1 && !socket) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    logs.log.debug('node:net does not export _createServerHandle here: node:cluster keeps the listening socket, the worker accepts');
   }
   cluster.setupPrimary({
     exec: WORKER_ENTRY,

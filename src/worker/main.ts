@@ -100,10 +100,10 @@ function reportCrash(err: unknown, running: () => number, batcher: LogBatcher, s
 }
 
 /**
- * What a listener listens on: the socket the master owns and lends
- * (master/listening-socket.ts), asked for only now so the answer cannot arrive
- * before anyone waits for it (it comes through the table, `listen-socket`, one
- * per listener); where the master could not bind one, host:port, shared through
+ * What a listener listens on: with one worker, the socket the master owns and
+ * lends (master/listening-socket.ts), asked for only now so the answer cannot
+ * arrive before anyone waits for it (it comes through the table,
+ * `listen-socket`, one per listener); otherwise host:port, shared through
  * node:cluster.
  */
 function listenTarget(config: Config, spec: ListenerSpec, lent: SocketLoans, backlog: number): Promise<object> {

@@ -346,8 +346,8 @@ describe('signals and process lifetime', { timeout: 60_000 }, () => {
 });
 
 /** New connections, each with one request, opened while workers are busy; each one's status or error code. */
-async function newConnections(server: RunningServer, count: number, whileOpen: () => Promise<void>, timeoutMs = 3000): Promise<(number | string)[]> {
-  const dispatcher = new Agent({ headersTimeout: timeoutMs, connect: { timeout: 3000 } });
+async function newConnections(server: RunningServer, count: number, whileOpen: () => Promise<void>): Promise<(number | string)[]> {
+  const dispatcher = new Agent({ headersTimeout: 3000, connect: { timeout: 3000 } });
   try {
     const outcomes = Promise.all(
       Array.from({ length: count }, () =>
@@ -406,52 +406,28 @@ async function blockAWorker(server: RunningServer, exclude: readonly number[] = 
     void client.request({ method: 'GET', path: '/block?ms=3000' }).then((r) => r.body.text(), () => {});
     return { pid, client };
   }
-  throw new Error('no connection reached another worker');
+  throw new Error('round-robin never reached another worker');
 }
 
-/** Preloaded: the master cannot bind its own sockets, so node:cluster's round-robin primary accepts (the fallback). */
-const roundRobin = { env: { NODE_OPTIONS: `--import ${pathToFileURL(fixture('hide-net-bind.mjs')).href}` } };
-
-describe('connections arriving while workers are killed outright', { timeout: 90_000 }, () => {
-  for (const [mode, options] of [['one shared socket', {}], ['round-robin fallback', roundRobin]] as const) {
-    it(`go to another worker when one is SIGKILLed (${mode})`, async () => {
-      const server = await startServer([fixture('app.ts'), '--processes', '2'], options);
-      const blocked = await blockAWorker(server);
-      try {
-        await sleep(100);
-        const outcomes = await newConnections(server, 8, async () => {
-          await sleep(300); // round-robin: the master has handed one of them to the blocked worker
-          process.kill(blocked.pid, 'SIGKILL');
-        });
-        assert.deepEqual(outcomes, Array(8).fill(200));
-        await server.waitFor(/died \(signal SIGKILL\)/);
-      } finally {
-        await blocked.client.destroy();
-      }
-    });
-  }
-
-  it('wait in the shared socket for the replacements when every worker is SIGKILLed', async () => {
+describe('connections handed to a worker killed outright', { timeout: 60_000 }, () => {
+  it('go to another worker when one is SIGKILLed', async () => {
     const server = await startServer([fixture('app.ts'), '--processes', '2']);
-    const first = await blockAWorker(server);
-    const second = await blockAWorker(server, [first.pid]);
+    const blocked = await blockAWorker(server);
     try {
       await sleep(100);
-      // Both workers are blocked: nobody accepts, the connections wait in the master's socket
-      // until the replacements have loaded the app (seconds on a loaded machine).
-      const outcomes = await newConnections(server, 4, async () => {
-        await sleep(300);
-        process.kill(first.pid, 'SIGKILL');
-        process.kill(second.pid, 'SIGKILL');
-      }, 20_000);
-      assert.deepEqual(outcomes, Array(4).fill(200));
+      const outcomes = await newConnections(server, 8, async () => {
+        await sleep(300); // the master has handed one of them to the blocked worker
+        process.kill(blocked.pid, 'SIGKILL');
+      });
+      assert.deepEqual(outcomes, Array(8).fill(200));
+      await server.waitFor(/died \(signal SIGKILL\)/);
     } finally {
-      await Promise.all([first.client.destroy(), second.client.destroy()]);
+      await blocked.client.destroy();
     }
   });
 
-  it('are reset, not left hanging, when every worker is SIGKILLed (round-robin fallback)', async () => {
-    const server = await startServer([fixture('app.ts'), '--processes', '2'], roundRobin);
+  it('are reset, not left hanging, when every worker is SIGKILLed', async () => {
+    const server = await startServer([fixture('app.ts'), '--processes', '2']);
     const first = await blockAWorker(server);
     const second = await blockAWorker(server, [first.pid]);
     try {
