@@ -20,21 +20,29 @@ after(async () => {
 const bin = process.env.TSGI_TEST_BIN;
 
 describe('a worker that crashes while serving', { timeout: 60_000 }, () => {
-  it('is replaced at once: under load, the live worker count never drops to 0 after the first start', async () => {
+  it('is replaced at once: under load, never more than a moment without a live worker after the first start', async () => {
     const server = await startServer([fixture('crashes-from-timer.ts'), '--processes', '2'], { bin });
     const load = new Load(server.url, { loops: 4, keepAlive: false, maxMs: 20_000, hangMs: 4000 });
     const counts: number[] = [];
+    // The longest time no worker was alive: two workers may die within the same few
+    // milliseconds, and the master forks their replacements as soon as it hears of it;
+    // a back-off (the bug) leaves none for half a second or more.
+    let longestGapMs = 0;
+    let noneSince: number | undefined;
     const until = Date.now() + 8000;
     let servedAt6s = 0;
     while (Date.now() < until) {
-      counts.push(childrenRunning(server.pid, 'worker/main.js').length);
+      const count = childrenRunning(server.pid, 'worker/main.js').length;
+      counts.push(count);
+      if (count > 0) noneSince = undefined;
+      else longestGapMs = Math.max(longestGapMs, Date.now() - (noneSince ??= Date.now()));
       if (servedAt6s === 0 && until - Date.now() < 2000) servedAt6s = load.result.ok;
       await sleep(10);
     }
     const result = await load.stop();
     const crashes = server.output().match(/crashing on purpose from a timer/g)?.length ?? 0;
     assert.ok(crashes >= 4, `only ${crashes} crashes in 8 s; output:\n${server.output()}`);
-    assert.ok(!counts.includes(0), `no worker alive at ${counts.filter((c) => c === 0).length} of ${counts.length} samples`);
+    assert.ok(longestGapMs < 250, `no worker alive for ${longestGapMs} ms (at ${counts.filter((c) => c === 0).length} of ${counts.length} samples)`);
     assert.ok(result.ok > servedAt6s, 'requests stopped being served');
     // Requests in flight on a crashing worker fail, and connections made while neither
     // worker listens are refused (node:cluster closes its socket then); none may hang.
