@@ -26,7 +26,7 @@ const WRITES = 'write,writev,pwrite64,pwritev,pwritev2';
 const HOLD_SECONDS = 6;
 
 interface Tracer {
-  /** Resolves once strace has reported a held write (at its end) to the file, with what it printed. */
+  /** Resolves once strace has reported a held write (at its end; only the file's syscalls are traced, and a held one may print as "<... write resumed>" on a line of its own), with what it printed. */
   held(): Promise<string>;
   /** Lets the master go; resolves once strace has exited. */
   detach(): Promise<void>;
@@ -51,7 +51,7 @@ async function slowDisk(server: RunningServer, file: string): Promise<Tracer | E
   return {
     async held() {
       const deadline = Date.now() + (HOLD_SECONDS + 10) * 1000;
-      while (!/access_log.*\(DELAYED\)/.test(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!/\(DELAYED\)/.test(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       return text;
     },
     async detach() {
@@ -90,7 +90,7 @@ describe('a slow log disk', { timeout: 90_000 }, () => {
         // Every request has its answer, and (the disk still holding the first write) not its line.
         stalled = served - logLines(dir, 'access_log').length;
         const trace = await disk.held();
-        assert.match(trace, /access_log.*\(DELAYED\)/, `a write to the access log was held:\n${trace.slice(-2000)}`);
+        assert.match(trace, /\(DELAYED\)/, `a write to the access log was held:\n${trace.slice(-2000)}`);
       } finally {
         await disk.detach();
       }
