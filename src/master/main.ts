@@ -13,7 +13,7 @@ import { ExitCode } from '../errors.js';
 import { listenerSpecs } from '../config/listeners.js';
 import { Arbiter } from './arbiter.js';
 import { planGroups } from './group-pools.js';
-import { pickFreePorts } from './free-port.js';
+import { reserveFreePorts } from './free-port.js';
 import { ListenError, ListeningSocket, ListeningSockets } from './listening-socket.js';
 import { appendStartupFailure, createLogWriter, logPaths } from './log-setup.js';
 import type { LogWriter } from './log-writer.js';
@@ -48,7 +48,7 @@ function withPorts(config: Config, ports: Record<string, number>): Config {
  */
 async function settlePorts(given: Config): Promise<{ config: Config; socket?: ListeningSockets }> {
   // --metrics-port 0 too: every worker of every generation listens on the same one.
-  const metricsPort = given.metricsPort === 0 ? (await pickFreePorts(given.host, 1))[0]! : given.metricsPort;
+  const metricsPort = given.metricsPort === 0 ? (await reserveFreePorts(given.host, 1))[0]! : given.metricsPort;
   const settled = metricsPort === given.metricsPort ? given : Object.freeze({ ...given, metricsPort });
   const specs = listenerSpecs(settled);
   if (settled.processes === 1 && ListeningSocket.supported) {
@@ -56,7 +56,7 @@ async function settlePorts(given: Config): Promise<{ config: Config; socket?: Li
     return { config: withPorts(settled, socket.ports()), socket };
   }
   const unset = specs.filter((spec) => spec.port === 0);
-  const free = await pickFreePorts(settled.host, unset.length);
+  const free = await reserveFreePorts(settled.host, unset.length);
   return { config: withPorts(settled, Object.fromEntries(unset.map((spec, i) => [spec.name, free[i]!]))) };
 }
 
