@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { serverCpu } from './lib/cpu.mjs';
 import { runLoad } from './lib/load.mjs';
 import { freePort } from './lib/port.mjs';
-import { killAll, startServer } from './lib/proc.mjs';
+import { runScript, startServer } from './lib/proc.mjs';
 import { hasReusePort, PROCESSES, ROOT, SERVERS } from './lib/servers.mjs';
-import { median } from './lib/stats.mjs';
+import { median, shares as pct } from './lib/stats.mjs';
 
 const { values: opts } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '16' } },
@@ -62,11 +62,6 @@ async function run(name, round) {
   }
 }
 
-const pct = (counts) => {
-  const total = counts.reduce((a, b) => a + b, 0);
-  return counts.map((c) => `${((100 * c) / total).toFixed(0)}%`).join(' / ');
-};
-
 async function main() {
   const results = Object.fromEntries(NAMES.map((n) => [n, []]));
   for (let round = 1; round <= ROUNDS; round++) {
@@ -91,12 +86,4 @@ async function main() {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(String(err?.stack ?? err) + '\n');
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    killAll();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+runScript(main, () => rmSync(tmp, { recursive: true, force: true }));

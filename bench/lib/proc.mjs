@@ -24,6 +24,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /**
+ * Runs a bench script's `main`: its error printed and the exit code set to 1;
+ * then every server group killed and `cleanup` run (a temporary directory).
+ */
+export function runScript(main, cleanup = () => {}) {
+  main()
+    .catch((err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      killAll();
+      cleanup();
+    });
+}
+
+/**
  * Spawns `cmd args` in a new process group with stdout and stderr going to
  * `logFile` (a file, never a pipe the harness must drain or a terminal: an access
  * log then costs what it costs in production). Resolves with the handle once the

@@ -9,3 +9,9 @@ export function median(values) {
 export function max(values) {
   return values.reduce((a, b) => Math.max(a, b), 0);
 }
+
+/** `52% / 48%`: each count's share of their sum. */
+export function shares(counts) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((c) => `${((100 * c) / total).toFixed(0)}%`).join(' / ');
+}
