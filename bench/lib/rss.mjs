@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const RSS_SAMPLE_MS = 100;
 
-function groupMembers(pgid) {
+export function groupMembers(pgid) {
   const pids = [];
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) > 57) continue;

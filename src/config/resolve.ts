@@ -160,6 +160,7 @@ export function resolveConfig(raw: RawOptions, positional: string | undefined, c
     pidFile: v.pidFile ? path.resolve(ctx.cwd, v.pidFile as string) : undefined,
     processes: debug ? 1 : ((v.processes as number | undefined) ?? 1),
     multiprocess: !debug && v.processes !== undefined,
+    deadlockStacks: !debug && raw.deadlockTimeout !== undefined && (v.deadlockTimeout as number) > 0,
     threads: debug ? 1 : v.threads,
     version: ctx.version,
   });

@@ -25,6 +25,12 @@ const derivedShape = {
   processes: z.number().int().min(1),
   /** mod_wsgi: true when --processes was given at all (even 1); false in debug mode. */
   multiprocess: z.boolean(),
+  /**
+   * True when --deadlock-timeout was given (above 0, outside debug mode): each worker then
+   * keeps a watchdog thread (~12-16 MB) that says where a stuck worker's JavaScript is.
+   * At the default a stuck worker is replaced and killed all the same, without its stack.
+   */
+  deadlockStacks: z.boolean(),
   /** The name the server gives itself in URLs and %v: --server-name, else --host, else localhost (mod_wsgi-express's server_host). */
   serverHost: z.string().min(1),
   version: z.string(),

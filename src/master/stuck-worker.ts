@@ -2,7 +2,10 @@
  * --deadlock-timeout, the master's side: the extra pipe each worker gets for
  * its watchdog thread (ipc/watchdog-channel.ts), and the question put on it
  * when the worker's main thread stops answering the heartbeat: where is its
- * JavaScript stuck?
+ * JavaScript stuck? The thread costs each worker its own V8 isolate, so it is
+ * there only when --deadlock-timeout is given (Config.deadlockStacks); at the
+ * default a stuck worker is replaced and killed without its stack, as mod_wsgi
+ * (whose deadlock timer cannot read a stack either) does.
  */
 import type { StdioOptions } from 'node:child_process';
 import type { Worker } from 'node:cluster';
@@ -15,9 +18,14 @@ export function watchdogEnabled(config: Config): boolean {
   return config.deadlockTimeout > 0 && !config.debugMode;
 }
 
+/** Whether each worker keeps a watchdog thread to say where it is stuck. */
+export function stackWatchdog(config: Config): boolean {
+  return watchdogEnabled(config) && config.deadlockStacks;
+}
+
 /** The workers' stdio: node:cluster's own (piped, or the terminal in debug mode), plus the watchdog pipe. */
 export function workerStdio(config: Config): Extract<StdioOptions, unknown[]> | undefined {
-  if (!watchdogEnabled(config)) return undefined;
+  if (!stackWatchdog(config)) return undefined;
   const base = config.debugMode ? ['inherit', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'];
   const stdio = [...base, 'ipc'];
   while (stdio.length < WATCHDOG_FD) stdio.push('ignore');

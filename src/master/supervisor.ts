@@ -20,7 +20,7 @@ import type { LogWriter } from './log-writer.js';
 import { makeLog, type Log } from '../logging/log.js';
 import { reclaimHandoffs } from './handoff-reclaim.js';
 import { PoolTotals } from './pool-totals.js';
-import { stuckStack, watchdogEnabled } from './stuck-worker.js';
+import { stackWatchdog, stuckStack, watchdogEnabled } from './stuck-worker.js';
 import { forkWorker, WorkerHandle, type WorkerAccount, type WorkerMessageSink } from './worker-handle.js';
 import { dispatchTo, workerMessageHandlers, type MasterAnswers } from './worker-messages.js';
 
@@ -329,20 +329,23 @@ export class Supervisor {
     this.counters.restarts.deadlock_timeout++;
     const delay = this.topUp();
     const replacement = delay > 0 ? `its replacement starts in ${(delay / 1000).toFixed(1)} s` : 'its replacement is starting';
+    const stacks = stackWatchdog(this.config);
     this.log.error(
       `worker ${h.pid} has not answered the master's heartbeat for ${(silentMs / 1000).toFixed(1)}s ` +
         `(deadlock_timeout, --deadlock-timeout ${this.config.deadlockTimeout}): its event loop is blocked; ` +
-        `${replacement}. Asking where its JavaScript is stuck, then killing it.`,
+        `${replacement}. ${stacks ? 'Asking where its JavaScript is stuck, then killing it.' : 'Killing it (give --deadlock-timeout explicitly to have its stack logged first).'}`,
     );
+    const kill = () => {
+      h.kill('SIGKILL');
+      this.log.info(`worker ${h.pid} killed (deadlock_timeout)`);
+    };
+    if (!stacks) return kill();
     stuckStack(h.worker, STACK_TIMEOUT_MS)
       .then(
         (stack) => this.log.error(`worker ${h.pid} was stuck here (deadlock_timeout):\n${stack}`),
         (err: Error) => this.log.error(`worker ${h.pid}: no stack (${err.message})`),
       )
-      .finally(() => {
-        h.kill('SIGKILL');
-        this.log.info(`worker ${h.pid} killed (deadlock_timeout)`);
-      });
+      .finally(kill);
   }
 
   /** Whether `h` is one of this pool's workers (not yet reaped). */

@@ -22,7 +22,7 @@ import { Asker, type AnswerOf, type AskOf } from '../ipc/rpc.js';
 import { WATCHDOG_FD, WATCHDOG_FD_ENV } from '../ipc/watchdog-channel.js';
 import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
-import { watchdogEnabled } from './stuck-worker.js';
+import { stackWatchdog } from './stuck-worker.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining';
 
@@ -232,7 +232,7 @@ export function forkWorker(
 ): Worker {
   const env: Record<string, string> = { ...account.env, TSGI_EXPRESS_CONFIG: JSON.stringify(config), TSGI_EXPRESS_PHASE: phase };
   if (socket) env.TSGI_EXPRESS_SOCKET = 'borrow';
-  if (watchdogEnabled(config)) env[WATCHDOG_FD_ENV] = String(WATCHDOG_FD);
+  if (stackWatchdog(config)) env[WATCHDOG_FD_ENV] = String(WATCHDOG_FD);
   const settings = cluster.settings;
   if (account.uid === undefined || (account.uid === settings.uid && account.gid === settings.gid)) return cluster.fork(env);
   // A process group with an account of its own: node:cluster forks with its settings' ids,

@@ -1,9 +1,10 @@
 /**
  * Starts the watchdog thread (watchdog-thread.ts) when the master opened a
- * watchdog channel for this worker (--deadlock-timeout). It costs the worker a
- * thread with its own V8 isolate (about 12 MB of RSS: +11 MB on Node 20, +13 MB
- * on Node 24 for the hello app), which only --deadlock-timeout 0 saves: a thread
- * cannot be started once the main thread is stuck.
+ * watchdog channel for this worker: --deadlock-timeout given explicitly
+ * (Config.deadlockStacks). It costs the worker a thread with its own V8 isolate
+ * (+11 MB on Node 20, +13 MB at Ready and +16 MB at peak on Node 24 for the hello
+ * app), so it is not there by default; it cannot be started on demand, since the
+ * demand comes when the main thread is stuck.
  */
 import { Worker } from 'node:worker_threads';
 import { WATCHDOG_FD_ENV } from '../ipc/watchdog-channel.js';

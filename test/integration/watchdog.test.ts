@@ -167,11 +167,14 @@ describe('--deadlock-timeout', { timeout: 150_000 }, () => {
     });
   }
 
-  it('0 turns it off, and with it the watchdog thread', async () => {
-    const on = await startServer([APP]);
+  it('the watchdog thread is there only when --deadlock-timeout is given; 0 turns it off', async () => {
+    const given = await startServer([APP, '--deadlock-timeout', '60']);
+    const byDefault = await startServer([APP]);
     const off = await startServer([APP, '--deadlock-timeout', '0']);
     const pidOf = async (server: RunningServer) => Number((await timed(server.url)).body.replace('hello ', ''));
-    assert.ok(threadsOf(await pidOf(on)) > threadsOf(await pidOf(off)), 'the watchdog thread is still there');
+    const [withThread, defaultThreads, offThreads] = [threadsOf(await pidOf(given)), threadsOf(await pidOf(byDefault)), threadsOf(await pidOf(off))];
+    assert.ok(withThread > offThreads, 'no watchdog thread with --deadlock-timeout 60');
+    assert.equal(defaultThreads, offThreads, 'a watchdog thread at the default');
   });
 
   it('bad values exit 2 naming the flag', async () => {

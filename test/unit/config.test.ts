@@ -78,6 +78,18 @@ describe('resolveConfig', () => {
     assert.equal(resolveConfig({ processes: '1' }, hello, ctx).multiprocess, true);
   });
 
+  it('stuck workers are detected at the default --deadlock-timeout; their stacks (a watchdog thread per worker) only when it is given', () => {
+    const stacks = (raw: Record<string, unknown>) => {
+      const c = resolveConfig(raw, hello, ctx);
+      return [c.deadlockTimeout, c.deadlockStacks];
+    };
+    assert.deepEqual(stacks({}), [60, false]);
+    assert.deepEqual(stacks({ deadlockTimeout: '60' }), [60, true]);
+    assert.deepEqual(stacks({ deadlockTimeout: '5' }), [5, true]);
+    assert.deepEqual(stacks({ deadlockTimeout: '0' }), [0, false]);
+    assert.deepEqual(stacks({ deadlockTimeout: '5', debugMode: true }), [5, false]);
+  });
+
   it('debug mode forces one process and one thread', () => {
     const c = resolveConfig({ debugMode: true, processes: '4', threads: '8' }, hello, ctx);
     assert.deepEqual([c.processes, c.threads, c.multiprocess], [1, 1, false]);

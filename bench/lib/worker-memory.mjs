@@ -1,0 +1,85 @@
+// A worker's memory at Ready and at its peak under load, per Node line (issue 26:
+// a worker <= a bare node:http worker + 15 MB). Each server runs one worker
+// (BENCH_PROCESSES=1, set by the caller before servers.mjs is imported) on the Node
+// binary running this module; a run on another line is this module re-run by that
+// binary (bench/worker-memory.mjs --node 24), so bare and tsgi are always compared
+// on the same binary.
+//
+// Per server: VmRSS, RssAnon and RssFile of the worker 1 s after Ready (the largest
+// non-leader process of the group: an esbuild child, when there is one, is smaller),
+// its threads, then VmHWM (the kernel's own peak, not a 100 ms sample) after `seconds`
+// of `wrk -t1 -c50` on the hello path, after a 1 s warm-up.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLoad } from './load.mjs';
+import { freePort } from './port.mjs';
+import { startServer } from './proc.mjs';
+import { groupMembers } from './rss.mjs';
+import { ROOT, SERVERS } from './servers.mjs';
+
+const SETTLE_MS = 1000;
+
+function status(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function kb(text, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The thread names of `pid`, counted: "MainThread, WorkerThread, libuv-worker x4, ...". */
+function threads(pid) {
+  const counts = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  } catch {}
+  return [...counts].map(([n, c]) => (c > 1 ? `${n} x${c}` : n)).join(', ');
+}
+
+/** The group's largest non-leader process: the worker. */
+function workerOf(leader) {
+  let best;
+  for (const pid of groupMembers(leader)) {
+    if (pid === leader) continue;
+    const rss = kb(status(pid), 'VmRSS');
+    if (!best || rss > best.rss) best = { pid, rss };
+  }
+  return best?.pid;
+}
+
+/** { name: { readyKb, anonKb, fileKb, threads, peakKb, rps } } for each server. */
+export async function measureWorkerMemory(names, { seconds = 5, path = '/', tmp, log = () => {} } = {}) {
+  const out = {};
+  for (const name of names) {
+    const spec = SERVERS[name];
+    if (!spec) throw new Error(`no server named ${name}`);
+    const port = await freePort();
+    const { cmd, args, env } = spec.command(port);
+    const server = await startServer({ cmd, args, env, cwd: ROOT, logFile: join(tmp, `memory-${name}.log`), ready: spec.ready });
+    try {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const pid = workerOf(server.pid);
+      if (!pid) throw new Error(`${name}: no worker process found`);
+      const ready = status(pid);
+      const row = { pid, readyKb: kb(ready, 'VmRSS'), anonKb: kb(ready, 'RssAnon'), fileKb: kb(ready, 'RssFile'), threads: threads(pid) };
+      const load = { url: `http://127.0.0.1:${port}${path}`, connections: 50 };
+      await runLoad({ ...load, seconds: 1 });
+      const r = await runLoad({ ...load, seconds });
+      row.peakKb = kb(status(pid), 'VmHWM');
+      row.rps = r.rps;
+      out[name] = row;
+      log(`  ${process.version} ${name.padEnd(14)} ready ${(row.readyKb / 1024).toFixed(1)} MB (anon ${(row.anonKb / 1024).toFixed(1)}, file ${(row.fileKb / 1024).toFixed(1)})  peak ${(row.peakKb / 1024).toFixed(1)} MB  threads: ${row.threads}`);
+    } finally {
+      await server.stop();
+    }
+  }
+  return out;
+}
