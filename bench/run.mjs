@@ -17,6 +17,8 @@ import { PROCESSES, ROOT, SERVERS } from './lib/servers.mjs';
 import { measureReload, measureStartup } from './lib/startup.mjs';
 import { median, max } from './lib/stats.mjs';
 import { checkTargets, targetsTable } from './lib/targets.mjs';
+import { measureNodeLines } from './lib/worker-memory.mjs';
+import { memoryTable } from './lib/worker-memory-report.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -146,6 +148,14 @@ async function main() {
     log(`  start-up ${starts.map((s) => Math.round(s)).join(', ')} ms; reload ${Math.round(startup.reloadMs)} ms (median)`);
   }
   const results = summarise();
+  // Issue 26's memory target per Node line: one worker each, this node beside the pinned
+  // binaries (.ci/node-version.sh), bare and tsgi on the same binary. Only in a full run or
+  // when --only names it (BENCH_MEMORY_NODES=20,24 to choose the lines).
+  if (!onlyScenarios || onlyScenarios.includes('worker-memory')) {
+    const majors = (process.env.BENCH_MEMORY_NODES ?? `${process.versions.node.split('.')[0]},22,24,26`).split(',');
+    const servers = (onlyServers ?? ['bare-tsx', 'tsgi']).filter((n) => n !== 'bare-cluster');
+    results['worker-memory'] = measureNodeLines([...new Set(majors)], { servers: ['bare-cluster', ...servers], seconds: SECONDS, rounds: opts.quick ? 1 : 2, log });
+  }
   const md = render(results, startup, (performance.now() - t0) / 1000);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, md);
@@ -172,6 +182,18 @@ function render(results, startup, elapsed) {
   for (const sc of scenarios) {
     if (!results[sc.name]) continue;
     parts.push(`## ${sc.title}`, '', scenarioTable(sc, results[sc.name], SERVERS), '', `Load: \`${commandLines.get(`load:${sc.name}`)}\``, '');
+  }
+  if (results['worker-memory']?.length) {
+    parts.push(
+      '## Worker memory per Node line',
+      '',
+      'One worker per server (`BENCH_PROCESSES=1`), on each line\'s own binary (this node; 22, 24, 26 from `.ci/node-version.sh`): ' +
+        'VmRSS 1 s after Ready, and VmHWM after a 1 s warm-up and the run\'s duration of `wrk -t1 -c50` on `/`. One row per round. ' +
+        'The targets table compares each line\'s largest tsgi peak with its largest bare peak (`node bench/worker-memory.mjs` runs this alone).',
+      '',
+      memoryTable(results['worker-memory']),
+      '',
+    );
   }
   parts.push('## Command lines', '', ...serverOrder.map((n) => `- ${n} (${SERVERS[n].label}): \`${commandLines.get(n)}\``), '');
   if (existsSync(NOTES)) parts.push(readFileSync(NOTES, 'utf8'));

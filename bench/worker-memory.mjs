@@ -4,7 +4,6 @@
 // fetches), against a bare node:http worker on the same binary (bench/lib/worker-memory.mjs).
 // Servers default to bare-cluster, bare-tsx and tsgi; 'name=ARGS' adds tsgi-express's
 // hello with ARGS (e.g. 'no-watchdog=--deadlock-timeout 0'). Needs `npm run build`.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +19,6 @@ const { values: opts, positionals } = parseArgs({
   },
 });
 const names = positionals.length ? positionals : ['bare-cluster', 'bare-tsx', 'tsgi'];
-const MB = 1024;
-
-/** The bin directory of Node `major`: this node's for its own major, else the pinned one. */
-export function nodeBin(major) {
-  if (String(major) === process.versions.node.split('.')[0]) return join(process.execPath, '..');
-  return execFileSync(new URL('../.ci/node-version.sh', import.meta.url).pathname, [String(major)], { encoding: 'utf8' }).trim();
-}
 
 /** Measures `names` on this node; one object per round. */
 async function measureHere() {
@@ -58,36 +50,12 @@ async function measureHere() {
   }
 }
 
-const mb = (kb) => (kb / MB).toFixed(1);
-const over = (kb, base) => `${kb >= base ? '+' : ''}${((kb - base) / MB).toFixed(1)}`;
-
-function table(byNode) {
-  const lines = [
-    '| Node | server | ready MB | peak MB | ready over bare | peak over bare | worker threads |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
-  ];
-  for (const [version, rounds] of byNode) {
-    for (const round of rounds) {
-      const bare = round['bare-cluster'];
-      for (const [name, r] of Object.entries(round)) {
-        const vs = bare && name !== 'bare-cluster';
-        lines.push(`| ${version} | ${name} | ${mb(r.readyKb)} | ${mb(r.peakKb)} | ${vs ? over(r.readyKb, bare.readyKb) : ''} | ${vs ? over(r.peakKb, bare.peakKb) : ''} | ${r.threads} |`);
-      }
-    }
-  }
-  return lines.join('\n');
-}
-
 if (opts.json) {
   process.stdout.write(JSON.stringify({ version: process.version, rounds: await measureHere() }));
 } else {
-  const byNode = [];
-  for (const major of (opts.node ?? process.versions.node.split('.')[0]).split(',')) {
-    const bin = nodeBin(major);
-    const args = [new URL(import.meta.url).pathname, '--json', '--seconds', opts.seconds, '--rounds', opts.rounds, ...names];
-    const out = execFileSync(join(bin, 'node'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-    const { version, rounds } = JSON.parse(out);
-    byNode.push([version, rounds]);
-  }
-  process.stdout.write(table(byNode) + '\n');
+  const { measureNodeLines } = await import('./lib/worker-memory.mjs');
+  const { memoryTable } = await import('./lib/worker-memory-report.mjs');
+  const majors = (opts.node ?? process.versions.node.split('.')[0]).split(',');
+  const byNode = measureNodeLines(majors, { servers: names, seconds: opts.seconds, rounds: opts.rounds, log: (t) => process.stderr.write(t + '\n') });
+  process.stdout.write(memoryTable(byNode) + '\n');
 }

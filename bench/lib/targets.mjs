@@ -1,3 +1,4 @@
+import { overMb, worst } from './worker-memory-report.mjs';
 // The issue's targets, checked against this run's medians (hello scenario).
 const MB = 1024;
 
@@ -180,6 +181,18 @@ export function checkTargets(results, startup) {
     const e = s['express-static'].cpuPerReqUs / s['tsgi-static'].cpuPerReqUs;
     add(`(CPU) ${what}: --document-root CPU efficiency >= 1.20 x express.static`, e.toFixed(2) + roundRange(s['express-static'].roundsCpuUs, s['tsgi-static'].roundsCpuUs), e >= 1.2);
     if (s.nginx) add(`${what}: --document-root req/s over nginx's (no target)`, (s['tsgi-static'].rps / s.nginx.rps).toFixed(2) + roundRange(s['tsgi-static'].roundsRps, s.nginx.roundsRps), null);
+  }
+  // Issue 26: a worker <= a bare node:http worker + 15 MB on Node 22.15+, 24 and 26, one
+  // worker per server on each line's own binary (bench/lib/worker-memory.mjs), the peak under
+  // load (VmHWM) and, beside it, at Ready. Node 20 is reported, not a target (tsx's hooks thread).
+  for (const [version, rounds] of results['worker-memory'] ?? []) {
+    const w = worst(rounds);
+    const bare = w['bare-cluster'];
+    if (!bare || !w.tsgi) continue;
+    const major = Number(version.slice(1).split('.')[0]);
+    const peak = (w.tsgi.peakKb - bare.peakKb) / MB;
+    const value = `${overMb(w.tsgi.peakKb, bare.peakKb)} MB (${(w.tsgi.peakKb / MB).toFixed(1)} vs ${(bare.peakKb / MB).toFixed(1)}; at Ready ${overMb(w.tsgi.readyKb, bare.readyKb)})`;
+    add(`worker peak RSS <= bare worker + 15 MB, one worker, Node ${version}${major < 22 ? ' (not a target: tsx hooks thread)' : ''}`, value, major < 22 ? null : peak <= 15);
   }
   if (startup.startMs !== undefined) add('start-up to first 200 < 1 s', `${Math.round(startup.startMs)} ms`, startup.startMs < 1000);
   if (startup.reloadMs !== undefined) add('saved change served within 1 s', `${Math.round(startup.reloadMs)} ms`, startup.reloadMs <= 1000);

@@ -9,8 +9,9 @@
 // non-leader process of the group: an esbuild child, when there is one, is smaller),
 // its threads, then VmHWM (the kernel's own peak, not a 100 ms sample) after `seconds`
 // of `wrk -t1 -c50` on the hello path, after a 1 s warm-up.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runLoad } from './load.mjs';
 import { freePort } from './port.mjs';
 import { startServer } from './proc.mjs';
@@ -82,4 +83,35 @@ export async function measureWorkerMemory(names, { seconds = 5, path = '/', tmp,
     }
   }
   return out;
+}
+
+const CLI = new URL('../worker-memory.mjs', import.meta.url).pathname;
+
+/** The bin directory of Node `major`: this node's for its own major, else the pinned one `.ci/node-version.sh` fetches. */
+export function nodeBin(major) {
+  if (String(major) === process.versions.node.split('.')[0]) return dirname(process.execPath);
+  return execFileSync(join(ROOT, '.ci/node-version.sh'), [String(major)], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Runs bench/worker-memory.mjs on each Node line in `majors` (a child per line, so each
+ * measures with its own binary and one worker per server): [[version, rounds], ...],
+ * each round { server: row }. A line whose binary cannot be had is left out, with a note.
+ */
+export function measureNodeLines(majors, { servers, seconds, rounds = 1, log = () => {} }) {
+  const byNode = [];
+  for (const major of majors) {
+    let bin;
+    try {
+      bin = nodeBin(major);
+    } catch (err) {
+      log(`  worker memory: no Node ${major} binary (${String(err.message).split('\n')[0]}); left out`);
+      continue;
+    }
+    const args = [CLI, '--json', '--seconds', String(seconds), '--rounds', String(rounds), ...servers];
+    const out = execFileSync(join(bin, 'node'), args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const { version, rounds: measured } = JSON.parse(out);
+    byNode.push([version, measured]);
+  }
+  return byNode;
 }
