@@ -6,6 +6,11 @@ export function accessScripts(config: Config): string[] {
   return [config.authUserScript, config.authGroupScript, config.hostAccessScript].filter((f): f is string => f !== undefined);
 }
 
+/** Whether any access-control option is given: without one a worker loads none of the auth code. */
+export function accessControlled(config: Config): boolean {
+  return accessScripts(config).length > 0 || config.authUserFile !== undefined || config.authDigestFile !== undefined;
+}
+
 /** The realm of the challenge: --auth-realm, else HOST:PORT as mod_wsgi-express names it. */
 export function authRealm(config: Config): string {
   // mod_wsgi-express: --host or localhost, never --server-name.

@@ -7,10 +7,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { debugDirectory } from '../config/debug-paths.js';
-import { postMortemGuard, type AppGuard } from '../debug/app-guard.js';
-import { Coverage } from '../debug/coverage.js';
-import { CpuProfiler } from '../debug/cpu-profiler.js';
-import { WorkerInspector } from '../debug/inspector.js';
+import type { AppGuard } from '../debug/app-guard.js';
 import type { Log } from '../logging/log.js';
 
 export interface DebugTools {
@@ -26,11 +23,13 @@ export interface DebugTools {
   finish(reason: 'reload' | 'shutdown' | 'recycle'): Promise<void>;
 }
 
+/** Each tool's module is loaded only when its option is on: a worker without them keeps none (node:inspector included). */
 export async function startDebugTools(config: Config, log: Log): Promise<DebugTools> {
-  const inspector = config.enableDebugger ? await WorkerInspector.open(config.debuggerPort, config.debuggerStartup, log) : undefined;
-  const guard = config.enableDebugger ? postMortemGuard() : undefined;
-  const profiler = config.enableProfiler ? new CpuProfiler(debugDirectory(config, 'profiler')) : undefined;
-  const coverage = config.enableCoverage ? new Coverage(debugDirectory(config, 'coverage')) : undefined;
+  const debuggerOn = config.enableDebugger ? await import('../debug/inspector.js') : undefined;
+  const inspector = debuggerOn ? await debuggerOn.WorkerInspector.open(config.debuggerPort, config.debuggerStartup, log) : undefined;
+  const guard = config.enableDebugger ? (await import('../debug/app-guard.js')).postMortemGuard() : undefined;
+  const profiler = config.enableProfiler ? new (await import('../debug/cpu-profiler.js')).CpuProfiler(debugDirectory(config, 'profiler')) : undefined;
+  const coverage = config.enableCoverage ? new (await import('../debug/coverage.js')).Coverage(debugDirectory(config, 'coverage')) : undefined;
   profiler?.start();
   coverage?.start();
   // A worker that crashes or is stopped outright still leaves its profile.

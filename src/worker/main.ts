@@ -14,8 +14,7 @@ import { formatError } from '../pipeline/error-response.js';
 import { loadStaticStages } from '../pipeline/static-setup.js';
 import type { ServerInfo } from '../tsgi/environ.js';
 import { fileWrapper } from '../tsgi/file-wrapper.js';
-import { accessScripts } from '../auth/access-config.js';
-import { buildAccessControl } from './access-control.js';
+import { accessControlled, accessScripts } from '../auth/access-config.js';
 import { masterLink } from './auth-channel.js';
 import { captureOutput } from './capture-output.js';
 import { startDebugTools } from './debug-tools.js';
@@ -243,7 +242,10 @@ async function main(): Promise<void> {
   });
   let access;
   try {
-    access = await buildAccessControl(config, accessModules, opts.server, batcher.log);
+    // Loaded only when configured: the auth code is ~20 modules a worker would keep for nothing.
+    access = accessControlled(config)
+      ? await (await import('./access-control.js')).buildAccessControl(config, accessModules, opts.server, batcher.log)
+      : {};
   } catch (err) {
     const usage = err instanceof UsageError;
     const error = usage ? err.message : formatError(err);
