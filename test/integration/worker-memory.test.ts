@@ -6,19 +6,39 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childrenRunning, killAll, startServer } from '../helpers/server.js';
+import { killAll, startServer } from '../helpers/server.js';
 
 const dirs: string[] = [];
 after(async () => {
   await killAll();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** Live child processes of `pid` running `marker`, whichever of its threads started them (esbuild's is not the main one). */
+function childrenOfAnyThread(pid: number, marker: string): number[] {
+  const found: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker)) found.push(child);
+      } catch {}
+    }
+  }
+  return found;
+}
 
 // Node 20 runs tsx's ESM hooks in module.register's own thread, whose esbuild is out of the worker's reach.
 const hooksInThread = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
@@ -42,7 +62,7 @@ describe('worker memory', { timeout: 60_000 }, () => {
     assert.ok(pid > 0);
     // esbuild's stop() ends its thread, whose child then sees its stdin close and exits.
     const deadline = performance.now() + 10_000;
-    while (childrenRunning(pid, 'esbuild').length > 0) {
+    while (childrenOfAnyThread(pid, 'esbuild').length > 0) {
       assert.ok(performance.now() < deadline, `worker ${pid} still has an esbuild process 10 s after Ready`);
       await sleep(100);
     }
