@@ -95,7 +95,10 @@ export function checkTargets(results, startup) {
   }
   if (base && h.tsgi) {
     const extra = (h.tsgi.workerKb - base.workerKb) / MB;
-    add('worker RSS <= bare worker + 15 MB', signedMb(h.tsgi.workerKb - base.workerKb), extra <= 15);
+    // The issue's memory target is for Node 22.15+, 24 and 26 (per line in "Worker memory per
+    // Node line" below); on Node 20 this row is the figure beside them, not a verdict.
+    const node20 = Number(process.versions.node.split('.')[0]) < 22;
+    add(`worker RSS <= bare worker + 15 MB (hello scenario, Node ${process.version})`, signedMb(h.tsgi.workerKb - base.workerKb), node20 ? null : extra <= 15);
     // Not targets: how the worker's extra memory splits between registering tsx
     // (a bare worker with tsx's loader and nothing else) and the rest of tsgi-express.
     const tsx = h['bare-tsx'];
