@@ -206,6 +206,9 @@ function send(ctx: RequestContext, target: HopTarget, log: Log, pooled: boolean)
     hop.end();
     return;
   }
+  // The head goes now, not with the body's first chunk: a client that streams its body may
+  // wait for the app's answer to begin (a duplex echo over HTTP/2) before it sends any.
+  hop.flushHeaders();
   req.pipe(hop);
   req.once('error', () => hop.destroy());
 }

@@ -98,7 +98,7 @@ export class MatchApps {
   /** Apps stopping: their workers' exits are still theirs to reap. */
   private readonly leaving = new Set<MatchApp>();
   private readonly failures = new Map<string, Failure>();
-  /** Starts (and the stops that make room for them) one at a time, so the cap holds. */
+  /** Admissions (the cap checked, a stop to make room, a start launched) one at a time, so the cap holds; the starts themselves overlap. */
   private admitting: Promise<unknown> = Promise.resolve();
   private phase: ServerPhase = 'starting';
   private stopping = false;
@@ -127,9 +127,11 @@ export class MatchApps {
     if (answer !== undefined) return answer;
     const rule = insideRule(this.rules, ask.script);
     if (rule === undefined) return { status: 500, detail: 'No pattern mount names this script.' };
+    // Only the decision (the cap, a stop to make room, the start's launch) waits its turn:
+    // an app slow to load keeps no other app from starting meanwhile.
     const admitted = this.admitting.then(() => this.admit(ask.script, ask.mount, rule));
     this.admitting = admitted.catch(() => {});
-    return admitted;
+    return admitted.then((a) => a.answer);
   }
 
   /** The answer for an app running, starting or backing off; undefined when it is to be started. */
@@ -145,15 +147,16 @@ export class MatchApps {
     return undefined;
   }
 
-  private async admit(script: string, mount: string, rule: MatchRule): Promise<MatchAppAnswer> {
+  /** The admission's outcome, wrapped so that awaiting the admission does not await the start. */
+  private async admit(script: string, mount: string, rule: MatchRule): Promise<{ answer: Promise<MatchAppAnswer> | MatchAppAnswer }> {
     const answer = this.known(script); // started while this ask waited its turn
-    if (answer !== undefined) return answer;
+    if (answer !== undefined) return { answer };
     if (this.live.size >= this.front.maxMatchApps && !(await this.makeRoom())) {
       const max = this.front.maxMatchApps;
       this.log.warn(`--mount-app-match: ${script} not started: --max-match-apps ${max} applications run and none is idle`);
-      return { status: 503, detail: `The server runs as many sites as it may (${max}) and none is idle; try again shortly.`, retryAfter: FULL_RETRY_AFTER };
+      return { answer: { status: 503, detail: `The server runs as many sites as it may (${max}) and none is idle; try again shortly.`, retryAfter: FULL_RETRY_AFTER } };
     }
-    return this.start(script, mount, rule).started;
+    return { answer: this.start(script, mount, rule).started };
   }
 
   /** Stops the least recently used app with nothing in flight; false when every one is busy. */

@@ -207,6 +207,61 @@ describe('--mount-app-match from a --config file: --max-match-apps and --match-i
   });
 });
 
+describe('--mount-app-match: a site whose start outlasts --startup-timeout', () => {
+  const TIMEOUT = 6; // the main app and the quick sites must start well within it on a loaded machine
+  let server: RunningServer;
+  let base: string;
+  let root: string;
+  let sites: string;
+  before(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'tsgi-match-slow-'));
+    sites = path.join(root, 'sites');
+    mkdirSync(sites);
+    makeSite(sites, 'alpha');
+    // Its first start never ends (abandoned at --startup-timeout); later ones take 2 s.
+    const once = path.join(root, 'slow-started-once');
+    makeSite(sites, 'slow', (t) => [
+      "import { existsSync, writeFileSync } from 'node:fs';",
+      `const first = !existsSync(${JSON.stringify(once)});`,
+      `writeFileSync(${JSON.stringify(once)}, '');`,
+      'await new Promise((resolve) => setTimeout(resolve, first ? 120_000 : 2000));',
+      t,
+    ].join('\n'));
+    server = await startServer([MAIN, '--mount-point', '/main', '--mount-app-match', '^/([^/]+)', `${sites}/$1/app.ts`, '--startup-timeout', String(TIMEOUT), '--access-log']);
+    base = server.url.replace(/\/$/, '');
+    await seen(`${base}/alpha/`);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('its waiting requests get 503 with Retry-After, logged, while the other sites serve; a later request starts it again and it serves', async () => {
+    const from = server.output().length;
+    const t0 = Date.now();
+    const waiting = Promise.all([get(`${base}/slow/a`), get(`${base}/slow/b`)]);
+    await server.waitFor(/process group \/slow: starting/, 10_000, from);
+    // Meanwhile: a running site answers, and another site starts and answers, long before the slow one gives up.
+    assert.equal((await seen(`${base}/alpha/`)).scriptName, '/alpha');
+    makeSite(sites, 'beta');
+    assert.equal((await seen(`${base}/beta/`)).scriptName, '/beta');
+    assert.ok(Date.now() - t0 < TIMEOUT * 1000, `the other sites waited for the slow one (${Date.now() - t0} ms)`);
+    const answers = await waiting;
+    for (const res of answers) {
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.headers['retry-after'], '1');
+      assert.match(res.text, /did not start in time/);
+    }
+    await server.waitFor(
+      new RegExp(`process group /slow: \\S+slow/app\\.ts could not be started \\(1 in a row\\); its requests get 503 until a request after 1 s, or a change to it, tries again:\\n.*did not become ready within --startup-timeout ${TIMEOUT}s`),
+      10_000,
+      from,
+    );
+    await server.waitFor(/"GET \/slow\/a HTTP\/1\.1" 503/, 10_000, from);
+    // Retried on a request after Retry-After: this start takes 2 s, and the request waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const slow = await seen(`${base}/slow/x`);
+    assert.deepEqual([slow.scriptName, slow.pathInfo], ['/slow', '/x']);
+  });
+});
+
 describe("the guide's mass-hosting example (docs/applications.md)", () => {
   it('examples/mass-hosting serves its site at the matched prefix and the main app at /home', async () => {
     const guide = readFileSync(path.join(ROOT, 'docs/applications.md'), 'utf8');
