@@ -267,6 +267,16 @@ export interface PoolReport {
   /** The server's phase (what --health-check-path answers). */
   readonly phase: ServerPhase;
   readonly version: string;
+  /** The process groups' pools besides the main one: --mount-app's groups, then the pattern mounts' running sites. */
+  readonly groups?: readonly GroupPoolReport[];
+}
+
+/** A process group's pool in the report (its uptime: since the group started). */
+export interface GroupPoolReport extends Omit<PoolReport, 'groups'> {
+  readonly name: string;
+  /** `group`: a --mount-app (or config file) group, there from the start; `pattern`: a --mount-app-match site, started on demand. */
+  readonly kind: 'group' | 'pattern';
+  readonly threads: number;
 }
 
 /** Questions the master asks a worker: name -> what is sent and what comes back. */

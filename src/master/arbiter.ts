@@ -10,7 +10,7 @@
  * worker-messages.ts.
  */
 import type { Config } from '../config/schema.js';
-import type { MasterQuestions, ReadyMessage } from '../ipc/messages.js';
+import type { GroupPoolReport, MasterQuestions, PoolReport, ReadyMessage } from '../ipc/messages.js';
 import type { Answerers } from '../ipc/rpc.js';
 import { banner, capacity, serverUrls } from './banner.js';
 import { EventQueue } from './event-queue.js';
@@ -104,7 +104,7 @@ export class Arbiter {
     this.socket = opts.socket;
     this.watcher = new ChangeWatcher((files) => this.queue.push({ type: 'files-changed', files }));
     const answers: Answerers<MasterQuestions, WorkerHandle> = {
-      pool: () => this.supervisor.freshReport(),
+      pool: () => this.poolReport(),
       'auth-state': () => this.authService().state(),
       'auth-claim': (body) => this.authService().claim(body),
       tls: () => {
@@ -154,6 +154,16 @@ export class Arbiter {
 
   private get log() {
     return this.opts.logs.log;
+  }
+
+  /** The status page's and the metrics' figures: the main pool's, with each process group's beside them. */
+  private async poolReport(): Promise<PoolReport> {
+    const [main, ...groups] = await Promise.all([
+      this.supervisor.freshReport(),
+      ...this.groups.supervisors.map((s) => s.groupReport('group')),
+      ...this.matchApps.supervisors.map((s) => s.groupReport('pattern')),
+    ]);
+    return groups.length > 0 ? { ...main!, groups: groups as GroupPoolReport[] } : main!;
   }
 
   private authService(): AuthService {

@@ -14,7 +14,7 @@
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { finishAllowanceMs } from '../config/debug-paths.js';
-import type { MasterMessage, PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
+import type { GroupPoolReport, MasterMessage, PoolReport, ReadyMessage, RecycleReason, ServerPhase, WorkerStats } from '../ipc/messages.js';
 import type { ListeningSockets } from './listening-socket.js';
 import type { LogWriter } from './log-writer.js';
 import { makeLog, type Log } from '../logging/log.js';
@@ -390,6 +390,11 @@ export class Supervisor {
       ),
     );
     return this.report();
+  }
+
+  /** freshReport() for a process group's pool, named, for the status page and the metrics. */
+  async groupReport(kind: GroupPoolReport['kind']): Promise<GroupPoolReport> {
+    return { ...(await this.freshReport()), name: this.group ?? '', kind, threads: this.config.threads };
   }
 
   private livingStats(): (WorkerStats | undefined)[] {

@@ -90,19 +90,36 @@ export function prometheusText(report: PoolReport): string {
   for (const [reason, n] of Object.entries(report.restarts)) x.sample('tsgi_worker_restarts_total', n, { reason });
   x.family('tsgi_worker_start_failures_total', 'counter', 'Workers that failed to start after the first generation.').sample('tsgi_worker_start_failures_total', report.startFailures);
 
+  const groups = report.groups ?? [];
+  if (groups.length > 0) {
+    x.family('tsgi_group_workers', 'gauge', 'Worker processes of each process group (--mount-app groups, kind="group"; --mount-app-match sites while they run, kind="pattern") by state.');
+    for (const g of groups) {
+      for (const state of ['starting', 'ready', 'draining']) {
+        x.sample('tsgi_group_workers', g.workers.filter((w) => w.state === state).length, { group: g.name, kind: g.kind, state });
+      }
+    }
+    x.family('tsgi_group_requests_total', 'counter', 'Requests each process group\'s workers have served since the group started (tsgi_requests_total counts them all at the front).');
+    for (const g of groups) x.sample('tsgi_group_requests_total', g.totals.requests, { group: g.name, kind: g.kind });
+  }
+
+  // Each worker's own figures: the main pool's by pid, a process group's by pid and group.
+  const workers = [
+    ...living.map((w) => ({ w, labels: { pid: w.pid } as Labels })),
+    ...groups.flatMap((g) => g.workers.filter((w) => w.stats).map((w) => ({ w, labels: { pid: w.pid, group: g.name } as Labels }))),
+  ];
   x.family('tsgi_worker_resident_memory_bytes', 'gauge', 'Resident set size of each worker.');
-  for (const w of living) x.sample('tsgi_worker_resident_memory_bytes', w.stats!.rss, { pid: w.pid });
+  for (const { w, labels } of workers) x.sample('tsgi_worker_resident_memory_bytes', w.stats!.rss, labels);
   x.family('tsgi_worker_cpu_seconds_total', 'counter', 'CPU time (user + system) each worker has used.');
-  for (const w of living) x.sample('tsgi_worker_cpu_seconds_total', w.stats!.cpuSeconds, { pid: w.pid });
+  for (const { w, labels } of workers) x.sample('tsgi_worker_cpu_seconds_total', w.stats!.cpuSeconds, labels);
   x.family('tsgi_worker_requests_total', 'counter', 'Requests each worker has served.');
-  for (const w of living) x.sample('tsgi_worker_requests_total', w.stats!.requests, { pid: w.pid });
+  for (const { w, labels } of workers) x.sample('tsgi_worker_requests_total', w.stats!.requests, labels);
   x.family('tsgi_worker_event_loop_delay_seconds', 'gauge', 'Event-loop delay of each worker over the last few seconds: mean, p99 and max.');
-  for (const w of living) {
+  for (const { w, labels } of workers) {
     const d = w.stats!.eventLoopDelay;
     if (!d) continue;
-    x.sample('tsgi_worker_event_loop_delay_seconds', d.mean / 1000, { pid: w.pid, stat: 'mean' });
-    x.sample('tsgi_worker_event_loop_delay_seconds', d.p99 / 1000, { pid: w.pid, stat: 'p99' });
-    x.sample('tsgi_worker_event_loop_delay_seconds', d.max / 1000, { pid: w.pid, stat: 'max' });
+    x.sample('tsgi_worker_event_loop_delay_seconds', d.mean / 1000, { ...labels, stat: 'mean' });
+    x.sample('tsgi_worker_event_loop_delay_seconds', d.p99 / 1000, { ...labels, stat: 'p99' });
+    x.sample('tsgi_worker_event_loop_delay_seconds', d.max / 1000, { ...labels, stat: 'max' });
   }
   return x.text();
 }

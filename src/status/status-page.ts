@@ -4,7 +4,7 @@
  * refreshing itself), `?auto` (mod_status's machine-readable text: its keys
  * first, then tsgi-express's own), and `?json`.
  */
-import type { PoolReport, WorkerReport } from '../ipc/messages.js';
+import type { GroupPoolReport, PoolReport, WorkerReport } from '../ipc/messages.js';
 import { escapeHtml, fill, template } from '../pipeline/templates.js';
 
 /** Seconds between refreshes of the HTML page unless `?refresh=N` says otherwise. */
@@ -73,7 +73,36 @@ export function statusJson(report: PoolReport, serverName: string) {
     restarts: report.restarts,
     startFailures: report.startFailures,
     workers: report.workers.map(workerJson),
+    groups: (report.groups ?? []).map(groupJson),
   };
+}
+
+/** A process group's pool: its own figures and workers (the server's above count every request at the front). */
+function groupJson(g: GroupPoolReport) {
+  return {
+    name: g.name,
+    kind: g.kind,
+    uptime: round(g.uptime),
+    generation: g.generation,
+    processes: g.target,
+    threads: g.threads,
+    requests: g.totals.requests,
+    requestsPerSecond: round(g.requestsPerSecond, 2),
+    queueTimeouts: g.totals.queueTimeouts,
+    requestTimeouts: g.totals.requestTimeouts,
+    recycles: g.recycles,
+    restarts: g.restarts,
+    startFailures: g.startFailures,
+    workers: g.workers.map(workerJson),
+  };
+}
+
+/** The `key=value` words of a worker in `?auto`. */
+function autoWorker(w: ReturnType<typeof workerJson>): string {
+  return (
+    `pid=${w.pid} generation=${w.generation} state=${w.state} requests=${w.requests} in_flight=${w.inFlight} queued=${w.queued} ` +
+    `rss=${w.rss ?? '-'} cpu=${w.cpuSeconds === null ? '-' : round(w.cpuSeconds, 2)} age=${w.age} last_recycle=${w.lastRecycle ? w.lastRecycle.reason : '-'}`
+  );
 }
 
 /** `1 hour 2 minutes 3 seconds`, as mod_status writes ServerUptime. */
@@ -125,12 +154,12 @@ export function statusAuto(report: PoolReport, serverName: string, threads: numb
     ...Object.entries(report.recycles).map(([reason, n]) => `Recycles_${reason}: ${n}`),
     ...Object.entries(report.restarts).map(([reason, n]) => `Restarts_${reason}: ${n}`),
     `StartFailures: ${report.startFailures}`,
-    ...j.workers.map(
-      (w) =>
-        `Worker: pid=${w.pid} generation=${w.generation} state=${w.state} requests=${w.requests} in_flight=${w.inFlight} queued=${w.queued} ` +
-        `rss=${w.rss ?? '-'} cpu=${w.cpuSeconds === null ? '-' : round(w.cpuSeconds, 2)} age=${w.age} last_recycle=${w.lastRecycle ? w.lastRecycle.reason : '-'}`,
-    ),
+    ...j.workers.map((w) => `Worker: ${autoWorker(w)}`),
     `Scoreboard: ${scoreboard(report, threads)}`,
+    ...j.groups.flatMap((g) => [
+      `Group: ${g.name} kind=${g.kind} processes=${g.processes} threads=${g.threads} generation=${g.generation} requests=${g.requests} workers=${g.workers.length}`,
+      ...g.workers.map((w) => `GroupWorker: group=${g.name} ${autoWorker(w)}`),
+    ]),
   ];
   return lines.join('\n') + '\n';
 }
@@ -162,6 +191,23 @@ function workerRow(w: ReturnType<typeof workerJson>): string {
   );
 }
 
+const WORKER_HEAD =
+  '<thead><tr><th>pid</th><th>generation</th><th>state</th><th>requests</th><th>in flight</th><th>queued</th><th>RSS (MB)</th><th>CPU (s)</th><th>age (s)</th><th>event-loop delay p99 (ms)</th><th>last recycle</th><th>running longest</th></tr></thead>';
+
+const GROUP_KINDS = { group: 'its own process group', pattern: 'a pattern mount\'s site (--mount-app-match)' } as const;
+
+function groupSection(g: ReturnType<typeof groupJson>): string {
+  const about = `${GROUP_KINDS[g.kind]}: ${g.workers.length} worker(s) (target ${g.processes} * ${g.threads} threads), generation ${g.generation}, ${g.requests} requests served`;
+  return [
+    `<h3>Process group ${escapeHtml(g.name)}</h3>`,
+    `<p>${escapeHtml(about)}</p>`,
+    `<table class="group-workers" data-group="${escapeHtml(g.name)}">`,
+    WORKER_HEAD,
+    `<tbody>\n${g.workers.map(workerRow).join('\n')}\n</tbody>`,
+    '</table>',
+  ].join('\n');
+}
+
 export function statusHtml(report: PoolReport, serverName: string, refresh: number): string {
   const j = statusJson(report, serverName);
   const summary: [string, string | number][] = [
@@ -184,7 +230,9 @@ export function statusHtml(report: PoolReport, serverName: string, refresh: numb
     server: escapeHtml(serverName),
     version: escapeHtml(j.version),
     summary: summary.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(String(v))}</dd>`).join('\n'),
+    workerHead: WORKER_HEAD,
     workers: j.workers.map(workerRow).join('\n'),
+    groups: j.groups.length > 0 ? ['<h2>Process groups</h2>', ...j.groups.map(groupSection)].join('\n') : '',
     recycles: counts.map(([reason, n]) => `<tr>${cell(reason, true)}${cell(n)}</tr>`).join('\n'),
   });
 }
