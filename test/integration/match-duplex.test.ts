@@ -2,7 +2,8 @@
 // (--mount-app-match) and to a --mount-app app in a process group of its own, through one real
 // server with HTTP/2 on its HTTPS port. A WebSocket echo both ways with the close codes each
 // side gives; HTTP/2 streams over TLS, several at once on one session, with a request body
-// streamed up while the response streams down (each chunk echoed before the next is sent).
+// streamed up while the response streams down (each chunk echoed before the next is sent),
+// and h2c on the plain port. A site that cannot load answers both with its 500.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2, { type ClientHttp2Session } from 'node:http2';
@@ -61,6 +62,22 @@ describe('WebSockets and HTTP/2 across the hop: a pattern site and a --mount-app
     );
   });
 
+  it('a pattern site that cannot load: a WebSocket upgrade and an HTTP/2 stream get its 500 at once', async () => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}broken/ws`);
+    const [, res] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
+    assert.equal(res.statusCode, 500);
+    ws.on('error', () => {}); // ending a socket that never opened is reported as an error
+    ws.terminate();
+    const session = await h2connect(server.httpsUrl!.replace('127.0.0.1', 'localhost'), ca);
+    try {
+      const answer = await h2request(session, { ':path': '/broken/x' });
+      assert.equal(answer.status, 500);
+      assert.match(answer.body, /could not be loaded/);
+    } finally {
+      session.close();
+    }
+  });
+
   for (const [name, at] of [['the pattern site', '/duplex'], ['the --mount-app group', '/explicit']] as const) {
     it(`${name}: a WebSocket echoes both ways, over ws: and wss:, and each side's close code arrives`, async () => {
       for (const base of [server.url.replace('http', 'ws'), server.httpsUrl!.replace('https', 'wss').replace('127.0.0.1', 'localhost')]) {
@@ -99,6 +116,13 @@ describe('WebSockets and HTTP/2 across the hop: a pattern site and a --mount-app
         for (const seen of echoes) assert.deepEqual(seen, chunks);
       } finally {
         session.close();
+      }
+      // The plain port speaks HTTP/2 too (h2c, prior knowledge).
+      const h2c = await h2connect(server.url);
+      try {
+        assert.deepEqual(await Promise.all([echoByChunk(h2c, at, ['one', 'two']), echoByChunk(h2c, at, ['three'])]), [['one', 'two'], ['three']]);
+      } finally {
+        h2c.close();
       }
     });
   }
