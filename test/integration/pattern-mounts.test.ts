@@ -208,7 +208,7 @@ describe('--mount-app-match from a --config file: --max-match-apps and --match-i
 });
 
 describe('--mount-app-match: a site whose start outlasts --startup-timeout', () => {
-  const TIMEOUT = 6; // the main app and the quick sites must start well within it on a loaded machine
+  const TIMEOUT = 8; // the main app and the quick sites must start well within it on a loaded machine
   let server: RunningServer;
   let base: string;
   let root: string;
@@ -235,14 +235,14 @@ describe('--mount-app-match: a site whose start outlasts --startup-timeout', () 
 
   it('its waiting requests get 503 with Retry-After, logged, while the other sites serve; a later request starts it again and it serves', async () => {
     const from = server.output().length;
-    const t0 = Date.now();
-    const waiting = Promise.all([get(`${base}/slow/a`), get(`${base}/slow/b`)]);
+    let slowAnswered = false;
+    const waiting = Promise.all([get(`${base}/slow/a`), get(`${base}/slow/b`)]).finally(() => (slowAnswered = true));
     await server.waitFor(/process group \/slow: starting/, 10_000, from);
     // Meanwhile: a running site answers, and another site starts and answers, long before the slow one gives up.
     assert.equal((await seen(`${base}/alpha/`)).scriptName, '/alpha');
     makeSite(sites, 'beta');
     assert.equal((await seen(`${base}/beta/`)).scriptName, '/beta');
-    assert.ok(Date.now() - t0 < TIMEOUT * 1000, `the other sites waited for the slow one (${Date.now() - t0} ms)`);
+    assert.equal(slowAnswered, false, 'the other sites were answered only once the slow one gave up');
     const answers = await waiting;
     for (const res of answers) {
       assert.equal(res.status, 503, res.text);
