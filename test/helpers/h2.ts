@@ -24,12 +24,24 @@ export async function h2connect(url: string, ca?: Buffer): Promise<ClientHttp2Se
 export async function h2request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: string | Buffer): Promise<H2Response> {
   const stream = session.request(headers, { endStream: body === undefined });
   if (body !== undefined) stream.end(body);
-  const [responseHeaders] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  // Read from the start: on Node 24 a stream whose body and END_STREAM arrived before anyone
+  // read them can close without 'end', which an iterator begun after 'response' reports as a
+  // premature close (seen with several streams at once across the hop).
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let ended = false;
+  let failure: Error | undefined;
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.once('end', () => (ended = true));
+  stream.on('error', (err: Error) => (failure = err));
+  // Not once(): it would reject on an 'error' before the close, with nobody awaiting it yet.
+  const closed = new Promise((resolve) => stream.once('close', resolve));
+  const [responseHeaders] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  await closed;
   if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
     throw Object.assign(new Error(`stream reset (code ${stream.rstCode})`), { rstCode: stream.rstCode });
   }
+  if (failure !== undefined) throw failure;
+  if (!ended) throw new Error('the stream closed before its end');
   return { status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks).toString() };
 }
 
