@@ -5,9 +5,11 @@
  * detection loads a file whose syntax only ESM allows as ESM. This loader hook
  * does the same for the one case tsx refuses: a local file headed for CommonJS
  * that esbuild cannot compile to CommonJS because of top-level await is loaded
- * as ESM instead. Registered after tsx, so it runs first and hands tsx the
- * format; in the loader thread (module.register) or, where Node has them, as
- * in-thread hooks (module.registerHooks), as tsx itself does.
+ * as ESM instead. Registered after tsx, so it runs first: in the loader thread
+ * (module.register) it hands tsx the format, found by compiling the file itself
+ * first; as in-thread hooks (module.registerHooks, where Node has them) it lets
+ * tsx compile and loads the file as ESM only when tsx refuses, so a file found in
+ * tsx's transform cache costs no compile (worker/transform-cache.ts).
  */
 import { readFileSync } from 'node:fs';
 import module, { createRequire } from 'node:module';
@@ -30,13 +32,18 @@ function esbuild(): TransformSync {
 
 const LOADERS: Record<string, string> = { '.ts': 'ts', '.tsx': 'tsx', '.js': 'js', '.jsx': 'jsx' };
 
-/** Whether a local file tsx would compile to CommonJS has top-level await, which only ESM allows. */
-function needsModule(url: string, format: string | null | undefined): boolean {
-  if (format !== 'commonjs' && format !== 'commonjs-typescript') return false;
-  if (!url.startsWith('file:') || url.includes('/node_modules/')) return false;
+/** A local file tsx compiles to CommonJS: the only kind this loader looks at. */
+function headedForCommonJs(url: string, format: string | null | undefined): string | undefined {
+  if (format !== 'commonjs' && format !== 'commonjs-typescript') return undefined;
+  if (!url.startsWith('file:') || url.includes('/node_modules/')) return undefined;
   const file = fileURLToPath(url.split('?')[0]!);
-  const loader = LOADERS[file.slice(file.lastIndexOf('.'))];
-  if (loader === undefined) return false;
+  return LOADERS[file.slice(file.lastIndexOf('.'))] === undefined ? undefined : file;
+}
+
+const TOP_LEVEL_AWAIT = /Top-level await is currently not supported/;
+
+/** Whether esbuild refuses to compile `file` to CommonJS because of top-level await. */
+function hasTopLevelAwait(file: string): boolean {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -45,25 +52,45 @@ function needsModule(url: string, format: string | null | undefined): boolean {
   }
   if (!/\bawait\b/.test(source)) return false;
   try {
-    esbuild()(source, { format: 'cjs', loader, sourcefile: file });
+    esbuild()(source, { format: 'cjs', loader: LOADERS[file.slice(file.lastIndexOf('.'))]!, sourcefile: file });
     return false;
   } catch (err) {
-    return /Top-level await is currently not supported/.test(String((err as Error).message));
+    return TOP_LEVEL_AWAIT.test(String((err as Error).message));
   }
 }
 
-/** The hook, for module.registerHooks (synchronous). */
+/**
+ * In-thread hooks (Node 22.15+ with a tsx that uses them): tsx compiles a CommonJS file
+ * in its load hook, so its refusal arrives here as an error, and only then is the file
+ * loaded again as ESM. No compile of our own, so a start whose files are all in tsx's
+ * transform cache runs no esbuild at all (bench/NOTES.md, "reload").
+ */
 export function loadSync(url: string, context: LoadContext, nextLoad: (url: string, context: LoadContext) => Loaded): Loaded {
-  return nextLoad(url, needsModule(url, context.format) ? { ...context, format: 'module' } : context);
+  const file = headedForCommonJs(url, context.format);
+  if (file === undefined) return nextLoad(url, context);
+  let loaded: Loaded;
+  try {
+    loaded = nextLoad(url, context);
+  } catch (err) {
+    if (TOP_LEVEL_AWAIT.test(String((err as Error)?.message))) return nextLoad(url, { ...context, format: 'module' });
+    throw err;
+  }
+  // tsx left the compile to Node's CommonJS loader, where the refusal would come too late.
+  if (loaded.source == null && hasTopLevelAwait(file)) return nextLoad(url, { ...context, format: 'module' });
+  return loaded;
 }
 
-/** The hook, for module.register (asynchronous, in the loader thread). */
+/**
+ * The loader thread (module.register, Node 20 and 22 before 22.15): tsx hands a
+ * CommonJS file to Node's CommonJS loader uncompiled, so the file is compiled here first.
+ */
 export async function load(
   url: string,
   context: LoadContext,
   nextLoad: (url: string, context: LoadContext) => Promise<Loaded>,
 ): Promise<Loaded> {
-  return nextLoad(url, needsModule(url, context.format) ? { ...context, format: 'module' } : context);
+  const file = headedForCommonJs(url, context.format);
+  return nextLoad(url, file !== undefined && hasTopLevelAwait(file) ? { ...context, format: 'module' } : context);
 }
 
 type RegisterHooks = (hooks: { load: typeof loadSync }) => unknown;
