@@ -3,6 +3,8 @@
  * Parses the Config the master handed over, loads the application once, builds
  * the pipeline and listens; reports ready, or the load failure, to the master.
  */
+// First: it decides whether tsx may use its transform cache before tsx is loaded.
+import { transformCacheOff } from './transform-cache.js';
 import { writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
     if (message?.t === 'log-ack') batcher.acked(message.size);
   });
   if (!config.debugMode) captureOutput(batcher);
+  if (transformCacheOff) batcher.log.debug(`tsx's transform cache is off in this worker (${transformCacheOff}): it compiles every file itself`);
   let ws: WorkerServer | undefined;
   // Installed before the app loads: its listen() serves through this worker instead.
   const capture = new ListenCapture(() => listeningAddress(config, ws), batcher.log).install();

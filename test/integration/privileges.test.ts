@@ -3,7 +3,7 @@
 // elsewhere these tests are skipped, saying why.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -164,6 +164,32 @@ describe('--user and --group, started as root', { skip, timeout: 180_000 }, () =
     server.signal('SIGHUP');
     await server.waitFor(/Reload complete/);
     assert.equal((await whoami(server)).uid, uid);
+  });
+
+  it("tsx's transform cache: used only in a directory the user owns and may write; the app loads and serves either way", async () => {
+    for (const kind of ['cannot create', 'another user\'s'] as const) {
+      // The worker's TMPDIR: one the user may not write in, or one holding a tsx-<uid> that root made (mode 0777).
+      const tmp = await mkdtemp(path.join(tmpdir(), 'tsgi-privileges-tmp-'));
+      await chmod(tmp, 0o755);
+      const foreign = path.join(tmp, `tsx-${uid}`);
+      if (kind === "another user's") {
+        mkdirSync(foreign);
+        await chmod(foreign, 0o777);
+      }
+      // Content no cache holds, so tsx compiles it and would write an entry.
+      const app = path.join(dir, `transform-cache-${kind.replace(/\W+/g, '-')}.ts`);
+      writeFileSync(app, `${readFileSync(APP, 'utf8')}\n// ${kind} ${process.pid} ${Date.now()}\n`);
+      try {
+        const server = await startServer([app, '--user', USER, '--log-level', 'debug'], { env: { TMPDIR: tmp } });
+        assert.equal((await whoami(server)).uid, uid);
+        assert.match(server.output(), /tsx's transform cache is off in this worker/);
+        if (kind === "another user's") assert.deepEqual(readdirSync(foreign), []);
+        server.signal('SIGTERM');
+        await server.exited();
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
   });
 
   it('without --user the workers run as root, and the banner warns', async () => {
