@@ -11,7 +11,7 @@ import { PROCESSES, ROOT } from './servers.mjs';
 
 const POLL_GAP_MS = 2;
 
-function get(port) {
+export function get(port) {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
       let body = '';
@@ -24,7 +24,7 @@ function get(port) {
   });
 }
 
-async function pollUntil(port, ok, timeoutMs) {
+export async function pollUntil(port, ok, timeoutMs) {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     const r = await get(port);
@@ -66,7 +66,9 @@ export async function measureReload(port, logFile, tries) {
   try {
     await pollUntil(port, (r) => r.status === 200, 10_000);
     for (let i = 1; i <= tries; i++) {
-      const text = `Hello reload ${i}!`;
+      // A body no earlier run saved: tsx's transform cache (on disk, kept across runs) must not
+      // have it, as after a real edit.
+      const text = `Hello reload ${process.pid}-${Date.now()} ${i}!`;
       // Let the watcher settle after the previous reload before the next save.
       await new Promise((res) => setTimeout(res, 500));
       const t0 = performance.now();
