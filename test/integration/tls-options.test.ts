@@ -213,8 +213,10 @@ async function tlsRequest(port: number, session?: Buffer): Promise<{ body: strin
 
 describe('session resumption', { timeout: 90_000 }, () => {
   it('resumes on any worker, across a reload, until the ticket keys are replaced', async () => {
-    const server = await startServer([fixture('app.ts'), ...certArgs(), '--processes', '2'], {
-      env: { TSGI_EXPRESS_TLS_TICKET_KEY_SECONDS: '6' },
+    // Keys for 15 s: the start, the requests and a reload (two worker starts one after the
+    // other) must fit in them on a loaded machine.
+    const server = await startServer([fixture('app.ts'), ...certArgs(), '--processes', '2', '--log-level', 'debug'], {
+      env: { TSGI_EXPRESS_TLS_TICKET_KEY_SECONDS: '15' },
     });
     const first = await tlsRequest(server.httpsPort!);
     assert.equal(first.reused, false);
@@ -232,8 +234,8 @@ describe('session resumption', { timeout: 90_000 }, () => {
     const afterReload = await tlsRequest(server.httpsPort!, first.session);
     assert.equal(afterReload.reused, true, 'not resumed by the new generation');
     assert.ok(!pids.has(afterReload.body));
-    // The keys are replaced every 6 s here (12 h by default): a ticket older than that is not resumed.
-    await sleep(7000);
+    // The keys are replaced every 15 s here (12 h by default): a ticket older than that is not resumed.
+    await server.waitFor(/TLS session-ticket keys replaced/, 20_000, from);
     assert.equal((await tlsRequest(server.httpsPort!, first.session)).reused, false);
   });
 });
