@@ -1,4 +1,4 @@
-// node bench/instructions.mjs [--requests N] [--warm N] [--path P] [--https] server ...
+// node bench/instructions.mjs [--requests N] [--warm N] [--path P] [--https] [--upload BYTES] [--split] [--keep DIR] server ...
 // CPU instructions per request, which a loaded machine does not move (perf's hardware
 // counters are not available in this VM): each server (bench/lib/servers.mjs names, one
 // worker: BENCH_PROCESSES=1) runs under valgrind's callgrind with its children traced;
@@ -7,6 +7,11 @@
 // dumped (-d), and the instructions of all its processes are summed and divided by
 // the requests. The load generator is not counted, nor esbuild (tsx's transpiler, a Go
 // binary valgrind cannot run: it runs untraced). Servers run one after another.
+// --upload N: POST N bytes to --path instead of a GET (the upload scenario: --path /upload
+// --upload 1048576). --split: each process on a line of its own (worker vs master), its
+// main thread apart from its other threads (V8's compiler and GC helpers, libuv's pool,
+// worker threads). --keep DIR: keep the callgrind dumps there (one directory per server)
+// for callgrind_annotate.
 // The figure printed first leaves out V8's background compiler threads (jitInstructions).
 // Under valgrind JavaScript reaches its optimized tiers late: after the default 1,500
 // warm-up requests much of it still runs unoptimized, which inflates JS-heavy servers
@@ -15,9 +20,7 @@
 // servers with --warm 20000 (a run of two servers then takes ~15 min on a quiet machine).
 process.env.BENCH_PROCESSES = '1';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,28 +28,23 @@ import { parseArgs } from 'node:util';
 const { SERVERS, ROOT } = await import('./lib/servers.mjs');
 const { freePort } = await import('./lib/port.mjs');
 const { killAll, startServer } = await import('./lib/proc.mjs');
+const { drive, groupPids } = await import('./lib/drive.mjs');
 
 const { values: opts, positionals: names } = parseArgs({
   allowPositionals: true,
-  options: { requests: { type: 'string', default: '1500' }, warm: { type: 'string', default: '1500' }, path: { type: 'string', default: '/' }, https: { type: 'boolean', default: false } },
+  options: {
+    requests: { type: 'string', default: '1500' },
+    warm: { type: 'string', default: '1500' },
+    path: { type: 'string', default: '/' },
+    https: { type: 'boolean', default: false },
+    upload: { type: 'string' },
+    split: { type: 'boolean', default: false },
+    keep: { type: 'string' },
+  },
 });
-
-/** n GET requests over 4 kept-alive connections; resolves when all are answered with 200. */
-async function drive(port, n) {
-  // --https: the https servers (bare-https, tsgi-https) use the bench's own certificate.
-  const client = opts.https ? https : http;
-  const agent = new client.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false });
-  let next = 0;
-  const one = () => new Promise((resolve, reject) => {
-    client.get({ host: '127.0.0.1', port, path: opts.path, agent }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-      res.resume().on('end', resolve);
-    }).on('error', reject);
-  });
-  const lane = async () => { while (next++ < n) await one(); };
-  await Promise.all([lane(), lane(), lane(), lane()]);
-  agent.destroy();
-}
+const UPLOAD = opts.upload === undefined ? undefined : Buffer.alloc(Number(opts.upload), 'u');
+// --https: the https servers (bare-https, tsgi-https) use the bench's own certificate.
+const load = { path: opts.path, upload: UPLOAD, https: opts.https };
 
 /**
  * Instructions a dump spent in V8's background compiler threads (TurboFan, and Maglev
@@ -64,12 +62,6 @@ function jitInstructions(file) {
     if (m) sum += Number(m[1].replaceAll(',', ''));
   }
   return sum;
-}
-
-/** The pids of the processes valgrind runs for this server (its process group). */
-function groupPids(pgid) {
-  const out = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' });
-  return out.split('\n').map((s) => Number(s.trim())).filter(Boolean);
 }
 
 /** vgdb finds a process by a file named after $HOST as the process saw it: give callgrind_control the server's. */
@@ -98,7 +90,7 @@ for (const name of names) {
     try {
       server = await startServer({
         cmd: 'valgrind',
-        args: ['--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
+        args: ['--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, cmd, ...args],
         env: { ...env, PROCESSES: '1' },
         cwd: ROOT,
         logFile: join(dir, 'server.log'),
@@ -110,23 +102,46 @@ for (const name of names) {
     }
   }
   try {
-    await drive(port, Number(opts.warm));
+    await drive(port, Number(opts.warm), load);
     const pids = groupPids(server.pid);
     for (const pid of pids) try { control('-z', pid, env); } catch {}
     const before = new Set(readdirSync(dir));
-    await drive(port, Number(opts.requests));
+    await drive(port, Number(opts.requests), load);
     for (const pid of pids) try { control('-d', pid, env); } catch {}
     let total = 0;
     let jit = 0;
+    const files = [];
+    /** pid -> { cmd, main, other } */
+    const processes = new Map();
     for (const file of readdirSync(dir)) {
-      if (before.has(file) || !/^cg\.\d+\.\d+$/.test(file)) continue;
-      const m = /^summary: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
-      if (m) total += Number(m[1]);
-      jit += jitInstructions(join(dir, file));
+      // cg.PID.PART-THREAD (--separate-threads): thread 01 is the process's main thread.
+      const thread = /^cg\.(\d+)\.\d+-(\d+)$/.exec(file);
+      if (before.has(file) || !thread) continue;
+      const text = readFileSync(join(dir, file), 'utf8');
+      const m = /^summary: (\d+)/m.exec(text);
+      if (!m) continue;
+      files.push(file);
+      total += Number(m[1]);
+      if (Number(thread[2]) !== 1) jit += jitInstructions(join(dir, file));
+      const p = processes.get(thread[1]) ?? { cmd: /^cmd: (.*)$/m.exec(text)?.[1]?.trim() ?? '?', main: 0, other: 0 };
+      if (Number(thread[2]) === 1) p.main += Number(m[1]);
+      else p.other += Number(m[1]);
+      processes.set(thread[1], p);
     }
     if (total === 0) throw new Error(`${name}: no callgrind dump was written (callgrind_control failed)`);
     const perRequest = (n) => Math.round(n / Number(opts.requests)).toLocaleString('en').padStart(10);
-    process.stdout.write(`${name.padEnd(18)} ${perRequest(total - jit)} instructions/request without the JIT's background compiles (${perRequest(total).trim()} with them; ${opts.requests} requests after ${opts.warm}, ${opts.path})\n`);
+    if (opts.split) {
+      for (const [pid, p] of [...processes].sort((a, b) => b[1].main - a[1].main)) {
+        process.stdout.write(`  pid ${pid.padEnd(8)} main thread ${perRequest(p.main)}, other threads ${perRequest(p.other)}  ${p.cmd.slice(0, 90)}\n`);
+      }
+    }
+    if (opts.keep) {
+      const to = join(opts.keep, name);
+      mkdirSync(to, { recursive: true });
+      for (const file of files) cpSync(join(dir, file), join(to, file));
+    }
+    const what = `${UPLOAD ? `POST ${UPLOAD.length} bytes to ` : ''}${opts.path}`;
+    process.stdout.write(`${name.padEnd(18)} ${perRequest(total - jit)} instructions/request without the JIT's background compiles (${perRequest(total).trim()} with them; ${opts.requests} requests after ${opts.warm}, ${what})\n`);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
