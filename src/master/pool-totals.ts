@@ -21,7 +21,12 @@ export class PoolTotals {
   private requestTimeouts = 0;
   private readonly counts: RequestCounts = emptyCounts();
   private counted = false;
-  private readonly samples: { at: number; requests: number }[] = [];
+  private readonly samples: { at: number; requests: number }[];
+
+  /** `startedAt`: none served yet, the rate's first point until ticks replace it. */
+  constructor(startedAt = performance.now()) {
+    this.samples = [{ at: startedAt, requests: 0 }];
+  }
 
   /** A worker left: what it counted stays in the totals. */
   fold(stats: WorkerStats | undefined): void {
@@ -57,10 +62,15 @@ export class PoolTotals {
     while (this.samples.length > 2 && at - this.samples[1]!.at >= RATE_WINDOW_MS) this.samples.shift();
   }
 
-  /** Requests per second between the oldest sample in the window and the newest. */
-  rate(): number {
+  /**
+   * Requests per second between the oldest sample in the window and `now` (the
+   * totals as the caller reads them), else the newest sample. With `now`, requests
+   * counted since the last tick count too: a burst that ended between two ticks
+   * (or before the first, a second after the start) otherwise read as 0.
+   */
+  rate(now?: { at: number; requests: number }): number {
     const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
+    const last = now ?? this.samples[this.samples.length - 1];
     if (!first || !last || last.at <= first.at) return 0;
     return Math.max(0, (last.requests - first.requests) / ((last.at - first.at) / 1000));
   }

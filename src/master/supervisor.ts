@@ -75,7 +75,7 @@ export class Supervisor {
   /** The server's phase, as --health-check-path answers it; workers forked later get it in their environment. */
   private phase: ServerPhase = 'starting';
   /** What workers counted, living and gone (status page, metrics). */
-  private readonly totals = new PoolTotals();
+  private readonly totals = new PoolTotals(this.startedAt);
   readonly counters: Counters = {
     recycles: Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>,
     restarts: { crashed: 0, deadlock_timeout: 0 },
@@ -420,6 +420,7 @@ export class Supervisor {
 
   report(): PoolReport {
     const now = performance.now();
+    const totals = this.totals.totals(this.livingStats());
     return {
       masterPid: process.pid,
       uptime: (now - this.startedAt) / 1000,
@@ -437,8 +438,8 @@ export class Supervisor {
       recycles: { ...this.counters.recycles },
       restarts: { ...this.counters.restarts },
       startFailures: this.counters.startFailures,
-      totals: this.totals.totals(this.livingStats()),
-      requestsPerSecond: this.totals.rate(),
+      totals,
+      requestsPerSecond: this.totals.rate({ at: now, requests: totals.requests }),
       phase: this.phase,
       version: this.config.version,
     };
