@@ -64,14 +64,13 @@ export class PoolTotals {
 
   /**
    * Requests per second between the oldest sample in the window and `now` (the
-   * totals as the caller reads them), else the newest sample. With `now`, requests
-   * counted since the last tick count too: a burst that ended between two ticks
-   * (or before the first, a second after the start) otherwise read as 0.
+   * totals as the caller reads them): requests counted since the last tick count
+   * too, so a burst that ended between two ticks (or before the first, a second
+   * after the start) is not a rate of 0.
    */
-  rate(now?: { at: number; requests: number }): number {
-    const first = this.samples[0];
-    const last = now ?? this.samples[this.samples.length - 1];
-    if (!first || !last || last.at <= first.at) return 0;
-    return Math.max(0, (last.requests - first.requests) / ((last.at - first.at) / 1000));
+  rate(now: { at: number; requests: number }): number {
+    const first = this.samples[0]!; // the start's, until ticks replace it
+    if (now.at <= first.at) return 0;
+    return Math.max(0, (now.requests - first.requests) / ((now.at - first.at) / 1000));
   }
 }

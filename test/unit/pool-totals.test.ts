@@ -9,7 +9,6 @@ describe('PoolTotals.rate', () => {
     const totals = new PoolTotals(0);
     totals.sample(0, 1000);
     // 300 requests answered after that tick, read half a second later: no tick has seen them yet.
-    assert.equal(totals.rate(), 0);
     assert.equal(totals.rate({ at: 1500, requests: 300 }), 200);
   });
 
@@ -22,7 +21,6 @@ describe('PoolTotals.rate', () => {
     const totals = new PoolTotals(0);
     for (let s = 0; s <= 20; s++) totals.sample(s * 100, 1000 + s * 1000);
     // Samples older than 10 s before the newest are dropped: 100 requests a second throughout.
-    assert.equal(totals.rate(), 100);
     assert.equal(totals.rate({ at: 21_000, requests: 2000 }), 100);
   });
 });
